@@ -4,6 +4,7 @@ This mirrors what the C++ side does with a bundle and is used by the tests.
 """
 import json
 import os
+import warnings
 from typing import Dict, Optional
 
 import torch
@@ -56,6 +57,19 @@ def verify_files(bundle_dir: str, manifest: Dict[str, object]) -> Dict[str, str]
     return paths
 
 
+def _call(module, *args):
+    """Runs a scripted stage; its `raise RuntimeError(msg)` comes back as torch.jit.Error
+    (not a RuntimeError subclass) with a TorchScript traceback, so re-raise just msg."""
+    try:
+        return module(*args)
+    except torch.jit.Error as e:
+        last = str(e).strip().splitlines()[-1]
+        prefix = "builtins.RuntimeError: "
+        if last.startswith(prefix):
+            raise RuntimeError(last[len(prefix):]) from None
+        raise
+
+
 class Bundle:
     """The four scripted stages of an exported bundle."""
 
@@ -83,17 +97,17 @@ class Bundle:
     def encode(self, x: Tensor, text_emb: Optional[Tensor] = None, text_mask: Optional[Tensor] = None,
                image: bool = False) -> Tensor:
         """Posterior-mode latent: [B,zc,T/4,H/8,W/8], or [B,zc,T,H/8,W/8] with image=True."""
-        z, _ = self.spatial_encoder(x, text_emb, text_mask, image)
+        z, _ = _call(self.spatial_encoder, x, text_emb, text_mask, image)
         if image:
             return z
-        z, _ = self.temporal_encoder(z, text_emb, text_mask)
+        z, _ = _call(self.temporal_encoder, z, text_emb, text_mask)
         return z
 
     def decode(self, z: Tensor, text_emb: Optional[Tensor] = None, text_mask: Optional[Tensor] = None,
                image: bool = False) -> Tensor:
         if not image:
-            z = self.temporal_decoder(z, text_emb, text_mask)
-        return self.spatial_decoder(z, text_emb, text_mask, image)
+            z = _call(self.temporal_decoder, z, text_emb, text_mask)
+        return _call(self.spatial_decoder, z, text_emb, text_mask, image)
 
 
 def load_bundle(bundle_dir: str, map_location: str = "cpu") -> Bundle:
@@ -102,7 +116,9 @@ def load_bundle(bundle_dir: str, map_location: str = "cpu") -> Bundle:
     paths = verify_files(bundle_dir, manifest)
     modules = {}
     for name, path in paths.items():
-        module = torch.jit.load(path, map_location=map_location)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript deprecation notice
+            module = torch.jit.load(path, map_location=map_location)
         module.eval()
         modules[name] = module
     return Bundle(bundle_dir, manifest, modules)

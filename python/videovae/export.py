@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from typing import Dict, Optional
 
 import torch
@@ -54,7 +55,10 @@ def write_bundle(model: VideoVAEPlus, out_dir: str, attention: str = "exact",
         files = {}
         for name, stage in model.stages().items():
             path = os.path.join(tmp, name + ".pt")
-            torch.jit.save(torch.jit.script(stage), path)
+            with warnings.catch_warnings():
+                # TorchScript is deprecated upstream but is what libtorch loads; keep output quiet.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                torch.jit.save(torch.jit.script(stage), path)
             files[name] = {"path": name + ".pt", "sha256": sha256_file(path)}
         manifest = build_manifest(model.config, attention, checkpoint_sha256, files)
         with open(os.path.join(tmp, MANIFEST), "w") as fh:
