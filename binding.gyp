@@ -20,7 +20,8 @@
         "cpp/runtime_info.cc",
         "cpp/tensor.cc",
         "cpp/tensor_data_job.cc",
-        "cpp/tensor_to_job.cc"
+        "cpp/tensor_to_job.cc",
+        "cpp/warnings.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

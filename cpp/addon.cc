@@ -9,6 +9,7 @@
 #include "runtime_info.h"
 #include "tensor.h"
 #include "tensor_jobs.h"
+#include "warnings.h"
 
 namespace videovae {
 namespace {
@@ -22,6 +23,7 @@ Napi::Value SetExternalBuffers(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InstallWarningHandler();
   InitAddonState(env);
   RegisterRuntimeInfo(env, exports);
   RegisterDevice(env, exports);

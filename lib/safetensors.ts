@@ -47,9 +47,9 @@ function corrupt(file: string, why: string): VideoVaeError {
   return new VideoVaeError('ERR_SAFETENSORS', `${file} is not a valid safetensors file: ${why}`)
 }
 
-function ioError(error: unknown, file: string, action: string): VideoVaeError {
+function ioError(error: unknown, file: string, action: 'reading' | 'writing'): VideoVaeError {
   const code = (error as NodeJS.ErrnoException).code
-  if (code === 'ENOENT') return new VideoVaeError('ERR_NOT_FOUND', `no such file: ${file}`, { cause: error })
+  if (code === 'ENOENT' && action === 'reading') return new VideoVaeError('ERR_NOT_FOUND', `no such file: ${file}`, { cause: error })
   return new VideoVaeError('ERR_IO', `${action} ${file} failed: ${(error as Error).message}`, { cause: error })
 }
 

@@ -71,14 +71,15 @@ export class Tensor implements Disposable {
   /** @internal The native handle; throws ERR_DISPOSED once disposed. */
   handle(): NativeTensorHandle {
     if (this.#handle === null) throw new VideoVaeError('ERR_DISPOSED', 'tensor was disposed')
-    if (this.#source && this.#source.byteLength === 0 && this.numel > 0) {
+    if (this.#source && this.#source.byteLength === 0 && this.#info && this.#info.shape.every((d) => d > 0)) {
       throw new VideoVaeError('ERR_DISPOSED', "the ArrayBuffer behind this zero-copy tensor was detached (transferred)")
     }
     return this.#handle
   }
 
   private info(): NativeTensorInfo {
-    this.#info ??= nativeSync(() => native().tensorInfo(this.handle()))
+    const handle = this.handle() // a disposed tensor has no shape either
+    this.#info ??= nativeSync(() => native().tensorInfo(handle))
     return this.#info
   }
 
