@@ -173,3 +173,12 @@ def test_not_a_videovae_checkpoint(tmp_path):
         detect_config(read_state_dict(path))
     with pytest.raises(CheckpointError, match="not found"):
         read_state_dict(str(tmp_path / "missing.ckpt"))
+
+
+def test_cli_info_checkpoint(small_checkpoint, capsys):
+    import json
+    from videovae.__main__ import main
+    assert main(["info", "--checkpoint", small_checkpoint, "--config", "config_16z"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["variant"], info["keys"], info["parameters"]) == ("16z", 614, 30635507)
+    assert info["widths"]["ch"] == 32 and info["widths"]["hidden_channel"] == 32

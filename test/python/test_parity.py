@@ -109,3 +109,17 @@ def test_parity_full_width(name, tmp_path):
     del model
     bundle = load_bundle(str(tmp_path / "bundle"))
     assert_matches(name, "bundle", tensors, run_case(meta, tensors, bundle.modules, None, None))
+
+
+def test_sampling_draws_from_global_rng(resources):
+    """sample_posterior=True: mean + std * randn(mean.shape) from the global CPU generator."""
+    name = "16z-ch32-image"
+    x = _tensors(name)["input"]
+    model = resources.model(name)
+    with torch.no_grad():
+        torch.manual_seed(1234)
+        z, posterior = model.encode(x, sample_posterior=True, mask_temporal=True)
+        torch.manual_seed(1234)
+        noise = torch.randn(posterior.mean.shape)
+    assert torch.equal(z, posterior.mean + posterior.std * noise)
+    assert not torch.equal(z, posterior.mode())
