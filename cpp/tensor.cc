@@ -26,11 +26,13 @@ struct TensorBox {
 
 int64_t HostBytes(const at::Tensor& t) { return t.defined() && t.is_cpu() ? static_cast<int64_t>(t.nbytes()) : 0; }
 
-void Release(Napi::Env env, TensorBox* box) {
+// Also runs from the GC finalizer: must not throw.
+void Release(napi_env env, TensorBox* box) noexcept {
   if (!box->live) return;
   box->live = false;
   CountTensorHandle(box->host_bytes, -1);
-  if (box->external_bytes != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -box->external_bytes);
+  int64_t ignored = 0;
+  if (box->external_bytes != 0) napi_adjust_external_memory(env, -box->external_bytes, &ignored);
   box->tensor = at::Tensor();
 }
 

@@ -13,6 +13,40 @@
 namespace videovae {
 namespace {
 
+// An ArrayBuffer over the tensor's own memory (no memcpy); its finalizer frees the tensor.
+// Null where external buffers are refused (Electron: napi_no_external_buffers_allowed).
+napi_value AdoptIntoArrayBuffer(napi_env env, const at::Tensor& tensor) {
+  int64_t bytes = static_cast<int64_t>(tensor.nbytes());
+  if (bytes == 0) return nullptr;
+  auto* owner = new at::Tensor(tensor);
+  auto release = [](napi_env env, void*, void* hint) {
+    auto* owned = static_cast<at::Tensor*>(hint);
+    int64_t size = static_cast<int64_t>(owned->nbytes());
+    delete owned;
+    int64_t ignored = 0;
+    napi_adjust_external_memory(env, -size, &ignored);
+  };
+  napi_value buffer = nullptr;
+  if (napi_create_external_arraybuffer(env, owner->data_ptr(), bytes, release, owner, &buffer) != napi_ok) {
+    delete owner;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    return nullptr;
+  }
+  int64_t ignored = 0;
+  napi_adjust_external_memory(env, bytes, &ignored);  // GC pressure for memory V8 cannot see
+  return buffer;
+}
+
+napi_value CopyIntoArrayBuffer(napi_env env, const at::Tensor& tensor) {
+  Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, tensor.nbytes());
+  if (tensor.nbytes() > 0) std::memcpy(copy.Data(), tensor.data_ptr(), tensor.nbytes());
+  return copy;
+}
+
 class TensorDataJob : public Job {
  public:
   TensorDataJob(Napi::Env env, at::Tensor source)
@@ -39,39 +73,13 @@ class TensorDataJob : public Job {
   }
 
   Napi::Value Result(Napi::Env env) override {
-    size_t bytes = copy_.nbytes();
-    napi_value buffer = nullptr;
-    if (StateOf(env).external_buffers && bytes > 0) {
-      // Hand the copy over without another memcpy; the finalizer frees the tensor.
-      auto* owner = new at::Tensor(copy_);
-      napi_status status = napi_create_external_arraybuffer(
-          env, copy_.data_ptr(), bytes,
-          [](napi_env env, void*, void* hint) {
-            auto* tensor = static_cast<at::Tensor*>(hint);
-            int64_t size = static_cast<int64_t>(tensor->nbytes());
-            delete tensor;
-            int64_t ignored = 0;
-            napi_adjust_external_memory(env, -size, &ignored);
-          },
-          owner, &buffer);
-      if (status == napi_ok) {
-        Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
-      } else {
-        delete owner;  // e.g. napi_no_external_buffers_allowed (Electron): copy below
-        buffer = nullptr;
-        if (env.IsExceptionPending()) env.GetAndClearPendingException();
-      }
-    }
-    if (buffer == nullptr) {
-      Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, bytes);
-      if (bytes > 0) std::memcpy(copy.Data(), copy_.data_ptr(), bytes);
-      buffer = copy;
-    }
+    napi_value buffer = StateOf(env).external_buffers ? AdoptIntoArrayBuffer(env, copy_) : nullptr;
+    if (buffer == nullptr) buffer = CopyIntoArrayBuffer(env, copy_);
     copy_ = at::Tensor();
     napi_value array = nullptr;
     NAPI_THROW_IF_FAILED(env,
-                         napi_create_typedarray(env, TypedArrayTypeFor(dtype_), static_cast<size_t>(numel_),
-                                                buffer, 0, &array),
+                         napi_create_typedarray(env, TypedArrayTypeFor(dtype_), static_cast<size_t>(numel_), buffer,
+                                                0, &array),
                          Napi::Value());
     return Napi::Value(env, array);
   }

@@ -73,3 +73,23 @@ test('module handles are freed by the finalizer too', async () => {
   await collectUntil(() => memory().modules === before)
   assert.equal(memory().modules, before)
 })
+
+test('a zero-copy buffer is released even when a worker thread drops the last reference', async () => {
+  const box = await TorchModule.load(fixtures().toolbox)
+  let collected = false
+  const registry = new FinalizationRegistry(() => {
+    collected = true
+  })
+  const call = (() => {
+    const buffer = new Float32Array(256 * 256).fill(0.01)
+    registry.register(buffer.buffer, 'input')
+    const x = Tensor.from(buffer, [256, 256])
+    const pending = box.call('spin', x, 200)
+    x.dispose() // the running job now holds the only reference, and drops it on its thread
+    return pending
+  })()
+  ;((await call) as Tensor).dispose()
+  await collectUntil(() => collected)
+  assert.equal(collected, true, 'the ArrayBuffer behind a zero-copy tensor was never released')
+  box.dispose()
+})

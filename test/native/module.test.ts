@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { readSafetensors, setNumThreads, getNumThreads, Tensor, TorchModule } from '../../lib/index.js'
+import { getNumThreads, readSafetensors, setDeviceConcurrency, setNumThreads, Tensor, TorchModule } from '../../lib/index.js'
 import { fixtures } from './helpers/fixtures.js'
 
 const THREADS = 2 // the same as make_fixtures.py
@@ -112,4 +112,23 @@ test('the event loop keeps ticking during a multi-second forward', async () => {
   console.log(`spin: ${iters} iterations, ${elapsed.toFixed(0)} ms, ${ticks} interval ticks`)
   for (const t of [x, y]) t.dispose()
   box.dispose()
+})
+
+test('the per-device limit bounds how many module jobs run at once', async () => {
+  const { runOnDevice } = await import('../../lib/device_queue.js')
+  let running = 0
+  let peak = 0
+  const job = async () => {
+    running++
+    peak = Math.max(peak, running)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    running--
+  }
+  await Promise.all(Array.from({ length: 8 }, () => runOnDevice('cuda:7', job)))
+  assert.equal(peak, 1) // CUDA default: one job per device
+  peak = 0
+  setDeviceConcurrency('cpu', 2)
+  await Promise.all(Array.from({ length: 8 }, () => runOnDevice('cpu', job)))
+  assert.equal(peak, 2)
+  setDeviceConcurrency('cpu', 3)
 })
