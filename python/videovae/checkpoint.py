@@ -54,10 +54,10 @@ def read_state_dict(path: str) -> Dict[str, Tensor]:
         try:
             obj = _torch_load(path)
         except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise CheckpointError(
-                "refusing to load %s: it is not a plain weights file that torch.load(weights_only=True) accepts "
-                "(it may contain pickled code or objects, or be corrupt): %s" % (path, first)) from e
+                "refusing to load %s: torch.load(weights_only=True) rejected it (%s). Only tensors, dicts, lists, "
+                "strings and numbers are accepted, so no code stored in the file can run. If you trust the file, "
+                "extract its state_dict to .safetensors in a separate step." % (path, _load_failure_reason(e))) from e
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]  # Lightning checkpoint
     if not isinstance(obj, dict):
@@ -66,6 +66,18 @@ def read_state_dict(path: str) -> Dict[str, Tensor]:
     if bad:
         raise CheckpointError("%s: state dict entries that are not tensors: %s" % (path, _preview(map(str, bad))))
     return {k: v for k, v in obj.items() if not k.startswith("loss")}
+
+
+def _load_failure_reason(error: Exception) -> str:
+    text = str(error)
+    found = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) (\S+)", text)
+    if found:
+        return "it contains a pickled object of type/function %s" % found.group(1)
+    found = re.search(r"WeightsUnpickler error:\s*(.+)", text)
+    if found:  # e.g. "Unsupported operand 110" for a file that is not a pickle at all
+        return "not a valid weights pickle: %s" % found.group(1).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def _preview(items, limit: int = 20) -> str:

@@ -61,6 +61,8 @@ class SpatialEncoderStage(nn.Module):
                 image: bool = False) -> Tuple[Tensor, Tensor]:
         if x.dim() != 5 or x.size(1) != 3:
             raise RuntimeError("spatial_encoder: expected a video [B, 3, T, H, W], got " + str(x.shape))
+        if x.size(2) < 1:
+            raise RuntimeError("spatial_encoder: the video has no frames (T=0)")
         f = self.spatial_compression
         if x.size(3) % f != 0 or x.size(4) % f != 0 or x.size(3) == 0 or x.size(4) == 0:
             raise RuntimeError("spatial_encoder: H and W must be positive multiples of " + str(f) + ", got "

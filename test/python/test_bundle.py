@@ -154,6 +154,8 @@ def test_shape_rules_enforced_in_modules(resources):
         bundle.temporal_encoder(torch.zeros(1, 16, 0, 2, 2))
     with stage_error("H and W must be positive multiples of 8, got 60x64"):
         bundle.spatial_encoder(torch.zeros(1, 3, 4, 60, 64))
+    with stage_error("the video has no frames"):
+        bundle.spatial_encoder(torch.zeros(1, 3, 0, 8, 8))
     with stage_error(r"expected a latent \[B, 16, T, h, w\]"):
         bundle.spatial_decoder(torch.zeros(1, 4, 1, 2, 2))
 
