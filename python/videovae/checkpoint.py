@@ -62,10 +62,12 @@ def read_state_dict(path: str) -> Dict[str, Tensor]:
         obj = obj["state_dict"]  # Lightning checkpoint
     if not isinstance(obj, dict):
         raise CheckpointError("%s does not contain a state dict (got %s)" % (path, type(obj).__name__))
+    # The training loss module is not part of the autoencoder (ignore_keys_3d: ['loss']).
+    obj = {k: v for k, v in obj.items() if not (isinstance(k, str) and k.startswith("loss"))}
     bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, Tensor)]
     if bad:
         raise CheckpointError("%s: state dict entries that are not tensors: %s" % (path, _preview(map(str, bad))))
-    return {k: v for k, v in obj.items() if not k.startswith("loss")}
+    return obj
 
 
 def _load_failure_reason(error: Exception) -> str:
