@@ -4,12 +4,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+# Both suites always run, so one failing does not hide the other's results.
+status=0
+
 echo "== python tests =="
-OMP_NUM_THREADS=2 .venv/bin/python -m pytest -q test/python
+OMP_NUM_THREADS=2 .venv/bin/python -m pytest -q test/python || status=1
 
 echo "== node tests =="
 # Node 20's --test does not expand globs: let bash do it. One file at a time (native builds,
 # timing-sensitive event-loop and RSS checks).
 shopt -s globstar nullglob
 node_tests=(test/**/*.test.ts)
-node --import tsx --test --test-concurrency=1 "${node_tests[@]}"
+node --import tsx --test --test-concurrency=1 "${node_tests[@]}" || status=1
+
+exit $status
