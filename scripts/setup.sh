@@ -10,6 +10,8 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 need_apt=()
 command -v cmake >/dev/null || need_apt+=(cmake)
 command -v g++ >/dev/null || need_apt+=(g++)
+command -v make >/dev/null || need_apt+=(make)  # node-gyp's generator
+python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

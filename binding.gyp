@@ -1,0 +1,50 @@
+# node-gyp build of the addon. libtorch paths come from scripts/libtorch.js (LIBTORCH,
+# Torch_DIR, then the project's .venv torch), the way sharp asks a script for libvips flags.
+{
+  "targets": [
+    {
+      "target_name": "videovae",
+      "sources": [
+        "cpp/addon.cc",
+        "cpp/addon_state.cc",
+        "cpp/buffer_leases.cc",
+        "cpp/device.cc",
+        "cpp/dtype.cc",
+        "cpp/errors.cc",
+        "cpp/ivalue_convert.cc",
+        "cpp/job.cc",
+        "cpp/memory.cc",
+        "cpp/module.cc",
+        "cpp/module_call_job.cc",
+        "cpp/module_load_job.cc",
+        "cpp/runtime_info.cc",
+        "cpp/tensor.cc",
+        "cpp/tensor_data_job.cc",
+        "cpp/tensor_to_job.cc",
+        "cpp/warnings.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "VIDEOVAE_BUILD_SYSTEM=\"node-gyp\"",
+        "VIDEOVAE_TORCH_FLAVOUR=\"<!(node scripts/libtorch.js flavour)\"",
+        "VIDEOVAE_TORCH_LIBDIR=\"<!(node scripts/libtorch.js libdir)\""
+      ],
+      # libtorch needs C++20, exceptions and RTTI; node-gyp defaults to none of them.
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": [
+        "-std=c++20",
+        "-fexceptions",
+        "-frtti",
+        "-Wno-unused-parameter",
+        "<!@(node scripts/libtorch.js isystem)"
+      ],
+      # ldflags carry -rpath to libtorch's lib dir: the addon loads without LD_LIBRARY_PATH.
+      "ldflags": ["<!@(node scripts/libtorch.js ldflags)"],
+      "libraries": ["<!@(node scripts/libtorch.js libs)"]
+    }
+  ]
+}

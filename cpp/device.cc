@@ -1,0 +1,74 @@
+#include "device.h"
+
+#include <ATen/DeviceAccelerator.h>
+#include <torch/cuda.h>
+
+#include "errors.h"
+
+namespace videovae {
+
+c10::Device ParseDevice(const std::string& text) {
+  if (text == "cpu") return c10::Device(c10::kCPU);
+  const std::string prefix = "cuda";
+  if (text.rfind(prefix, 0) != 0) {
+    throw CodedError(code::kDevice, "unknown device '" + text + "' (use 'cpu', 'cuda' or 'cuda:N')");
+  }
+  int index = 0;
+  if (text.size() > prefix.size()) {
+    std::string digits = text.substr(prefix.size() + 1);
+    if (text[prefix.size()] != ':' || digits.empty() || digits.size() > 3 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      throw CodedError(code::kDevice, "unknown device '" + text + "' (use 'cpu', 'cuda' or 'cuda:N')");
+    }
+    index = std::stoi(digits);
+  }
+  if (!torch::cuda::is_available()) {
+    throw CodedError(code::kDevice, "device '" + text +
+                                        "' requested but CUDA is not available (CPU-only libtorch or no GPU visible)");
+  }
+  int count = static_cast<int>(torch::cuda::device_count());
+  if (index >= count) {
+    throw CodedError(code::kDevice,
+                     "device '" + text + "' requested but only " + std::to_string(count) + " CUDA device(s) exist");
+  }
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+std::string DeviceName(const c10::Device& device) {
+  if (device.is_cpu()) return "cpu";
+  return device.str();  // "cuda:0"
+}
+
+void SynchronizeDevice(const c10::Device& device) {
+  if (device.is_cuda()) at::accelerator::synchronizeDevice(device.index());
+}
+
+namespace {
+
+Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), torch::cuda::is_available()); });
+}
+
+Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), torch::cuda::is_available() ? torch::cuda::device_count() : 0);
+  });
+}
+
+// Returns cached, unused blocks of the CUDA caching allocator to the driver.
+Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    if (torch::cuda::is_available()) at::accelerator::emptyCache();
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace
+
+void RegisterDevice(Napi::Env env, Napi::Object exports) {
+  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable, "cudaIsAvailable"));
+  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount, "cudaDeviceCount"));
+  exports.Set("cudaEmptyCache", Napi::Function::New(env, CudaEmptyCache, "cudaEmptyCache"));
+}
+
+}  // namespace videovae

@@ -1,0 +1,23 @@
+// Device strings ("cpu", "cuda", "cuda:N") and the CUDA runtime queries. Nothing here links
+// against CUDA: libtorch's device-generic APIs reach the CUDA backend only when the loaded
+// libtorch has one and a GPU is present, so the same source builds against CPU libtorch.
+#pragma once
+
+#include <c10/core/Device.h>
+#include <napi.h>
+
+#include <string>
+
+namespace videovae {
+
+// "cuda" means "cuda:0". Throws ERR_DEVICE for malformed strings, for CUDA when the loaded
+// libtorch has no CUDA or no GPU is visible, and for indices past the device count.
+c10::Device ParseDevice(const std::string& text);
+std::string DeviceName(const c10::Device& device);
+
+// Blocks until queued work on `device` finished (no-op on CPU).
+void SynchronizeDevice(const c10::Device& device);
+
+void RegisterDevice(Napi::Env env, Napi::Object exports);
+
+}  // namespace videovae

@@ -1,0 +1,54 @@
+#include "memory.h"
+
+#include <ATen/DeviceAccelerator.h>
+#include <torch/cuda.h>
+
+#include <atomic>
+
+#include "errors.h"
+
+namespace videovae {
+namespace {
+
+std::atomic<int64_t> live_tensors{0};
+std::atomic<int64_t> live_host_bytes{0};
+std::atomic<int64_t> live_modules{0};
+
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("tensors", static_cast<double>(live_tensors.load()));
+    out.Set("hostBytes", static_cast<double>(live_host_bytes.load()));
+    out.Set("modules", static_cast<double>(live_modules.load()));
+    if (torch::cuda::is_available()) {
+      constexpr auto kAll = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+      Napi::Array devices = Napi::Array::New(env);
+      for (c10::DeviceIndex i = 0; i < static_cast<c10::DeviceIndex>(torch::cuda::device_count()); ++i) {
+        auto stats = at::accelerator::getDeviceStats(i);
+        Napi::Object device = Napi::Object::New(env);
+        device.Set("device", "cuda:" + std::to_string(i));
+        device.Set("allocatedBytes", static_cast<double>(stats.allocated_bytes[kAll].current));
+        device.Set("reservedBytes", static_cast<double>(stats.reserved_bytes[kAll].current));
+        devices.Set(static_cast<uint32_t>(i), device);
+      }
+      out.Set("cuda", devices);
+    }
+    return out;
+  });
+}
+
+}  // namespace
+
+void CountTensorHandle(int64_t host_bytes, int sign) {
+  live_tensors += sign;
+  live_host_bytes += sign * host_bytes;
+}
+
+void CountModuleHandle(int sign) { live_modules += sign; }
+
+void RegisterMemory(Napi::Env env, Napi::Object exports) {
+  exports.Set("memory", Napi::Function::New(env, Memory, "memory"));
+}
+
+}  // namespace videovae

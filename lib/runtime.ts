@@ -1,0 +1,48 @@
+/** Process-wide facts and knobs: memory counters, CUDA, intra-op threads. */
+import { nativeSync, VideoVaeError } from './errors.js'
+import { native, type NativeBuildInfo, type NativeRuntimeInfo } from './native.js'
+
+export interface MemoryInfo {
+  /** Live Tensor handles (created and neither disposed nor garbage-collected). */
+  tensors: number
+  /** Bytes of the CPU tensors those handles hold (zero-copy ones included). */
+  hostBytes: number
+  /** Live TorchModule handles. */
+  modules: number
+  /** Per CUDA device, from libtorch's caching allocator; absent without CUDA. */
+  cuda?: { device: string; allocatedBytes: number; reservedBytes: number }[]
+}
+
+export function memory(): MemoryInfo {
+  return nativeSync(() => native().memory())
+}
+
+export const cuda = {
+  /** True when the loaded libtorch has CUDA and a GPU is visible. */
+  isAvailable(): boolean {
+    return nativeSync(() => native().cudaIsAvailable())
+  },
+  deviceCount(): number {
+    return nativeSync(() => native().cudaDeviceCount())
+  },
+  /** Releases cached, unused GPU memory back to the driver (no-op without CUDA). */
+  emptyCache(): void {
+    nativeSync(() => native().cudaEmptyCache())
+  }
+}
+
+/** libtorch intra-op threads, for all later jobs (like torch.set_num_threads). */
+export function setNumThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new VideoVaeError('ERR_ARGUMENT', 'threads must be a positive integer')
+  nativeSync(() => native().setNumThreads(threads))
+}
+
+export function getNumThreads(): number {
+  return nativeSync(() => native().getNumThreads())
+}
+
+/** The libtorch the addon was compiled against and the one it runs on. */
+export function libtorchInfo(): { build: NativeBuildInfo; runtime: NativeRuntimeInfo } {
+  const { marker: _marker, ...build } = nativeSync(() => native().buildInfo())
+  return { build, runtime: nativeSync(() => native().runtimeInfo()) }
+}

@@ -1,0 +1,79 @@
+"""Command line: `python -m videovae export|info ...` (run with PYTHONPATH=python).
+
+    python -m videovae export --checkpoint sota-16z.ckpt --out bundles/16z [--config config_16z]
+                              [--attention exact|chunked] [--force]
+    python -m videovae info --checkpoint FILE [--config NAME]
+    python -m videovae info --bundle DIR
+"""
+import argparse
+import json
+import os
+import sys
+
+from .config import CONFIGS
+
+
+def _reexec_with_fixed_hash_seed() -> None:
+    # TorchScript serialises module constants in Python set order, which depends on the
+    # string hash seed; a fixed seed makes repeated exports byte-identical.
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        os.execve(sys.executable, [sys.executable, "-m", "videovae"] + sys.argv[1:], env)
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m videovae", description="VideoVAE+ checkpoint tools")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    ex = sub.add_parser("export", help="write a TorchScript bundle from a checkpoint")
+    ex.add_argument("--checkpoint", required=True, help=".ckpt (Lightning), .safetensors or .pt/.pth state dict")
+    ex.add_argument("--out", required=True, help="bundle directory to create")
+    ex.add_argument("--config", choices=sorted(CONFIGS), help="expected config; must agree with the checkpoint")
+    ex.add_argument("--attention", choices=("exact", "chunked"), default="exact",
+                    help="mid-block spatial attention: exact reference path or query-chunked (less memory)")
+    ex.add_argument("--force", action="store_true", help="replace an existing bundle directory")
+
+    info = sub.add_parser("info", help="describe a checkpoint or a bundle")
+    group = info.add_mutually_exclusive_group(required=True)
+    group.add_argument("--checkpoint", help="checkpoint file")
+    group.add_argument("--bundle", help="bundle directory (verifies file hashes)")
+    info.add_argument("--config", choices=sorted(CONFIGS), help="expected config of the checkpoint")
+    return ap
+
+
+def _info_checkpoint(path: str, config_name) -> dict:
+    from .checkpoint import read_state_dict, resolve_config
+    sd = read_state_dict(path)
+    config = resolve_config(sd, config_name)
+    return {"checkpoint": path, "variant": config.variant, "config": config.config_name,
+            "widths": config.widths(), "latent_channels": config.z_channels,
+            "text": config.caption, "keys": len(sd), "parameters": sum(v.numel() for v in sd.values())}
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    from .bundle import BundleError
+    from .checkpoint import CheckpointError
+    try:
+        if args.command == "export":
+            if argv is None:
+                _reexec_with_fixed_hash_seed()
+            from .export import export_checkpoint
+            manifest = export_checkpoint(args.checkpoint, args.out, args.config, args.attention, args.force)
+            print("wrote %s (%s, %s, attention %s)" % (args.out, manifest["variant"], manifest["config"],
+                                                       manifest["attention"]))
+        elif args.bundle:
+            from .bundle import read_manifest, verify_files
+            manifest = read_manifest(args.bundle)
+            verify_files(args.bundle, manifest)
+            print(json.dumps(dict(manifest, verified=True), indent=2))
+        else:
+            print(json.dumps(_info_checkpoint(args.checkpoint, args.config), indent=2))
+    except (CheckpointError, BundleError, FileExistsError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

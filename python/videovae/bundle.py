@@ -1,0 +1,125 @@
+"""Reading a bundle back: hash verification and a small encode/decode front end.
+
+This mirrors what the C++ side does with a bundle and is used by the tests.
+"""
+import json
+import os
+import warnings
+from typing import Dict, Optional
+
+import torch
+from torch import Tensor
+
+from .checkpoint import sha256_file
+from .export import FORMAT_VERSION, MANIFEST
+from .model import STAGE_NAMES
+
+
+class BundleError(ValueError):
+    """A bundle directory that is incomplete, altered or of an unknown format."""
+
+
+def read_manifest(bundle_dir: str) -> Dict[str, object]:
+    path = os.path.join(bundle_dir, MANIFEST)
+    if not os.path.isfile(path):
+        raise BundleError("not a bundle: %s has no %s" % (bundle_dir, MANIFEST))
+    try:
+        with open(path) as fh:
+            manifest = json.load(fh)
+    except (OSError, ValueError) as e:
+        raise BundleError("unreadable manifest %s: %s" % (path, e)) from e
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BundleError("unsupported bundle format_version %r in %s (expected %d)"
+                          % (manifest.get("format_version"), path, FORMAT_VERSION))
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != set(STAGE_NAMES):
+        raise BundleError("manifest %s must list exactly the files %s" % (path, ", ".join(STAGE_NAMES)))
+    return manifest
+
+
+def verify_files(bundle_dir: str, manifest: Dict[str, object]) -> Dict[str, str]:
+    """Checks every file against its sha256; returns name -> absolute path."""
+    paths = {}
+    for name in STAGE_NAMES:
+        entry = manifest["files"][name]
+        rel = entry.get("path", "")
+        if os.path.isabs(rel) or os.path.normpath(rel).startswith(".."):
+            raise BundleError("bundle file path for %s escapes the bundle: %r" % (name, rel))
+        path = os.path.join(bundle_dir, rel)
+        if not os.path.isfile(path):
+            raise BundleError("bundle %s is incomplete: %s is missing" % (bundle_dir, rel))
+        actual = sha256_file(path)
+        if actual != entry.get("sha256"):
+            raise BundleError("bundle file %s does not match its manifest hash (expected %s, got %s); "
+                              "the bundle was modified or is corrupt, re-export it"
+                              % (path, entry.get("sha256"), actual))
+        paths[name] = path
+    return paths
+
+
+def _call(module, *args):
+    """Runs a scripted stage; its `raise RuntimeError(msg)` comes back as torch.jit.Error
+    (not a RuntimeError subclass) with a TorchScript traceback, so re-raise just msg."""
+    try:
+        return module(*args)
+    except torch.jit.Error as e:
+        last = str(e).strip().splitlines()[-1]
+        prefix = "builtins.RuntimeError: "
+        if last.startswith(prefix):
+            raise RuntimeError(last[len(prefix):]) from None
+        raise
+
+
+class Bundle:
+    """The four scripted stages of an exported bundle."""
+
+    def __init__(self, bundle_dir: str, manifest: Dict[str, object], modules: Dict[str, torch.jit.ScriptModule]):
+        self.dir = bundle_dir
+        self.manifest = manifest
+        self.modules = modules
+
+    @property
+    def spatial_encoder(self):
+        return self.modules["spatial_encoder"]
+
+    @property
+    def temporal_encoder(self):
+        return self.modules["temporal_encoder"]
+
+    @property
+    def temporal_decoder(self):
+        return self.modules["temporal_decoder"]
+
+    @property
+    def spatial_decoder(self):
+        return self.modules["spatial_decoder"]
+
+    def encode(self, x: Tensor, text_emb: Optional[Tensor] = None, text_mask: Optional[Tensor] = None,
+               image: bool = False) -> Tensor:
+        """Posterior-mode latent: [B,zc,T/4,H/8,W/8], or [B,zc,T,H/8,W/8] with image=True."""
+        z, _ = _call(self.spatial_encoder, x, text_emb, text_mask, image)
+        if image:
+            return z
+        z, _ = _call(self.temporal_encoder, z, text_emb, text_mask)
+        return z
+
+    def decode(self, z: Tensor, text_emb: Optional[Tensor] = None, text_mask: Optional[Tensor] = None,
+               image: bool = False) -> Tensor:
+        if not image:
+            z = _call(self.temporal_decoder, z, text_emb, text_mask)
+        return _call(self.spatial_decoder, z, text_emb, text_mask, image)
+
+
+def load_bundle(bundle_dir: str, map_location: str = "cpu") -> Bundle:
+    """Loads a bundle after verifying every file's sha256 against the manifest."""
+    manifest = read_manifest(bundle_dir)
+    paths = verify_files(bundle_dir, manifest)
+    modules = {}
+    for name, path in paths.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript deprecation notice
+            module = torch.jit.load(path, map_location=map_location)
+        module.eval()
+        modules[name] = module
+    return Bundle(bundle_dir, manifest, modules)
+

@@ -1,0 +1,95 @@
+// Leaks: 1,000 create/forward/dispose cycles return every counter to zero and keep RSS flat;
+// handles dropped without dispose() are freed by their finalizers once garbage-collected.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import v8 from 'node:v8'
+import vm from 'node:vm'
+
+import { memory, Tensor, TorchModule } from '../../lib/index.js'
+import { fixtures } from './helpers/fixtures.js'
+
+/** RSS growth allowed over 900 measured cycles (after 100 warm-up cycles). */
+const RSS_BOUND_MB = 24
+
+function gcFunction(): () => void {
+  if (typeof globalThis.gc === 'function') return globalThis.gc
+  v8.setFlagsFromString('--expose-gc')
+  return vm.runInNewContext('gc') as () => void
+}
+
+/** Collects until the finalizers (which run after GC, off the GC pass) brought `done` about. */
+async function collectUntil(done: () => boolean): Promise<void> {
+  const gc = gcFunction()
+  for (let i = 0; i < 50 && !done(); i++) {
+    gc()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+test('1,000 create/forward/dispose cycles: live tensors back to zero, RSS flat', async () => {
+  const start = memory()
+  const net = await TorchModule.load(fixtures().convnet)
+  const input = new Float32Array(1 * 3 * 16 * 16).map((_, i) => Math.sin(i))
+  let rssAfterWarmup = 0
+  const t0 = performance.now()
+  for (let cycle = 0; cycle < 1000; cycle++) {
+    const x = Tensor.from(input, [1, 3, 16, 16])
+    const y = (await net.forward(x)) as Tensor
+    const data = await y.data()
+    assert.equal(data.length, 4 * 16 * 16)
+    x.dispose()
+    y.dispose()
+    if (cycle === 99) {
+      await collectUntil(() => false)
+      rssAfterWarmup = process.memoryUsage().rss
+    }
+  }
+  const perCycle = (performance.now() - t0) / 1000
+  net.dispose()
+  await collectUntil(() => false)
+  const growthMb = (process.memoryUsage().rss - rssAfterWarmup) / 2 ** 20
+  console.log(`cycles: ${perCycle.toFixed(2)} ms/cycle, RSS growth after warm-up ${growthMb.toFixed(1)} MB (bound ${RSS_BOUND_MB} MB)`)
+  assert.deepEqual(memory(), start)
+  assert.ok(growthMb < RSS_BOUND_MB, `RSS grew by ${growthMb.toFixed(1)} MB`)
+})
+
+test('handles garbage-collected without dispose() are freed by the finalizer', async () => {
+  const before = memory()
+  ;(() => {
+    for (let i = 0; i < 100; i++) Tensor.from(new Float32Array(1024), [1024], { copy: i % 2 === 0 })
+  })()
+  assert.equal(memory().tensors, before.tensors + 100)
+  assert.equal(memory().hostBytes, before.hostBytes + 100 * 4096)
+  await collectUntil(() => memory().tensors === before.tensors)
+  assert.deepEqual(memory(), before)
+})
+
+test('module handles are freed by the finalizer too', async () => {
+  const before = memory().modules
+  await (async () => {
+    await TorchModule.load(fixtures().toolbox)
+  })()
+  assert.equal(memory().modules, before + 1)
+  await collectUntil(() => memory().modules === before)
+  assert.equal(memory().modules, before)
+})
+
+test('a zero-copy buffer is released even when a worker thread drops the last reference', async () => {
+  const box = await TorchModule.load(fixtures().toolbox)
+  let collected = false
+  const registry = new FinalizationRegistry(() => {
+    collected = true
+  })
+  const call = (() => {
+    const buffer = new Float32Array(256 * 256).fill(0.01)
+    registry.register(buffer.buffer, 'input')
+    const x = Tensor.from(buffer, [256, 256])
+    const pending = box.call('spin', x, 200)
+    x.dispose() // the running job now holds the only reference, and drops it on its thread
+    return pending
+  })()
+  ;((await call) as Tensor).dispose()
+  await collectUntil(() => collected)
+  assert.equal(collected, true, 'the ArrayBuffer behind a zero-copy tensor was never released')
+  box.dispose()
+})
