@@ -1,11 +1,13 @@
 // Reading and verifying a bundle directory: manifest.json plus one TorchScript file per
 // stage (the contract written by python/videovae/export.py). Nothing here runs a model.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import * as path from 'node:path';
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import * as path from 'node:path'
 
-export const BUNDLE_FORMAT_VERSION = 1;
+import { VideoVaeError } from './errors.js'
+
+export const BUNDLE_FORMAT_VERSION = 1
 
 /** The four VideoVAE+ stages stored in a bundle. */
 export const STAGE_NAMES = [
@@ -13,129 +15,125 @@ export const STAGE_NAMES = [
   'temporal_encoder',
   'temporal_decoder',
   'spatial_decoder',
-] as const;
-export type StageName = (typeof STAGE_NAMES)[number];
+] as const
+export type StageName = (typeof STAGE_NAMES)[number]
 
 /** What a bundle holds, as recorded by the exporter (manifest.json, camel-cased). */
 export interface BundleInfo {
   /** Bundle directory (absolute). */
-  dir: string;
-  formatVersion: number;
+  dir: string
+  formatVersion: number
   /** `16z`, `4z`, `16z-text` or `4z-text`. */
-  variant: string;
+  variant: string
   /** The official inference config the weights correspond to, e.g. `config_16z`. */
-  config: string;
-  widths: { ch: number; chMult: number[]; numResBlocks: number; hiddenChannel: number };
+  config: string
+  widths: { ch: number; chMult: number[]; numResBlocks: number; hiddenChannel: number }
   /** Channels of the latent (16 or 4). */
-  latentChannels: number;
+  latentChannels: number
   /** Compression factors: time 4, height 8, width 8. */
-  compression: { t: number; h: number; w: number };
+  compression: { t: number; h: number; w: number }
   /** Input rules of the video path: T a multiple of 4 and at least 4, H and W multiples of 8. */
-  rules: { tMultiple: number; tMin: number; hwMultiple: number };
+  rules: { tMultiple: number; tMin: number; hwMultiple: number }
   /** Caption conditioning, or null for the non-text variants. */
-  text: { required: boolean; dim: number; maxLength: number } | null;
+  text: { required: boolean; dim: number; maxLength: number } | null
   /** Storage dtype of the weights. */
-  dtype: string;
+  dtype: string
   /** Mid-block attention implementation chosen at export (`exact` or `chunked`). */
-  attention: string;
-  torchVersion: string;
+  attention: string
+  torchVersion: string
   /** Absolute path of each stage's TorchScript file, verified against its sha256. */
-  files: Record<StageName, string>;
+  files: Record<StageName, string>
   /** Any extra files (e.g. `t5_encoder`, `spiece_model`), absolute paths. */
-  extraFiles: Record<string, string>;
+  extraFiles: Record<string, string>
   /** sha256 of manifest.json: identifies the bundle in latent metadata. */
-  sha256: string;
+  sha256: string
 }
 
-export class BundleError extends Error {
-  readonly code = 'ERR_BUNDLE';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'BundleError';
-  }
+function bundleError(message: string, cause?: unknown): VideoVaeError {
+  return new VideoVaeError('ERR_BUNDLE', message, cause === undefined ? undefined : { cause })
 }
 
 async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
 }
 
-type Json = Record<string, unknown>;
+type Json = Record<string, unknown>
 
 function field<T>(obj: Json, key: string, kind: string, where: string): T {
-  const value = obj[key];
-  const ok = kind === 'array' ? Array.isArray(value) : typeof value === kind && value !== null;
-  if (!ok) throw new BundleError(`${where}: "${key}" is missing or not a${kind === 'array' ? 'n' : ''} ${kind}`);
-  return value as T;
+  const value = obj[key]
+  const ok = kind === 'array' ? Array.isArray(value) : typeof value === kind && value !== null
+  if (!ok) throw bundleError(`${where}: "${key}" is missing or not a${kind === 'array' ? 'n' : ''} ${kind}`)
+  return value as T
 }
 
 /**
  * Reads `dir/manifest.json`, checks its shape and the sha256 of every file it lists, and
- * returns the bundle's description. Throws a `BundleError` (code `ERR_BUNDLE`) that names
+ * returns the bundle's description. Throws a VideoVaeError with code `ERR_BUNDLE` that names
  * the problem: a missing or malformed manifest, an unknown format version, a missing stage,
  * a file whose hash does not match.
  */
 export async function readBundle(dir: string, { verify = true } = {}): Promise<BundleInfo> {
-  const root = path.resolve(dir);
-  const manifestPath = path.join(root, 'manifest.json');
-  let raw: Buffer;
+  const root = path.resolve(dir)
+  const manifestPath = path.join(root, 'manifest.json')
+  let raw: Buffer
   try {
-    raw = await readFile(manifestPath);
+    raw = await readFile(manifestPath)
   } catch (err) {
-    throw new BundleError(`not a bundle: cannot read ${manifestPath} (${(err as Error).message})`, { cause: err });
+    throw bundleError(`not a bundle: cannot read ${manifestPath} (${(err as Error).message})`, err)
   }
-  let m: Json;
+  let m: Json
   try {
-    m = JSON.parse(raw.toString('utf8')) as Json;
+    m = JSON.parse(raw.toString('utf8')) as Json
   } catch (err) {
-    throw new BundleError(`${manifestPath} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw bundleError(`${manifestPath} is not valid JSON: ${(err as Error).message}`, err)
   }
-  const where = manifestPath;
-  const version = field<number>(m, 'format_version', 'number', where);
+  const where = manifestPath
+  const version = field<number>(m, 'format_version', 'number', where)
   if (version !== BUNDLE_FORMAT_VERSION) {
-    throw new BundleError(
+    throw bundleError(
       `${where}: bundle format ${version} is not supported by this videovae (expects ${BUNDLE_FORMAT_VERSION}); re-export the bundle with this version`,
-    );
+    )
   }
-  const files = field<Json>(m, 'files', 'object', where);
-  const resolved: Record<string, string> = {};
+  const files = field<Json>(m, 'files', 'object', where)
+  const resolved: Record<string, string> = {}
   await Promise.all(
     Object.entries(files).map(async ([name, entry]) => {
-      const e = entry as Json;
-      const rel = field<string>(e, 'path', 'string', `${where} files.${name}`);
-      const expected = field<string>(e, 'sha256', 'string', `${where} files.${name}`);
-      const file = path.resolve(root, rel);
+      const e = entry as Json
+      const rel = field<string>(e, 'path', 'string', `${where} files.${name}`)
+      const expected = field<string>(e, 'sha256', 'string', `${where} files.${name}`)
+      const file = path.resolve(root, rel)
       if (path.relative(root, file).startsWith('..')) {
-        throw new BundleError(`${where}: files.${name} points outside the bundle (${rel})`);
+        throw bundleError(`${where}: files.${name} points outside the bundle (${rel})`)
       }
       if (verify) {
-        let actual: string;
+        let actual: string
         try {
-          actual = await sha256File(file);
+          actual = await sha256File(file)
         } catch (err) {
-          throw new BundleError(`bundle file ${rel} (${name}) is missing or unreadable: ${(err as Error).message}`, { cause: err });
+          throw bundleError(`bundle file ${rel} (${name}) is missing or unreadable: ${(err as Error).message}`, err)
         }
         if (actual !== expected) {
-          throw new BundleError(
+          throw bundleError(
             `bundle file ${rel} (${name}) does not match its manifest hash (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…): the bundle is corrupt or was modified; re-export it`,
-          );
+          )
         }
       }
-      resolved[name] = file;
+      resolved[name] = file
     }),
-  );
+  )
   for (const stage of STAGE_NAMES) {
-    if (!resolved[stage]) throw new BundleError(`${where}: stage "${stage}" is missing from files`);
+    if (!resolved[stage]) throw bundleError(`${where}: stage "${stage}" is missing from files`)
   }
-  const widths = field<Json>(m, 'widths', 'object', where);
-  const compression = field<Json>(m, 'compression', 'object', where);
-  const rules = field<Json>(m, 'rules', 'object', where);
-  const text = m.text === null || m.text === undefined ? null : (m.text as Json);
-  const stageFiles = Object.fromEntries(STAGE_NAMES.map((s) => [s, resolved[s]])) as Record<StageName, string>;
+  const widths = field<Json>(m, 'widths', 'object', where)
+  const compression = field<Json>(m, 'compression', 'object', where)
+  const rules = field<Json>(m, 'rules', 'object', where)
+  const text = m.text === null || m.text === undefined ? null : (m.text as Json)
+  const stageFiles = Object.fromEntries(STAGE_NAMES.map((s) => [s, resolved[s]])) as Record<StageName, string>
   const extraFiles = Object.fromEntries(
     Object.entries(resolved).filter(([k]) => !(STAGE_NAMES as readonly string[]).includes(k)),
-  );
+  )
   return {
     dir: root,
     formatVersion: version,
@@ -165,5 +163,5 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
     files: stageFiles,
     extraFiles,
     sha256: createHash('sha256').update(raw).digest('hex'),
-  };
+  }
 }
