@@ -13,6 +13,7 @@
         "cpp/errors.cc",
         "cpp/ivalue_convert.cc",
         "cpp/job.cc",
+        "cpp/job_control.cc",
         "cpp/memory.cc",
         "cpp/module.cc",
         "cpp/module_call_job.cc",
@@ -21,7 +22,13 @@
         "cpp/tensor.cc",
         "cpp/tensor_data_job.cc",
         "cpp/tensor_to_job.cc",
-        "cpp/warnings.cc"
+        "cpp/vae_args.cc",
+        "cpp/vae_decode_job.cc",
+        "cpp/vae_encode_job.cc",
+        "cpp/warnings.cc",
+        "cpp/pipeline/pipeline.cc",
+        "cpp/pipeline/stages.cc",
+        "cpp/pipeline/tiling.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

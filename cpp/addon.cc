@@ -9,6 +9,8 @@
 #include "runtime_info.h"
 #include "tensor.h"
 #include "tensor_jobs.h"
+#include "vae_jobs.h"
+#include "job_control.h"
 #include "warnings.h"
 
 namespace videovae {
@@ -34,6 +36,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterModule(env, exports);
   RegisterModuleLoad(env, exports);
   RegisterModuleCall(env, exports);
+  RegisterJobControl(env, exports);
+  RegisterVaeEncode(env, exports);
+  RegisterVaeDecode(env, exports);
   exports.Set("setExternalBuffers", Napi::Function::New(env, SetExternalBuffers, "setExternalBuffers"));
   return exports;
 }

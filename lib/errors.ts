@@ -31,6 +31,14 @@ export type ErrorCode =
   | 'ERR_LIBTORCH_NOT_FOUND'
   /** A libtorch is found, but not the version/flavour the addon was compiled against. */
   | 'ERR_LIBTORCH_MISMATCH'
+  /** A bundle directory is missing, malformed, or its files do not match the manifest. */
+  | 'ERR_BUNDLE'
+  /** A text model got no usable text conditioning, or malformed embeddings. */
+  | 'ERR_TEXT'
+  /** An AbortSignal cancelled the operation. */
+  | 'ERR_ABORTED'
+  /** Input values outside the expected range (video in [-1, 1]). */
+  | 'ERR_RANGE'
   /** A bug in this package. */
   | 'ERR_INTERNAL'
 

@@ -66,6 +66,12 @@ export class TorchModule implements Disposable {
     return this.#handle === null
   }
 
+  /** @internal The native handle; throws ERR_DISPOSED once disposed. */
+  handle(): NativeModuleHandle {
+    if (this.#handle === null) throw new VideoVaeError('ERR_DISPOSED', 'module was disposed')
+    return this.#handle
+  }
+
   forward(...args: ModuleArgument[]): Promise<ModuleResult> {
     return this.call('forward', ...args)
   }

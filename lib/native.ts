@@ -8,11 +8,20 @@
  */
 import type { DType, TensorArray } from './dtype.js'
 import { loadAddon } from './native_loader.js'
+import type { NativeRunOptions } from './vae_options.js'
 
 /** An opaque Node-API External owning one at::Tensor. */
 export type NativeTensorHandle = { readonly __nativeTensor: unique symbol }
 /** An opaque Node-API External owning one torch::jit::Module. */
 export type NativeModuleHandle = { readonly __nativeModule: unique symbol }
+
+/** An opaque Node-API External owning a cancellation flag. */
+export type NativeCancelToken = { readonly __nativeCancelToken: unique symbol }
+
+export interface NativeTextInputs {
+  embedding: NativeTensorHandle
+  mask: NativeTensorHandle | null
+}
 
 /** What a TorchScript call accepts: converted natively against the method's schema. */
 export type NativeArgument =
@@ -92,6 +101,29 @@ export interface NativeAddon {
   moduleInfo(module: NativeModuleHandle): { device: string; methods: string[] }
   moduleDispose(module: NativeModuleHandle): boolean
   moduleCall(module: NativeModuleHandle, method: string, args: NativeArgument[]): Promise<NativeResult>
+
+  /** A flag that a running pipeline job polls between chunks and tiles. */
+  cancelTokenNew(): NativeCancelToken
+  cancelTokenCancel(token: NativeCancelToken): void
+
+  /** One VideoVAE+ encode (pad, chunk, tile, blend) over the four stage modules of a bundle. */
+  vaeEncode(
+    stages: NativeModuleHandle[],
+    video: NativeTensorHandle,
+    text: NativeTextInputs | null,
+    options: NativeRunOptions,
+    onProgress: ((done: number, total: number) => void) | null,
+    cancel: NativeCancelToken
+  ): Promise<{ latent: NativeTensorHandle; mean: NativeTensorHandle; logvar: NativeTensorHandle; frames: number }>
+  /** One VideoVAE+ decode; with options.uint8 the result is RGB frames [B,T,H,W,3] on the CPU. */
+  vaeDecode(
+    stages: NativeModuleHandle[],
+    latent: NativeTensorHandle,
+    text: NativeTextInputs | null,
+    options: NativeRunOptions,
+    onProgress: ((done: number, total: number) => void) | null,
+    cancel: NativeCancelToken
+  ): Promise<NativeTensorHandle>
 
   /** Test switch for the Electron path: data() copies instead of handing over external memory. */
   setExternalBuffers(allowed: boolean): void

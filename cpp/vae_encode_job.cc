@@ -1,0 +1,65 @@
+// vaeEncode(stages, input, text, options, onProgress?, cancelToken?)
+//   -> Promise<{ latent, mean, logvar, frames }>
+// input: uint8 frames [T,H,W,3] / [B,T,H,W,3] (converted natively) or float [B,3,T,H,W].
+#include "pipeline/pipeline.h"
+#include "tensor.h"
+#include "vae_job_base.h"
+#include "vae_jobs.h"
+
+namespace videovae {
+namespace {
+
+class VaeEncodeJob : public VaeJob {
+ public:
+  VaeEncodeJob(Napi::Env env, const Napi::CallbackInfo& info)
+      : VaeJob(env, "videovae:vaeEncode", info, 4), input_(UnwrapTensor(info[1], "video")) {
+    auto options = info[3].IsObject() ? info[3].As<Napi::Object>() : Napi::Object::New(env);
+    options_.image = GetBool(options, "image", false);
+    options_.chunkFrames = GetInt(options, "chunkFrames", 0);
+    options_.tile = ParseTile(options);
+    options_.sample = GetBool(options, "sample", false);
+    options_.seed = static_cast<uint64_t>(GetInt(options, "seed", 0));
+    const auto dtype = input_.scalar_type();
+    if (dtype != c10::kByte && !c10::isFloatingType(dtype)) {
+      throw CodedError(code::kDtype, "video must be uint8 frames or a floating tensor");
+    }
+  }
+
+ protected:
+  void Run() override {
+    RunPipeline([&](const JobControl& control, const TextInputs& text) {
+      auto video = toModelInput(input_.to(device_)).to(ComputeDtype());
+      TextInputs cast = text;
+      if (cast.embedding) cast.embedding = cast.embedding->to(ComputeDtype());
+      result_ = encode(stages_, video, cast, options_, control);
+    });
+    input_ = at::Tensor();
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    auto out = Napi::Object::New(env);
+    out.Set("latent", WrapTensor(env, result_.latent.to(c10::kFloat)));
+    out.Set("mean", WrapTensor(env, result_.mean.to(c10::kFloat)));
+    out.Set("logvar", WrapTensor(env, result_.logvar.to(c10::kFloat)));
+    out.Set("frames", Napi::Number::New(env, double(result_.frames)));
+    result_ = {};
+    return out;
+  }
+
+ private:
+  at::Tensor input_;
+  EncodeOptions options_;
+  EncodeResult result_;
+};
+
+Napi::Value VaeEncode(const Napi::CallbackInfo& info) {
+  return StartJob(info, [&]() -> Job* { return new VaeEncodeJob(info.Env(), info); });
+}
+
+}  // namespace
+
+void RegisterVaeEncode(Napi::Env env, Napi::Object exports) {
+  exports.Set("vaeEncode", Napi::Function::New(env, VaeEncode, "vaeEncode"));
+}
+
+}  // namespace videovae

@@ -1,0 +1,62 @@
+// What the encode and decode jobs share: the stages on their device, the text, progress and
+// cancellation, and the translation of pipeline exceptions into coded errors.
+#pragma once
+
+#include <torch/csrc/jit/api/module.h>
+
+#include "device.h"
+#include "errors.h"
+#include "job.h"
+#include "job_control.h"
+#include "vae_args.h"
+
+namespace videovae {
+
+class VaeJob : public Job {
+ protected:
+  VaeJob(Napi::Env env, const char* name, const Napi::CallbackInfo& info, size_t first_arg_after_options)
+      : VaeJob(env, name, UnwrapStages(info[0]), info, first_arg_after_options) {}
+
+  // Runs `body` with the control block; maps pipeline exceptions to stable codes.
+  template <typename Body>
+  void RunPipeline(Body&& body) {
+    try {
+      body(progress_.Control(cancel_), TextOnDevice(text_, device_));
+    } catch (const Cancelled& e) {
+      progress_.Finish();
+      throw CodedError("ERR_ABORTED", e.what());
+    } catch (const std::invalid_argument& e) {
+      progress_.Finish();
+      throw CodedError(code::kShape, e.what());
+    } catch (...) {
+      progress_.Finish();
+      throw;
+    }
+    SynchronizeDevice(device_);
+    progress_.Finish();
+  }
+
+  // The floating dtype the stage weights are stored in (inputs are cast to it).
+  c10::ScalarType ComputeDtype() const {
+    for (const auto& p : stages_.spatialEncoder->parameters()) return p.scalar_type();
+    return c10::kFloat;
+  }
+
+  VaeStages stages_;
+  c10::Device device_;
+  TextInputs text_;
+
+ private:
+  VaeJob(Napi::Env env, const char* name, StagesOnDevice on_device, const Napi::CallbackInfo& info, size_t next)
+      : Job(env, name, on_device.device),
+        stages_(std::move(on_device.stages)),
+        device_(on_device.device),
+        text_(UnwrapText(info[2])),
+        progress_(env, info[next]),
+        cancel_(UnwrapCancelToken(info[next + 1])) {}
+
+  ProgressSink progress_;
+  CancelFlag cancel_;
+};
+
+}  // namespace videovae

@@ -1,0 +1,167 @@
+// Reading and verifying a bundle directory: manifest.json plus one TorchScript file per
+// stage (the contract written by python/videovae/export.py). Nothing here runs a model.
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import * as path from 'node:path'
+
+import { VideoVaeError } from './errors.js'
+
+export const BUNDLE_FORMAT_VERSION = 1
+
+/** The four VideoVAE+ stages stored in a bundle. */
+export const STAGE_NAMES = [
+  'spatial_encoder',
+  'temporal_encoder',
+  'temporal_decoder',
+  'spatial_decoder',
+] as const
+export type StageName = (typeof STAGE_NAMES)[number]
+
+/** What a bundle holds, as recorded by the exporter (manifest.json, camel-cased). */
+export interface BundleInfo {
+  /** Bundle directory (absolute). */
+  dir: string
+  formatVersion: number
+  /** `16z`, `4z`, `16z-text` or `4z-text`. */
+  variant: string
+  /** The official inference config the weights correspond to, e.g. `config_16z`. */
+  config: string
+  widths: { ch: number; chMult: number[]; numResBlocks: number; hiddenChannel: number }
+  /** Channels of the latent (16 or 4). */
+  latentChannels: number
+  /** Compression factors: time 4, height 8, width 8. */
+  compression: { t: number; h: number; w: number }
+  /** Input rules of the video path: T a multiple of 4 and at least 4, H and W multiples of 8. */
+  rules: { tMultiple: number; tMin: number; hwMultiple: number }
+  /** Caption conditioning, or null for the non-text variants. */
+  text: { required: boolean; dim: number; maxLength: number } | null
+  /** Storage dtype of the weights. */
+  dtype: string
+  /** Mid-block attention implementation chosen at export (`exact` or `chunked`). */
+  attention: string
+  torchVersion: string
+  /** Absolute path of each stage's TorchScript file, verified against its sha256. */
+  files: Record<StageName, string>
+  /** Any extra files (e.g. `t5_encoder`, `spiece_model`), absolute paths. */
+  extraFiles: Record<string, string>
+  /** sha256 of manifest.json: identifies the bundle in latent metadata. */
+  sha256: string
+}
+
+function bundleError(message: string, cause?: unknown): VideoVaeError {
+  return new VideoVaeError('ERR_BUNDLE', message, cause === undefined ? undefined : { cause })
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+type Json = Record<string, unknown>
+
+function field<T>(obj: Json, key: string, kind: string, where: string): T {
+  const value = obj[key]
+  const ok = kind === 'array' ? Array.isArray(value) : typeof value === kind && value !== null
+  if (!ok) throw bundleError(`${where}: "${key}" is missing or not a${kind === 'array' ? 'n' : ''} ${kind}`)
+  return value as T
+}
+
+/**
+ * Reads `dir/manifest.json`, checks its shape and the sha256 of every file it lists, and
+ * returns the bundle's description. Throws a VideoVaeError with code `ERR_BUNDLE` that names
+ * the problem: a missing or malformed manifest, an unknown format version, a missing stage,
+ * a file whose hash does not match.
+ */
+export async function readBundle(dir: string, { verify = true } = {}): Promise<BundleInfo> {
+  const root = path.resolve(dir)
+  const manifestPath = path.join(root, 'manifest.json')
+  let raw: Buffer
+  try {
+    raw = await readFile(manifestPath)
+  } catch (err) {
+    throw bundleError(`not a bundle: cannot read ${manifestPath} (${(err as Error).message})`, err)
+  }
+  let m: Json
+  try {
+    m = JSON.parse(raw.toString('utf8')) as Json
+  } catch (err) {
+    throw bundleError(`${manifestPath} is not valid JSON: ${(err as Error).message}`, err)
+  }
+  const where = manifestPath
+  const version = field<number>(m, 'format_version', 'number', where)
+  if (version !== BUNDLE_FORMAT_VERSION) {
+    throw bundleError(
+      `${where}: bundle format ${version} is not supported by this videovae (expects ${BUNDLE_FORMAT_VERSION}); re-export the bundle with this version`,
+    )
+  }
+  const files = field<Json>(m, 'files', 'object', where)
+  const resolved: Record<string, string> = {}
+  await Promise.all(
+    Object.entries(files).map(async ([name, entry]) => {
+      const e = entry as Json
+      const rel = field<string>(e, 'path', 'string', `${where} files.${name}`)
+      const expected = field<string>(e, 'sha256', 'string', `${where} files.${name}`)
+      const file = path.resolve(root, rel)
+      if (path.relative(root, file).startsWith('..')) {
+        throw bundleError(`${where}: files.${name} points outside the bundle (${rel})`)
+      }
+      if (verify) {
+        let actual: string
+        try {
+          actual = await sha256File(file)
+        } catch (err) {
+          throw bundleError(`bundle file ${rel} (${name}) is missing or unreadable: ${(err as Error).message}`, err)
+        }
+        if (actual !== expected) {
+          throw bundleError(
+            `bundle file ${rel} (${name}) does not match its manifest hash (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…): the bundle is corrupt or was modified; re-export it`,
+          )
+        }
+      }
+      resolved[name] = file
+    }),
+  )
+  for (const stage of STAGE_NAMES) {
+    if (!resolved[stage]) throw bundleError(`${where}: stage "${stage}" is missing from files`)
+  }
+  const widths = field<Json>(m, 'widths', 'object', where)
+  const compression = field<Json>(m, 'compression', 'object', where)
+  const rules = field<Json>(m, 'rules', 'object', where)
+  const text = m.text === null || m.text === undefined ? null : (m.text as Json)
+  const stageFiles = Object.fromEntries(STAGE_NAMES.map((s) => [s, resolved[s]])) as Record<StageName, string>
+  const extraFiles = Object.fromEntries(
+    Object.entries(resolved).filter(([k]) => !(STAGE_NAMES as readonly string[]).includes(k)),
+  )
+  return {
+    dir: root,
+    formatVersion: version,
+    variant: field<string>(m, 'variant', 'string', where),
+    config: field<string>(m, 'config', 'string', where),
+    widths: {
+      ch: widths.ch as number,
+      chMult: widths.ch_mult as number[],
+      numResBlocks: widths.num_res_blocks as number,
+      hiddenChannel: widths.hidden_channel as number,
+    },
+    latentChannels: field<number>(m, 'latent_channels', 'number', where),
+    compression: { t: compression.t as number, h: compression.h as number, w: compression.w as number },
+    rules: {
+      tMultiple: rules.t_multiple as number,
+      tMin: rules.t_min as number,
+      hwMultiple: rules.hw_multiple as number,
+    },
+    text: text && {
+      required: Boolean(text.required),
+      dim: text.dim as number,
+      maxLength: text.max_length as number,
+    },
+    dtype: field<string>(m, 'dtype', 'string', where),
+    attention: typeof m.attention === 'string' ? m.attention : 'exact',
+    torchVersion: field<string>(m, 'torch_version', 'string', where),
+    files: stageFiles,
+    extraFiles,
+    sha256: createHash('sha256').update(raw).digest('hex'),
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * VideoVAE: the model a user calls. Loads the four stage modules of a bundle and runs
+ * encode / decode / reconstruct as one native job per call (padding, chunking, tiling and
+ * blending happen in C++ on a worker thread; the event loop stays free).
+ */
+import path from 'node:path'
+
+import { readBundle, STAGE_NAMES, type BundleInfo } from './bundle.js'
+import { normalizeDevice, type Device } from './device.js'
+import { runOnDevice } from './device_queue.js'
+import { nativeAsync, VideoVaeError } from './errors.js'
+import { TorchModule } from './module.js'
+import { native, type NativeAddon, type NativeTensorHandle } from './native.js'
+import { packageRoot } from './package_root.js'
+import { setNumThreads } from './runtime.js'
+import { Tensor } from './tensor.js'
+import {
+  checkRunOptions,
+  checkVideoRules,
+  videoGeometry,
+  type DecodeOptions,
+  type EncodeOptions,
+  type NativeRunOptions,
+  type RunOptions,
+} from './vae_options.js'
+
+export interface VideoVAELoadOptions {
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: Device
+  /** Intra-op threads for libtorch (process-wide, like setNumThreads). Default: libtorch's choice. */
+  threads?: number
+  /** Verify the sha256 of every bundle file against the manifest. Default true. */
+  verify?: boolean
+}
+
+/** The posterior of an encode: its mean, log-variance and the latent (mode or sample). */
+export interface Posterior {
+  mean: Tensor
+  logvar: Tensor
+  latent: Tensor
+  /** Input frame count before padding: pass it to decode({ frames }) to crop back. */
+  frames: number
+}
+
+/** The embedded default model shipped inside the package. */
+export function defaultBundleDir(): string {
+  return path.join(packageRoot(), 'assets', 'default-bundle')
+}
+
+export class VideoVAE implements Disposable {
+  /** The bundle's manifest: variant, latent channels, shape rules, text requirements. */
+  readonly info: BundleInfo
+  readonly device: string
+  #stages: TorchModule[] | null
+
+  private constructor(info: BundleInfo, stages: TorchModule[]) {
+    this.info = info
+    this.#stages = stages
+    this.device = stages[0].device
+  }
+
+  /** Loads a bundle directory (default: the embedded default model) and verifies it. */
+  static async load(bundleDir?: string, options: VideoVAELoadOptions = {}): Promise<VideoVAE> {
+    const device = normalizeDevice(options.device ?? 'cpu')
+    if (options.threads !== undefined) setNumThreads(options.threads)
+    const info = await readBundle(bundleDir ?? defaultBundleDir(), { verify: options.verify ?? true })
+    const loaded = await Promise.allSettled(STAGE_NAMES.map((s) => TorchModule.load(info.files[s], { device: device as Device })))
+    const stages = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+    const failure = loaded.find((r) => r.status === 'rejected')
+    if (failure) {
+      for (const m of stages) m.dispose()
+      throw failure.reason
+    }
+    return new VideoVAE(info, stages)
+  }
+
+  /** The stage modules, in bundle order (spatial encoder, temporal encoder, temporal decoder, spatial decoder). */
+  get stages(): readonly TorchModule[] {
+    return this.#liveStages()
+  }
+
+  get disposed(): boolean {
+    return this.#stages === null
+  }
+
+  /**
+   * Encodes a video to its latent `[B, z, T/4, H/8, W/8]` (the posterior mode, as the
+   * official inference uses), or with `{ image: true }` images to `[B, z, T, H/8, W/8]`.
+   * Input: uint8 RGB frames `[T,H,W,3]` / `[B,T,H,W,3]`, or a float `[B,3,T,H,W]` in [-1, 1].
+   * T is padded to a multiple of 4 by repeating the last frame.
+   */
+  encode(video: Tensor, options: EncodeOptions & { posterior: true }): Promise<Posterior>
+  encode(video: Tensor, options?: EncodeOptions): Promise<Tensor>
+  async encode(video: Tensor, options: EncodeOptions = {}): Promise<Tensor | Posterior> {
+    const geometry = videoGeometry(video)
+    checkVideoRules(geometry, this.info, options.image ?? false)
+    const flat = checkRunOptions(options, this.info, geometry.batch)
+    if (options.sample) {
+      if (!Number.isSafeInteger(options.sample.seed) || options.sample.seed < 0) {
+        throw new VideoVaeError('ERR_ARGUMENT', 'sample.seed must be a non-negative integer')
+      }
+      flat.sample = true
+      flat.seed = options.sample.seed
+    }
+    const out = await this.#run('vaeEncode', video.handle(), flat, options)
+    const latent = Tensor.fromHandle(out.latent)
+    const mean = Tensor.fromHandle(out.mean)
+    const logvar = Tensor.fromHandle(out.logvar)
+    if (options.posterior) return { mean, logvar, latent, frames: out.frames }
+    mean.dispose()
+    logvar.dispose()
+    return latent
+  }
+
+  /**
+   * Decodes a latent `[B, z, T', h, w]` to video `[B, 3, 4T', 8h, 8w]` (not clamped), or with
+   * `{ output: 'uint8' }` to RGB frames `[B, T, H, W, 3]` quantised like the official scripts.
+   */
+  async decode(latent: Tensor, options: DecodeOptions = {}): Promise<Tensor> {
+    if (!(latent instanceof Tensor)) throw new VideoVaeError('ERR_ARGUMENT', 'latent must be a Tensor')
+    const s = latent.shape
+    if (s.length !== 5 || s[1] !== this.info.latentChannels) {
+      throw new VideoVaeError('ERR_SHAPE', `latent must be [B, ${this.info.latentChannels}, T, h, w], got [${s}]`)
+    }
+    const flat = checkRunOptions(options, this.info, s[0])
+    if (options.frames !== undefined) {
+      if (!Number.isInteger(options.frames) || options.frames < 1) {
+        throw new VideoVaeError('ERR_ARGUMENT', `frames must be a positive integer, got ${options.frames}`)
+      }
+      flat.frames = options.frames
+    }
+    if (options.output !== undefined && options.output !== 'float32' && options.output !== 'uint8') {
+      throw new VideoVaeError('ERR_ARGUMENT', `output must be 'float32' or 'uint8', got ${String(options.output)}`)
+    }
+    flat.uint8 = options.output === 'uint8'
+    return Tensor.fromHandle(await this.#run('vaeDecode', latent.handle(), flat, options))
+  }
+
+  /** encode then decode, cropped back to the input's frame count. */
+  async reconstruct(video: Tensor, options: EncodeOptions & DecodeOptions = {}): Promise<Tensor> {
+    const { posterior: _ignored, ...rest } = options
+    const encoded = await this.encode(video, { ...rest, posterior: true })
+    encoded.mean.dispose()
+    encoded.logvar.dispose()
+    try {
+      return await this.decode(encoded.latent, { ...rest, frames: encoded.frames })
+    } finally {
+      encoded.latent.dispose()
+    }
+  }
+
+  dispose(): void {
+    const stages = this.#stages
+    this.#stages = null
+    for (const m of stages ?? []) m.dispose()
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose()
+  }
+
+  #liveStages(): TorchModule[] {
+    if (this.#stages === null) throw new VideoVaeError('ERR_DISPOSED', 'the VideoVAE was disposed')
+    return this.#stages
+  }
+
+  async #run<K extends 'vaeEncode' | 'vaeDecode'>(
+    kind: K,
+    input: NativeTensorHandle,
+    flat: NativeRunOptions,
+    options: RunOptions,
+  ): Promise<Awaited<ReturnType<NativeAddon[K]>>> {
+    const stages = this.#liveStages().map((m) => m.handle())
+    const text = options.textEmbedding
+      ? { embedding: options.textEmbedding.handle(), mask: options.textMask?.handle() ?? null }
+      : null
+    const { signal, onProgress } = options
+    if (signal?.aborted) throw new VideoVaeError('ERR_ABORTED', 'the operation was aborted')
+    return runOnDevice(this.device, async () => {
+      const addon = native()
+      const token = addon.cancelTokenNew()
+      const onAbort = (): void => addon.cancelTokenCancel(token)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      try {
+        if (signal?.aborted) onAbort()
+        const call = addon[kind] as NativeAddon['vaeEncode'] & NativeAddon['vaeDecode']
+        return (await nativeAsync(() => call(stages, input, text, flat, onProgress ?? null, token))) as Awaited<ReturnType<NativeAddon[K]>>
+      } finally {
+        signal?.removeEventListener('abort', onAbort)
+      }
+    })
+  }
+}

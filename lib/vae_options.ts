@@ -1,0 +1,141 @@
+/**
+ * Options of VideoVAE.encode/decode and their validation on the JS thread, before any native
+ * work starts: a bad option is a VideoVaeError that names it, never a crash in a worker.
+ */
+import type { BundleInfo } from './bundle.js'
+import { VideoVaeError } from './errors.js'
+import { Tensor } from './tensor.js'
+
+/** Spatial tiling: run tiles of `size`×`size` pixels and cross-fade their overlaps. */
+export interface TilingOptions {
+  /** Tile edge in pixels, a multiple of 8. Inputs no larger than this are not tiled. */
+  size: number
+  /** Overlap between neighbouring tiles in pixels, a multiple of 8 below `size` (default: size / 4 rounded down to 8). */
+  overlap?: number
+}
+
+/** Options shared by encode and decode. */
+export interface RunOptions {
+  /** The image path (`mask_temporal`): spatial stage only, each frame of `[B,3,T,H,W]` kept. Default false. */
+  image?: boolean
+  /**
+   * Frames per independent chunk, a multiple of 4 (the official `process_in_chunks`; the
+   * official scripts use 8 or 16). Default: the whole clip in one chunk.
+   */
+  chunkFrames?: number
+  /** Spatial tiling for large frames (bounded memory). Default: off. */
+  tile?: TilingOptions
+  /** Precomputed caption embeddings `[B, L, d]` (text variants). */
+  textEmbedding?: Tensor
+  /** Token mask `[B, L]` for `textEmbedding` (1 = token, 0 = padding). Default: all tokens. */
+  textMask?: Tensor
+  /** Cancels the job between chunks and tiles; the promise rejects with code ERR_ABORTED. */
+  signal?: AbortSignal
+  /** Called after each chunk × tile with the units done and the total. */
+  onProgress?: (done: number, total: number) => void
+}
+
+export interface EncodeOptions extends RunOptions {
+  /** Return the posterior `{ mean, logvar, latent }` instead of the latent alone. Default false. */
+  posterior?: boolean
+  /** Sample the posterior with a seeded generator instead of taking its mode. */
+  sample?: { seed: number }
+}
+
+export interface DecodeOptions extends RunOptions {
+  /** Crop the output to this many frames (the encoder's padding to a multiple of 4). */
+  frames?: number
+  /** 'float32' (default): `[B,3,T,H,W]` on the model's device; 'uint8': RGB frames `[B,T,H,W,3]` on the CPU. */
+  output?: 'float32' | 'uint8'
+}
+
+/** The native side's view of the options (flat, numbers only). */
+export interface NativeRunOptions {
+  image: boolean
+  chunkFrames: number
+  tileSize: number
+  tileOverlap: number
+  sample?: boolean
+  seed?: number
+  frames?: number
+  uint8?: boolean
+}
+
+function fail(code: 'ERR_ARGUMENT' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_TEXT', message: string): never {
+  throw new VideoVaeError(code, message)
+}
+
+function isMultiple(value: unknown, of: number): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) % of === 0
+}
+
+/** Geometry of a video input: uint8 frames `[T,H,W,3]`/`[B,T,H,W,3]` or float `[B,3,T,H,W]`. */
+export function videoGeometry(video: Tensor): { batch: number; frames: number; height: number; width: number } {
+  if (!(video instanceof Tensor)) fail('ERR_ARGUMENT', 'video must be a Tensor')
+  const s = video.shape
+  if (video.dtype === 'uint8') {
+    const f = s.length === 4 ? [1, ...s] : s
+    if (f.length !== 5 || f[4] !== 3) fail('ERR_SHAPE', `uint8 video must be RGB frames [T,H,W,3] or [B,T,H,W,3], got [${s}]`)
+    return { batch: f[0], frames: f[1], height: f[2], width: f[3] }
+  }
+  if (!['float32', 'float16', 'bfloat16', 'float64'].includes(video.dtype)) {
+    fail('ERR_DTYPE', `video must be uint8 frames or a float tensor in [-1, 1], got ${video.dtype}`)
+  }
+  if (s.length !== 5 || s[1] !== 3) fail('ERR_SHAPE', `float video must be [B,3,T,H,W], got [${s}]`)
+  return { batch: s[0], frames: s[2], height: s[3], width: s[4] }
+}
+
+export function checkRunOptions(options: RunOptions, info: BundleInfo, batch: number): NativeRunOptions {
+  const image = options.image ?? false
+  const chunkFrames = options.chunkFrames ?? 0
+  if (options.chunkFrames !== undefined && !isMultiple(chunkFrames, image ? 1 : info.rules.tMultiple)) {
+    fail('ERR_ARGUMENT', `chunkFrames must be a positive multiple of ${info.rules.tMultiple}, got ${options.chunkFrames}`)
+  }
+  let tileSize = 0
+  let tileOverlap = 0
+  if (options.tile) {
+    tileSize = options.tile.size
+    tileOverlap = options.tile.overlap ?? Math.floor(tileSize / 4 / 8) * 8
+    const hw = info.rules.hwMultiple
+    if (!isMultiple(tileSize, hw)) fail('ERR_ARGUMENT', `tile.size must be a positive multiple of ${hw}, got ${tileSize}`)
+    if (!(tileOverlap === 0 || isMultiple(tileOverlap, hw)) || tileOverlap >= tileSize) {
+      fail('ERR_ARGUMENT', `tile.overlap must be a multiple of ${hw} below tile.size, got ${tileOverlap}`)
+    }
+  }
+  checkText(options, info, batch)
+  return { image, chunkFrames, tileSize, tileOverlap }
+}
+
+function checkText(options: RunOptions, info: BundleInfo, batch: number): void {
+  const { textEmbedding: emb, textMask: mask } = options
+  if (!info.text) {
+    if (emb || mask) fail('ERR_TEXT', `this bundle (${info.variant}) takes no text; drop textEmbedding/textMask`)
+    return
+  }
+  if (!emb) {
+    fail(
+      'ERR_TEXT',
+      `this bundle (${info.variant}) needs caption embeddings: pass textEmbedding [B, L, ${info.text.dim}] and textMask [B, L]`,
+    )
+  }
+  const e = emb.shape
+  if (e.length !== 3 || e[2] !== info.text.dim || e[0] !== batch) {
+    fail('ERR_TEXT', `textEmbedding must be [${batch}, L, ${info.text.dim}], got [${e}]`)
+  }
+  if (mask && (mask.shape.length !== 2 || mask.shape[0] !== e[0] || mask.shape[1] !== e[1])) {
+    fail('ERR_TEXT', `textMask must be [${e[0]}, ${e[1]}] to match textEmbedding, got [${mask.shape}]`)
+  }
+}
+
+/** Shape rules of the encoder input; `image` relaxes the frame rules. */
+export function checkVideoRules(geometry: ReturnType<typeof videoGeometry>, info: BundleInfo, image: boolean): void {
+  const { frames, height, width } = geometry
+  const hw = info.rules.hwMultiple
+  if (height % hw || width % hw || height === 0 || width === 0) {
+    fail('ERR_SHAPE', `frame height and width must be multiples of ${hw}, got ${height}x${width} (crop or resize first)`)
+  }
+  if (!image && frames < info.rules.tMin) {
+    fail('ERR_SHAPE', `the video path needs at least ${info.rules.tMin} frames, got ${frames} (use { image: true } for stills)`)
+  }
+  if (image && frames < 1) fail('ERR_SHAPE', 'the image path needs at least one frame')
+}
