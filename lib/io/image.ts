@@ -2,12 +2,12 @@
 import type { Writable } from 'node:stream';
 import { createTempFile } from './atomic_output.js';
 import {
-  checkInputFile,
   fileUrl,
   spawnTool,
   translateToolError,
   VideoIOError,
 } from './ffmpeg.js';
+import { probeVideo } from './probe.js';
 import { imageEncoderArgs, jpegQscale } from './video_writer.js';
 
 /** An 8-bit RGB image. */
@@ -44,7 +44,7 @@ function parsePpm(buf: Buffer, path: string): RgbImage {
  * `ERR_FFMPEG_MISSING`.
  */
 export async function readImage(path: string): Promise<RgbImage> {
-  checkInputFile(path);
+  await probeVideo(path); // clear errors for missing, damaged, text or audio-only files
   const proc = spawnTool('ffmpeg', [
     '-nostdin', '-v', 'error', '-i', fileUrl(path), '-map', '0:v:0', '-frames:v', '1',
     '-f', 'image2pipe', '-c:v', 'ppm', '-pix_fmt', 'rgb24', 'pipe:1',

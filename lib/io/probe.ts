@@ -113,6 +113,10 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
       cause: err,
     });
   }
+  // ffmpeg renders text files (.txt, .nfo, .asc, ...) as ANSI-art video: not a real video.
+  if (parsed.format?.format_name === 'tty') {
+    throw new VideoIOError('ERR_UNSUPPORTED', `${path} is a text file, not a video or image`, { path });
+  }
   const stream = parsed.streams?.[0];
   if (stream === undefined) {
     throw new VideoIOError('ERR_NO_FRAMES', `${path} has no video stream`, { path });
