@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { VideoIOError } from './ffmpeg.js';
+import { killAllTools, VideoIOError } from './ffmpeg.js';
 
 const pending = new Set<string>();
 let exitHookInstalled = false;
@@ -17,6 +17,7 @@ function track(path: string): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => {
+      if (pending.size > 0) killAllTools(); // nothing may write into a temporary being removed
       for (const p of pending) {
         try {
           rmSync(p, { recursive: true, force: true });

@@ -138,6 +138,23 @@ export interface ToolProcess {
   kill(): void;
 }
 
+const live = new Set<ChildProcess>();
+
+/**
+ * Kills (SIGKILL) every ffmpeg/ffprobe still running; synchronous, for exit hooks, so that no
+ * process keeps writing once temporaries are removed.
+ */
+export function killAllTools(): void {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  live.clear();
+}
+
 /** How much of stderr is kept for error messages. */
 export const STDERR_TAIL_BYTES = 8192;
 
@@ -164,6 +181,7 @@ export function spawnTool(
     stdio: [options.stdin === true ? 'pipe' : 'ignore', options.stdout === false ? 'ignore' : 'pipe', 'pipe'],
     windowsHide: true,
   });
+  live.add(child);
   let tail = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {
@@ -175,9 +193,13 @@ export function spawnTool(
     child.once('error', (err) => {
       spawnError = err;
       // 'close' may not follow a failed spawn on every platform.
-      if (child.pid === undefined) resolve({ code: null, signal: null, spawnError: err });
+      if (child.pid === undefined) {
+        live.delete(child);
+        resolve({ code: null, signal: null, spawnError: err });
+      }
     });
     child.once('close', (code, signal) => {
+      live.delete(child);
       resolve(spawnError === undefined ? { code, signal } : { code, signal, spawnError });
     });
   });

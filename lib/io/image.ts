@@ -46,7 +46,7 @@ function parsePpm(buf: Buffer, path: string): RgbImage {
 export async function readImage(path: string): Promise<RgbImage> {
   await probeVideo(path); // clear errors for missing, damaged, text or audio-only files
   const proc = spawnTool('ffmpeg', [
-    '-nostdin', '-v', 'error', '-i', fileUrl(path), '-map', '0:v:0', '-frames:v', '1',
+    '-nostdin', '-v', 'error', '-i', fileUrl(path), '-map', '0:V:0', '-frames:v', '1',
     '-f', 'image2pipe', '-c:v', 'ppm', '-pix_fmt', 'rgb24', 'pipe:1',
   ]);
   const chunks: Buffer[] = [];

@@ -8,7 +8,7 @@ import {
   VideoIOError,
 } from './ffmpeg.js';
 
-/** Facts about the first video stream of a file, as ffmpeg will decode it. */
+/** Facts about the first video stream of a file (cover art excluded), as ffmpeg will decode it. */
 export interface VideoInfo {
   /** Width of the decoded frames in pixels (after the display rotation is applied). */
   width: number;
@@ -91,7 +91,7 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
   checkInputFile(path);
   const args = [
     '-v', 'error',
-    '-select_streams', 'v:0',
+    '-select_streams', 'V:0',
     '-show_entries',
     'stream=width,height,codec_name,pix_fmt,r_frame_rate,avg_frame_rate,nb_frames,nb_read_frames,duration' +
       ':stream_tags=rotate:stream_side_data=rotation:format=duration,format_name',

@@ -264,7 +264,7 @@ export async function* readVideoWithPlan(
 
   const args = ['-nostdin', '-v', 'error'];
   if (options.strict !== false) args.push('-xerror');
-  args.push('-i', fileUrl(path), '-map', '0:v:0', '-an', '-sn', '-dn');
+  args.push('-i', fileUrl(path), '-map', '0:V:0', '-an', '-sn', '-dn');
   if (plan.filters.length > 0) args.push('-vf', plan.filters.join(','));
   if (options.fps === undefined) args.push(...(await passthroughArgs()));
   if (count !== Infinity) args.push('-frames:v', String(count));

@@ -158,6 +158,18 @@ describe('readVideo', () => {
     assert.deepEqual(r.shape, [2, 100, 60, 3]);
   });
 
+  it('ignores cover art (attached pictures)', T, async () => {
+    const cover = join(dir, 'cover.png');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=32x32', '-frames:v', '1', cover]);
+    const withCover = join(dir, 'with_cover.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', cover, '-i', src, '-map', '0', '-map', '1', '-c:v:0', 'png', '-c:v:1', 'copy',
+      '-disposition:v:0', 'attached_pic', withCover]);
+    const info = await probeVideo(withCover);
+    assert.deepEqual([info.width, info.height, info.frameCount], [100, 60, 30]);
+    const r = await readVideoFrames(withCover, { count: 3 });
+    assert.deepEqual(Buffer.from(r.frames), Buffer.from(full.subarray(0, 3 * 18000)));
+  });
+
   it('stops ffmpeg when the consumer leaves early', T, async () => {
     const t0 = Date.now();
     let n = 0;

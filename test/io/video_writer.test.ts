@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import {
   type VideoFrames,
 } from '../../lib/io/index.js';
 import { psnr } from '../../lib/metrics/index.js';
-import { frameOf, makeVideo, tempDir } from './helpers.js';
+import { frameOf, makeVideo, repoRoot, tempDir } from './helpers.js';
 
 const T = { timeout: 60_000 };
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -185,6 +186,17 @@ describe('writeVideo', () => {
     await assert.rejects(writeVideo(out, clip, { overwrite: false }), { code: 'ERR_WRITE' });
     assert.equal(readFileSync(out, 'utf8'), 'keep me');
     assert.deepEqual(readdirSync(dir), ['v.mp4']);
+  });
+
+  it('a process exiting mid-write leaves no temporary behind', T, async () => {
+    const dir = fresh();
+    const script = join(repoRoot(), 'test', 'io', 'fixtures', 'exit_mid_write.ts');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script, dir], { encoding: 'utf8', cwd: repoRoot() });
+    assert.equal(r.status, 0, r.stderr);
+    const during = JSON.parse(r.stdout) as string[];
+    assert.equal(during.length, 2, `temporaries were there during the writes: ${r.stdout}`);
+    await new Promise((res) => setTimeout(res, 200));
+    assert.deepEqual(readdirSync(dir), []);
   });
 
   it('abort kills ffmpeg and removes the temporary', T, async () => {
