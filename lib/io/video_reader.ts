@@ -244,7 +244,7 @@ export function readVideo(
   return readVideoWithPlan(path, options);
 }
 
-/** {@link readVideo} that also reports its {@link ReadPlan} (after the probe, before any frame). */
+/** @internal {@link readVideo} that also reports its {@link ReadPlan} (after the probe, before any frame). */
 export async function* readVideoWithPlan(
   path: string,
   options: ReadVideoOptions,

@@ -77,7 +77,7 @@ describe('images', () => {
   it('reads the evaluation JPEGs like PIL (within chroma-upsampling differences)', {
     ...T,
     skip: (!hasEval || !hasSkimage) && 'needs ../shared/eval and .venv with numpy/PIL',
-  }, async () => {
+  }, async (t) => {
     const name = readdirSync(join(evalDir, 'images')).filter((n) => n.endsWith('.jpg')).sort()[0] as string;
     const path = join(evalDir, 'images', name);
     const img = await readImage(path);
@@ -95,6 +95,7 @@ describe('images', () => {
     let sad = 0;
     for (let i = 0; i < pil.length; i++) sad += Math.abs((pil[i] as number) - (img.data[i] as number));
     const mad = sad / pil.length;
+    t.diagnostic(`${name} ${w}x${h}: mean |ffmpeg - PIL| = ${mad.toFixed(3)} levels`);
     assert.ok(mad < 2, `mean |ffmpeg - PIL| = ${mad.toFixed(3)}`);
   });
 });
