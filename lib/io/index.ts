@@ -1,0 +1,31 @@
+/** File I/O over the system ffmpeg: probing, streamed video reading and writing, still images. */
+export {
+  VideoIOError,
+  locateTool,
+  type VideoIOErrorCode,
+  type VideoIOErrorOptions,
+  type FfmpegTool,
+} from './ffmpeg.js';
+export { probeVideo, type VideoInfo, type ProbeOptions } from './probe.js';
+export {
+  readVideo,
+  readVideoFrames,
+  planRead,
+  type FrameChunk,
+  type VideoFrames,
+  type ReadVideoOptions,
+  type ReadPlan,
+  type CropRect,
+  type ResizeTarget,
+  type FitMode,
+  type Interpolation,
+} from './video_reader.js';
+export {
+  writeVideo,
+  isImageSequencePath,
+  type FrameBatch,
+  type FrameSource,
+  type WriteVideoOptions,
+  type WriteVideoResult,
+} from './video_writer.js';
+export { readImage, writeImage, type RgbImage, type WriteImageOptions } from './image.js';
