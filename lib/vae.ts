@@ -10,7 +10,13 @@ import { normalizeDevice, type Device } from './device.js'
 import { runOnDevice } from './device_queue.js'
 import { nativeAsync, VideoVaeError } from './errors.js'
 import { TorchModule } from './module.js'
-import { native, type NativeAddon, type NativeTensorHandle } from './native.js'
+import {
+  native,
+  type NativeAddon,
+  type NativeCancelToken,
+  type NativeModuleHandle,
+  type NativeTextInputs,
+} from './native.js'
 import { packageRoot } from './package_root.js'
 import { setNumThreads } from './runtime.js'
 import { Tensor } from './tensor.js'
@@ -20,7 +26,6 @@ import {
   videoGeometry,
   type DecodeOptions,
   type EncodeOptions,
-  type NativeRunOptions,
   type RunOptions,
 } from './vae_options.js'
 
@@ -102,7 +107,10 @@ export class VideoVAE implements Disposable {
       flat.sample = true
       flat.seed = options.sample.seed
     }
-    const out = await this.#run('vaeEncode', video.handle(), flat, options)
+    const input = video.handle()
+    const out = await this.#run(options, (addon, stages, text, token) =>
+      addon.vaeEncode(stages, input, text, flat, options.onProgress ?? null, token),
+    )
     const latent = Tensor.fromHandle(out.latent)
     const mean = Tensor.fromHandle(out.mean)
     const logvar = Tensor.fromHandle(out.logvar)
@@ -133,7 +141,11 @@ export class VideoVAE implements Disposable {
       throw new VideoVaeError('ERR_ARGUMENT', `output must be 'float32' or 'uint8', got ${String(options.output)}`)
     }
     flat.uint8 = options.output === 'uint8'
-    return Tensor.fromHandle(await this.#run('vaeDecode', latent.handle(), flat, options))
+    const input = latent.handle()
+    const out = await this.#run(options, (addon, stages, text, token) =>
+      addon.vaeDecode(stages, input, text, flat, options.onProgress ?? null, token),
+    )
+    return Tensor.fromHandle(out)
   }
 
   /** encode then decode, cropped back to the input's frame count. */
@@ -164,17 +176,16 @@ export class VideoVAE implements Disposable {
     return this.#stages
   }
 
-  async #run<K extends 'vaeEncode' | 'vaeDecode'>(
-    kind: K,
-    input: NativeTensorHandle,
-    flat: NativeRunOptions,
+  /** Runs one native pipeline job with the stages, text, progress and cancellation wired in. */
+  async #run<T>(
     options: RunOptions,
-  ): Promise<Awaited<ReturnType<NativeAddon[K]>>> {
+    job: (addon: NativeAddon, stages: NativeModuleHandle[], text: NativeTextInputs | null, token: NativeCancelToken) => Promise<T>,
+  ): Promise<T> {
     const stages = this.#liveStages().map((m) => m.handle())
     const text = options.textEmbedding
       ? { embedding: options.textEmbedding.handle(), mask: options.textMask?.handle() ?? null }
       : null
-    const { signal, onProgress } = options
+    const { signal } = options
     if (signal?.aborted) throw new VideoVaeError('ERR_ABORTED', 'the operation was aborted')
     return runOnDevice(this.device, async () => {
       const addon = native()
@@ -183,8 +194,7 @@ export class VideoVAE implements Disposable {
       signal?.addEventListener('abort', onAbort, { once: true })
       try {
         if (signal?.aborted) onAbort()
-        const call = addon[kind] as NativeAddon['vaeEncode'] & NativeAddon['vaeDecode']
-        return (await nativeAsync(() => call(stages, input, text, flat, onProgress ?? null, token))) as Awaited<ReturnType<NativeAddon[K]>>
+        return await nativeAsync(() => job(addon, stages, text, token))
       } finally {
         signal?.removeEventListener('abort', onAbort)
       }
