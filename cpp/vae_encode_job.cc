@@ -9,6 +9,18 @@
 namespace videovae {
 namespace {
 
+// The model expects RGB in [-1, 1]; a [0, 1] or [0, 255] float video is the usual mistake.
+// A little slack lets resampling overshoot through.
+void CheckRange(const at::Tensor& video) {
+  if (video.numel() == 0) return;
+  auto [lo, hi] = at::aminmax(video);
+  const double min = lo.item<double>(), max = hi.item<double>();
+  if (!(min >= -1.01 && max <= 1.01)) {  // also catches NaN
+    throw CodedError("ERR_RANGE", "video values must be in [-1, 1] ((pixel / 255 - 0.5) * 2), got [" +
+                                      std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+}
+
 class VaeEncodeJob : public VaeJob {
  public:
   VaeEncodeJob(Napi::Env env, const Napi::CallbackInfo& info)
@@ -28,6 +40,7 @@ class VaeEncodeJob : public VaeJob {
  protected:
   void Run() override {
     RunPipeline([&](const JobControl& control, const TextInputs& text) {
+      if (input_.scalar_type() != c10::kByte) CheckRange(input_);
       auto video = toModelInput(input_.to(device_)).to(ComputeDtype());
       TextInputs cast = text;
       if (cast.embedding) cast.embedding = cast.embedding->to(ComputeDtype());
