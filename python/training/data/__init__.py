@@ -1,0 +1,1 @@
+"""Training data for the default VideoVAE+ model (see python/training/DATA.md)."""
