@@ -140,9 +140,9 @@ def accept(src: Source, im: Image.Image, st: Dict[str, float]) -> Tuple[bool, st
         return False, "small"
     if max(w, h) > 6 * min(w, h):
         return False, "aspect"
-    if st["normal_map"]:
-        return False, "normal-map"
     cat = src.category
+    if cat == "texture" and st["normal_map"]:
+        return False, "normal-map"
     if cat == "object":
         if st["opaque"] > 0.97 or st["opaque"] < 0.08:
             return False, "no-alpha-shape"
@@ -207,7 +207,7 @@ def build(deb_dir: str, out_dir: str, max_side: int = 512, verbose: bool = True)
     for si, src in enumerate(SOURCES):
         deb = find_deb(deb_dir, src.package)
         key = f"{src.package}:{src.category}"
-        st_src = stats.setdefault(key, {"matched": 0, "kept": 0})
+        st_src = stats.setdefault(key, {"matched": 0, "accepted": 0, "kept": 0})
         if deb is None:
             print(f"[pool] missing .deb for {src.package}, skipped", file=sys.stderr)
             continue
@@ -246,6 +246,7 @@ def build(deb_dir: str, out_dir: str, max_side: int = 512, verbose: bool = True)
                 im = im.convert("RGBA")
             else:
                 im = im.convert("RGB")
+            st_src["accepted"] += 1
             rec = dict(source=src.package, category=src.category, member=name,
                        licence=src.licence, orig_w=im.width, orig_h=im.height,
                        gray=bool(st.get("gray", 0)), src_index=si)
@@ -324,6 +325,8 @@ def build(deb_dir: str, out_dir: str, max_side: int = 512, verbose: bool = True)
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(info, f, indent=1)
     if verbose:
+        for key, st_src in stats.items():
+            print(f"[pool] {key:40s} kept {st_src['kept']}", file=sys.stderr)
         print(f"[pool] kept {len(manifest)} images {counts}, removed {n_dup} duplicates",
               file=sys.stderr)
     return info
