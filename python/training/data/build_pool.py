@@ -130,7 +130,7 @@ def photo_stats(im: Image.Image) -> Dict[str, float]:
     bluish = (cols[:, 2].astype(np.int16) >= np.maximum(cols[:, 0], cols[:, 1])).mean()
     normal_map = float(med[2] > 170 and 80 < med[0] < 180 and 80 < med[1] < 180
                        and bluish > 0.9)
-    return dict(uniq=float(uniq), std=float(cols.std()), opaque=float(opaque.mean()),
+    return dict(uniq=float(uniq), std=float(cols.std(axis=0).mean()), opaque=float(opaque.mean()),
                 normal_map=normal_map, gray=float(gray))
 
 
