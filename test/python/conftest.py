@@ -20,7 +20,7 @@ SHARED_DIR = os.path.abspath(os.environ.get("VIDEOVAE_SHARED") or os.path.join(R
 PARITY_DIR = os.path.join(SHARED_DIR, "parity")
 HAVE_PARITY = os.path.isdir(os.path.join(PARITY_DIR, "cases"))
 # Test files that run without the shared fixtures; every other one needs them.
-STANDALONE_TESTS = ("test_layers.py", "test_training.py")
+STANDALONE_TESTS = ("test_layers.py", "test_training.py", "test_training_data.py")
 CACHE_DIR = os.path.join(ROOT, ".cache", "parity")
 FULL_CASES = ("16z-full-video",)
 

@@ -1,6 +1,6 @@
 """Tests for the training-data pipeline on a tiny synthetic pool (no downloads).
 
-    PYTHONPATH=python python -m pytest -q python/training/data
+    .venv/bin/python -m pytest -q test/python/test_training_data.py
 """
 import json
 import os
