@@ -18,6 +18,8 @@ class VaeDecodeJob : public VaeJob {
     options_.chunkFrames = GetInt(options, "chunkFrames", 0);
     options_.tile = ParseTile(options);
     options_.frames = GetInt(options, "frames", -1);
+    options_.height = GetInt(options, "height", -1);
+    options_.width = GetInt(options, "width", -1);
     uint8_output_ = GetBool(options, "uint8", false);
     if (!c10::isFloatingType(latent_.scalar_type())) {
       throw CodedError(code::kDtype, "latent must be a floating tensor");

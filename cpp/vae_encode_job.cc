@@ -29,6 +29,7 @@ class VaeEncodeJob : public VaeJob {
     options_.image = GetBool(options, "image", false);
     options_.chunkFrames = GetInt(options, "chunkFrames", 0);
     options_.tile = ParseTile(options);
+    options_.pad = GetBool(options, "pad", false);
     options_.sample = GetBool(options, "sample", false);
     options_.seed = static_cast<uint64_t>(GetInt(options, "seed", 0));
     const auto dtype = input_.scalar_type();
@@ -55,6 +56,8 @@ class VaeEncodeJob : public VaeJob {
     out.Set("mean", WrapTensor(env, result_.mean.to(c10::kFloat)));
     out.Set("logvar", WrapTensor(env, result_.logvar.to(c10::kFloat)));
     out.Set("frames", Napi::Number::New(env, double(result_.frames)));
+    out.Set("height", Napi::Number::New(env, double(result_.height)));
+    out.Set("width", Napi::Number::New(env, double(result_.width)));
     result_ = {};
     return out;
   }

@@ -15,3 +15,4 @@ export { readBundle, STAGE_NAMES, type BundleInfo, type StageName } from './bund
 export type { EncodeOptions, DecodeOptions, RunOptions, TilingOptions } from './vae_options.js'
 export * from './io/index.js'
 export * from './metrics/index.js'
+export { encodeStream, decodeStream, type FrameBlock, type LatentChunk, type EncodeStreamOptions, type DecodedFrames } from './vae_stream.js'

@@ -114,7 +114,14 @@ export interface NativeAddon {
     options: NativeRunOptions,
     onProgress: ((done: number, total: number) => void) | null,
     cancel: NativeCancelToken
-  ): Promise<{ latent: NativeTensorHandle; mean: NativeTensorHandle; logvar: NativeTensorHandle; frames: number }>
+  ): Promise<{
+    latent: NativeTensorHandle
+    mean: NativeTensorHandle
+    logvar: NativeTensorHandle
+    frames: number
+    height: number
+    width: number
+  }>
   /** One VideoVAE+ decode; with options.uint8 the result is RGB frames [B,T,H,W,3] on the CPU. */
   vaeDecode(
     stages: NativeModuleHandle[],

@@ -21,6 +21,14 @@ import { packageRoot } from './package_root.js'
 import { setNumThreads } from './runtime.js'
 import { Tensor } from './tensor.js'
 import {
+  decodeStream,
+  encodeStream,
+  type DecodedFrames,
+  type EncodeStreamOptions,
+  type FrameBlock,
+  type LatentChunk,
+} from './vae_stream.js'
+import {
   checkRunOptions,
   checkVideoRules,
   videoGeometry,
@@ -45,6 +53,9 @@ export interface Posterior {
   latent: Tensor
   /** Input frame count before padding: pass it to decode({ frames }) to crop back. */
   frames: number
+  /** Input frame size before `pad`: pass it to decode({ height, width }) to crop back. */
+  height: number
+  width: number
 }
 
 /** The embedded default model shipped inside the package. */
@@ -98,8 +109,9 @@ export class VideoVAE implements Disposable {
   encode(video: Tensor, options?: EncodeOptions): Promise<Tensor>
   async encode(video: Tensor, options: EncodeOptions = {}): Promise<Tensor | Posterior> {
     const geometry = videoGeometry(video)
-    checkVideoRules(geometry, this.info, options.image ?? false)
+    checkVideoRules(geometry, this.info, options.image ?? false, options.pad ?? false)
     const flat = checkRunOptions(options, this.info, geometry.batch)
+    flat.pad = options.pad ?? false
     if (options.sample) {
       if (!Number.isSafeInteger(options.sample.seed) || options.sample.seed < 0) {
         throw new VideoVaeError('ERR_ARGUMENT', 'sample.seed must be a non-negative integer')
@@ -114,7 +126,7 @@ export class VideoVAE implements Disposable {
     const latent = Tensor.fromHandle(out.latent)
     const mean = Tensor.fromHandle(out.mean)
     const logvar = Tensor.fromHandle(out.logvar)
-    if (options.posterior) return { mean, logvar, latent, frames: out.frames }
+    if (options.posterior) return { mean, logvar, latent, frames: out.frames, height: out.height, width: out.width }
     mean.dispose()
     logvar.dispose()
     return latent
@@ -137,6 +149,12 @@ export class VideoVAE implements Disposable {
       }
       flat.frames = options.frames
     }
+    for (const key of ['height', 'width'] as const) {
+      const value = options[key]
+      if (value === undefined) continue
+      if (!Number.isInteger(value) || value < 1) throw new VideoVaeError('ERR_ARGUMENT', `${key} must be a positive integer, got ${value}`)
+      flat[key] = value
+    }
     if (options.output !== undefined && options.output !== 'float32' && options.output !== 'uint8') {
       throw new VideoVaeError('ERR_ARGUMENT', `output must be 'float32' or 'uint8', got ${String(options.output)}`)
     }
@@ -155,10 +173,23 @@ export class VideoVAE implements Disposable {
     encoded.mean.dispose()
     encoded.logvar.dispose()
     try {
-      return await this.decode(encoded.latent, { ...rest, frames: encoded.frames })
+      return await this.decode(encoded.latent, { ...rest, frames: encoded.frames, height: encoded.height, width: encoded.width })
     } finally {
       encoded.latent.dispose()
     }
+  }
+
+  /** Streams latent chunks out of a stream of uint8 frame blocks (see vae_stream.ts). */
+  encodeStream(source: AsyncIterable<FrameBlock> | Iterable<FrameBlock>, options?: EncodeStreamOptions): AsyncGenerator<LatentChunk> {
+    return encodeStream(this, source, options)
+  }
+
+  /** Streams uint8 frame blocks out of a stream of latent chunks. */
+  decodeStream(
+    latents: AsyncIterable<LatentChunk | Tensor> | Iterable<LatentChunk | Tensor>,
+    options?: Omit<DecodeOptions, 'output' | 'image'>,
+  ): AsyncGenerator<DecodedFrames> {
+    return decodeStream(this, latents, options)
   }
 
   dispose(): void {

@@ -40,11 +40,21 @@ export interface EncodeOptions extends RunOptions {
   posterior?: boolean
   /** Sample the posterior with a seeded generator instead of taking its mode. */
   sample?: { seed: number }
+  /**
+   * Accept H and W that are not multiples of 8 by repeating the last row and column up to
+   * the next multiple; decode with `{ height, width }` (reconstruct does it) to crop back.
+   * Default false: such sizes are an ERR_SHAPE.
+   */
+  pad?: boolean
 }
 
 export interface DecodeOptions extends RunOptions {
   /** Crop the output to this many frames (the encoder's padding to a multiple of 4). */
   frames?: number
+  /** Crop the output to this height (undoes `pad`). */
+  height?: number
+  /** Crop the output to this width (undoes `pad`). */
+  width?: number
   /** 'float32' (default): `[B,3,T,H,W]` on the model's device; 'uint8': RGB frames `[B,T,H,W,3]` on the CPU. */
   output?: 'float32' | 'uint8'
 }
@@ -55,9 +65,12 @@ export interface NativeRunOptions {
   chunkFrames: number
   tileSize: number
   tileOverlap: number
+  pad?: boolean
   sample?: boolean
   seed?: number
   frames?: number
+  height?: number
+  width?: number
   uint8?: boolean
 }
 
@@ -128,11 +141,11 @@ function checkText(options: RunOptions, info: BundleInfo, batch: number): void {
 }
 
 /** Shape rules of the encoder input; `image` relaxes the frame rules. */
-export function checkVideoRules(geometry: ReturnType<typeof videoGeometry>, info: BundleInfo, image: boolean): void {
+export function checkVideoRules(geometry: ReturnType<typeof videoGeometry>, info: BundleInfo, image: boolean, pad = false): void {
   const { frames, height, width } = geometry
   const hw = info.rules.hwMultiple
-  if (height % hw || width % hw || height === 0 || width === 0) {
-    fail('ERR_SHAPE', `frame height and width must be multiples of ${hw}, got ${height}x${width} (crop or resize first)`)
+  if (height === 0 || width === 0 || (!pad && (height % hw || width % hw))) {
+    fail('ERR_SHAPE', `frame height and width must be multiples of ${hw}, got ${height}x${width} (crop or resize first, or pass pad: true)`)
   }
   if (!image && frames < info.rules.tMin) {
     fail('ERR_SHAPE', `the video path needs at least ${info.rules.tMin} frames, got ${frames} (use { image: true } for stills)`)

@@ -22,11 +22,11 @@ std::string shapeString(const torch::Tensor& t) {
   return out.str();
 }
 
-void checkVideo(const torch::Tensor& video, bool image) {
+void checkVideo(const torch::Tensor& video, bool image, bool pad) {
   if (video.dim() != 5 || video.size(1) != 3) {
     throw std::invalid_argument("expected a video [B,3,T,H,W], got " + shapeString(video));
   }
-  if (video.size(3) % kSpatialFactor || video.size(4) % kSpatialFactor) {
+  if (!pad && (video.size(3) % kSpatialFactor || video.size(4) % kSpatialFactor)) {
     throw std::invalid_argument("H and W must be multiples of 8, got " + shapeString(video));
   }
   if (!image && video.size(2) < kTemporalFactor) {
@@ -120,6 +120,14 @@ torch::Tensor toFrames(const torch::Tensor& video) {
   return scaled.to(torch::kUInt8).permute({0, 2, 3, 4, 1}).contiguous();
 }
 
+torch::Tensor padSpatial(const torch::Tensor& video, int64_t multiple) {
+  const int64_t padH = (multiple - video.size(3) % multiple) % multiple;
+  const int64_t padW = (multiple - video.size(4) % multiple) % multiple;
+  if (padH == 0 && padW == 0) return video;
+  namespace F = torch::nn::functional;
+  return F::pad(video, F::PadFuncOptions({0, padW, 0, padH, 0, 0}).mode(torch::kReplicate));
+}
+
 torch::Tensor padFrames(const torch::Tensor& video, int64_t multiple) {
   const int64_t frames = video.size(2);
   const int64_t missing = (multiple - frames % multiple) % multiple;
@@ -130,13 +138,14 @@ torch::Tensor padFrames(const torch::Tensor& video, int64_t multiple) {
 
 EncodeResult encode(const VaeStages& stages, const torch::Tensor& input, const TextInputs& text,
                     const EncodeOptions& options, const JobControl& control) {
-  checkVideo(input, options.image);
+  checkVideo(input, options.image, options.pad);
   checkTile(options.tile);
   if (!options.image && options.chunkFrames % kTemporalFactor) {
     throw std::invalid_argument("chunkFrames must be a multiple of 4");
   }
-  const int64_t frames = input.size(2);
-  const auto video = options.image ? input : padFrames(input, kTemporalFactor);
+  const int64_t frames = input.size(2), height = input.size(3), width = input.size(4);
+  const auto padded = options.pad ? padSpatial(input, kSpatialFactor) : input;
+  const auto video = options.image ? padded : padFrames(padded, kTemporalFactor);
   const int64_t H = video.size(3), W = video.size(4);
 
   const auto chunks = chunkSpans(video.size(2), options.chunkFrames);
@@ -181,7 +190,7 @@ EncodeResult encode(const VaeStages& stages, const torch::Tensor& input, const T
     means.push_back(mean->result()), logvars.push_back(logvar->result());
     latents.push_back(options.sample ? latent->result() : means.back());
   }
-  return {torch::cat(latents, 2), torch::cat(means, 2), torch::cat(logvars, 2), frames};
+  return {torch::cat(latents, 2), torch::cat(means, 2), torch::cat(logvars, 2), frames, height, width};
 }
 
 torch::Tensor decode(const VaeStages& stages, const torch::Tensor& latent, const TextInputs& text,
@@ -233,6 +242,8 @@ torch::Tensor decode(const VaeStages& stages, const torch::Tensor& latent, const
   if (options.frames >= 0 && options.frames < video.size(2)) {
     video = video.narrow(2, 0, options.frames);
   }
+  if (options.height >= 0 && options.height < video.size(3)) video = video.narrow(3, 0, options.height);
+  if (options.width >= 0 && options.width < video.size(4)) video = video.narrow(4, 0, options.width);
   return video;
 }
 

@@ -25,6 +25,7 @@ struct EncodeOptions {
   bool image = false;        // the image path (mask_temporal): spatial stage only
   int64_t chunkFrames = 0;   // frames per independent chunk (multiple of 4); 0 = one chunk
   TileOptions tile;
+  bool pad = false;          // pad H and W up to multiples of 8 (edge pixels repeated)
   bool sample = false;       // draw from the posterior instead of taking its mode
   uint64_t seed = 0;         // generator seed when sampling
 };
@@ -34,6 +35,7 @@ struct EncodeResult {
   torch::Tensor mean;     // posterior mean (equals latent unless sampling)
   torch::Tensor logvar;   // posterior log-variance, clamped to [-30, 20]
   int64_t frames;         // input frame count before padding
+  int64_t height, width;  // input frame size before padding
 };
 
 struct DecodeOptions {
@@ -41,6 +43,8 @@ struct DecodeOptions {
   int64_t chunkFrames = 0;  // output frames per independent chunk (multiple of 4); 0 = one
   TileOptions tile;
   int64_t frames = -1;      // crop the output to this many frames (-1: keep all)
+  int64_t height = -1;      // crop the output to this size (-1: keep all): undoes pad
+  int64_t width = -1;
 };
 
 class Cancelled : public std::runtime_error {
@@ -58,6 +62,9 @@ torch::Tensor toFrames(const torch::Tensor& video);
 
 // Pads T up to a multiple of `multiple` by repeating the last frame.
 torch::Tensor padFrames(const torch::Tensor& video, int64_t multiple);
+
+// Pads H and W up to multiples of `multiple` by repeating the last row and column.
+torch::Tensor padSpatial(const torch::Tensor& video, int64_t multiple);
 
 EncodeResult encode(const VaeStages& stages, const torch::Tensor& video,
                     const TextInputs& text, const EncodeOptions& options,
