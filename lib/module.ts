@@ -8,6 +8,7 @@ import { normalizeDevice } from './device.js'
 import { runOnDevice } from './device_queue.js'
 import { nativeAsync, nativeSync, VideoVaeError } from './errors.js'
 import { native, type NativeArgument, type NativeModuleHandle, type NativeResult, type NativeTensorHandle } from './native.js'
+import type { DType } from './dtype.js'
 import { Tensor } from './tensor.js'
 
 /** Accepted arguments: tensors, numbers, booleans, strings, null (None), arrays (lists/tuples), objects (dicts). */
@@ -19,6 +20,8 @@ export type ModuleResult = Tensor | number | boolean | string | null | ModuleRes
 export interface TorchModuleLoadOptions {
   /** 'cpu' (default), 'cuda' or 'cuda:N'. Tensor arguments must live on this device. */
   device?: string
+  /** Convert floating parameters and buffers to this dtype after loading (e.g. 'bfloat16'). Default: as saved. */
+  dtype?: DType
 }
 
 function toNative(value: ModuleArgument, where: string): NativeArgument {
@@ -58,7 +61,8 @@ export class TorchModule implements Disposable {
   static async load(path: string, options: TorchModuleLoadOptions = {}): Promise<TorchModule> {
     if (typeof path !== 'string') throw new VideoVaeError('ERR_ARGUMENT', 'path must be a string')
     const device = normalizeDevice(options.device)
-    const handle = await runOnDevice(device, () => nativeAsync(() => native().moduleLoad(path, device)))
+    const dtype = options.dtype ?? null
+    const handle = await runOnDevice(device, () => nativeAsync(() => native().moduleLoad(path, device, dtype)))
     return new TorchModule(handle)
   }
 

@@ -97,7 +97,7 @@ export interface NativeAddon {
   tensorData(tensor: NativeTensorHandle): Promise<TensorArray>
   tensorTo(tensor: NativeTensorHandle, device: string | null, dtype: DType | null): Promise<NativeTensorHandle>
 
-  moduleLoad(path: string, device: string): Promise<NativeModuleHandle>
+  moduleLoad(path: string, device: string, dtype: DType | null): Promise<NativeModuleHandle>
   moduleInfo(module: NativeModuleHandle): { device: string; methods: string[] }
   moduleDispose(module: NativeModuleHandle): boolean
   moduleCall(module: NativeModuleHandle, method: string, args: NativeArgument[]): Promise<NativeResult>

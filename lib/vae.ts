@@ -44,6 +44,11 @@ export interface VideoVAELoadOptions {
   threads?: number
   /** Verify the sha256 of every bundle file against the manifest. Default true. */
   verify?: boolean
+  /**
+   * Compute dtype: 'float32' (default, the reference), or 'bfloat16' / 'float16' (weights are
+   * converted at load; inputs are cast, latents and videos come back as float32).
+   */
+  dtype?: 'float32' | 'bfloat16' | 'float16'
 }
 
 /** The posterior of an encode: its mean, log-variance and the latent (mode or sample). */
@@ -80,7 +85,12 @@ export class VideoVAE implements Disposable {
     const device = normalizeDevice(options.device ?? 'cpu')
     if (options.threads !== undefined) setNumThreads(options.threads)
     const info = await readBundle(bundleDir ?? defaultBundleDir(), { verify: options.verify ?? true })
-    const loaded = await Promise.allSettled(STAGE_NAMES.map((s) => TorchModule.load(info.files[s], { device: device as Device })))
+    const dtype = options.dtype ?? 'float32'
+    if (!['float32', 'bfloat16', 'float16'].includes(dtype)) {
+      throw new VideoVaeError('ERR_DTYPE', `dtype must be 'float32', 'bfloat16' or 'float16', got ${String(dtype)}`)
+    }
+    const loadOptions = { device: device as Device, ...(dtype === 'float32' ? {} : { dtype }) }
+    const loaded = await Promise.allSettled(STAGE_NAMES.map((s) => TorchModule.load(info.files[s], loadOptions)))
     const stages = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
     const failure = loaded.find((r) => r.status === 'rejected')
     if (failure) {
