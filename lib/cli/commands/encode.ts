@@ -1,0 +1,176 @@
+/** `videovae encode INPUT... -o OUT`: videos or images to latent .safetensors files. */
+import path from 'node:path'
+
+import type { Command } from 'commander'
+
+import { writeSafetensors } from '../../safetensors.js'
+import { Tensor } from '../../tensor.js'
+import type { VideoVAE } from '../../vae.js'
+import type { Context } from '../context.js'
+import { CliError, EXIT, errorCode, formatError, isAbort, oneLine } from '../errors.js'
+import { isImagePath, readClip } from '../frames.js'
+import { latentMetadata } from '../latent_file.js'
+import type { Runner } from '../main.js'
+import { loadModel } from '../model.js'
+import {
+  addModelOptions,
+  addOutputFlags,
+  addReadOptions,
+  addRunOptions,
+  intArg,
+  readOptions,
+  runOptions,
+  type ModelFlags,
+  type ReadFlags,
+  type RunFlags,
+} from '../options.js'
+import { checkInput, outputsFor } from '../outputs.js'
+import { loadTextEmbedding, requireTextFlag, type TextInputs } from '../text.js'
+
+interface EncodeFlags extends ModelFlags, ReadFlags, RunFlags {
+  output: string
+  posterior?: boolean
+  sampleSeed?: number
+  textEmbedding?: string
+}
+
+interface EncodeResult {
+  input: string
+  output: string
+  shape: number[]
+  frames: number
+  width: number
+  height: number
+  fps: string
+  image: boolean
+  seconds: number
+}
+
+export function registerEncode(program: Command, run: Runner): Command {
+  const cmd = program
+    .command('encode')
+    .description('encode videos or images to latents (.safetensors with the metadata decode needs)')
+    .argument('<input...>', 'video or image files')
+    .requiredOption('-o, --output <path>', 'output .safetensors file; a directory when there are several inputs')
+    .option('--posterior', 'also store the posterior (tensors mean and logvar)')
+    .option('--sample-seed <n>', 'sample the posterior with this seed instead of taking its mode', intArg('--sample-seed', 0))
+    .option('--text-embedding <file>', 'caption embeddings for text bundles: .safetensors with text_emb [1,L,1024] and text_mask [1,L]')
+  addReadOptions(cmd)
+  addRunOptions(cmd)
+  addModelOptions(cmd)
+  addOutputFlags(cmd)
+  cmd.addHelpText(
+    'after',
+    '\nThe latent file holds `latent` [1,z,T/4,H/8,W/8] (image path: [1,z,T,H/8,W/8]) and metadata: bundle\n' +
+      'variant and manifest sha256, fps, frame count, original size and padding, caption. With several inputs,\n' +
+      'each is written to OUTPUT/<name>.safetensors; a failed input does not stop the others (exit 3).',
+  )
+  return cmd.action(run(encode))
+}
+
+async function encode(ctx: Context, inputs: string[], flags: EncodeFlags): Promise<number> {
+  runOptions(flags, flags.image === true) // usage errors first
+  const outputs = outputsFor(inputs, flags.output, '.safetensors')
+  if (inputs.length === 1) checkInput(inputs[0]!)
+  const vae = await loadModel(flags)
+  let text: TextInputs | undefined
+  try {
+    requireTextFlag(vae.info, flags.textEmbedding)
+    if (flags.textEmbedding !== undefined) text = await loadTextEmbedding(flags.textEmbedding, vae.info, vae.device)
+    const results: EncodeResult[] = []
+    const failures: { input: string; code: string; message: string }[] = []
+    for (const [i, input] of inputs.entries()) {
+      try {
+        results.push(await encodeOne(ctx, vae, input, outputs[i]!, flags, text))
+        const r = results[results.length - 1]!
+        ctx.print(`${r.input} -> ${r.output}: latent [${r.shape.join(', ')}] from ${r.frames} frame(s) ${r.width}x${r.height} in ${r.seconds.toFixed(1)} s`)
+      } catch (err) {
+        if (isAbort(err) || ctx.signal.aborted || inputs.length === 1) throw err
+        failures.push({ input, code: errorCode(err), message: oneLine(err) })
+        process.stderr.write(`${formatError(err, ctx.verbose)}\n`)
+      }
+    }
+    ctx.result({ bundle: { variant: vae.info.variant, sha256: vae.info.sha256 }, outputs: results, failed: failures })
+    if (failures.length === 0) return EXIT.OK
+    ctx.print(`${failures.length} of ${inputs.length} input(s) failed`)
+    return failures.length === inputs.length ? EXIT.FAILURE : EXIT.MISMATCH
+  } finally {
+    text?.textEmbedding.dispose()
+    text?.textMask?.dispose()
+    vae.dispose()
+  }
+}
+
+async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: string, flags: EncodeFlags, text: TextInputs | undefined): Promise<EncodeResult> {
+  const started = performance.now()
+  checkInput(input)
+  const image = flags.image === true || isImagePath(input)
+  const clip = await readClip(ctx, input, readOptions(flags))
+  const rules = vae.info.rules
+  if (clip.h % rules.hwMultiple !== 0 || clip.w % rules.hwMultiple !== 0) {
+    throw new CliError('ERR_SHAPE', `${input}: frames are ${clip.w}x${clip.h}, not multiples of ${rules.hwMultiple}; use --fit pad, crop or resize`)
+  }
+  if (!image && clip.t < rules.tMin) {
+    throw new CliError('ERR_SHAPE', `${input}: the video path needs at least ${rules.tMin} frames, got ${clip.t}; use --image for stills`)
+  }
+  const run = runOptions(flags, image)
+  const video = Tensor.from(clip.frames, [1, clip.t, clip.h, clip.w, 3], { dtype: 'uint8' })
+  const bar = ctx.progress('encode', 'frames', clip.t)
+  let posterior
+  try {
+    posterior = await vae.encode(video, {
+      ...run,
+      ...(text ? { textEmbedding: text.textEmbedding, ...(text.textMask ? { textMask: text.textMask } : {}) } : {}),
+      ...(flags.sampleSeed === undefined ? {} : { sample: { seed: flags.sampleSeed } }),
+      posterior: true,
+      signal: ctx.signal,
+      onProgress: (done, total) => bar.update(Math.round((done / total) * clip.t), clip.t),
+    })
+  } finally {
+    bar.finish()
+    video.dispose()
+  }
+  try {
+    const tensors: Record<string, Tensor> = { latent: posterior.latent }
+    if (flags.posterior) Object.assign(tensors, { mean: posterior.mean, logvar: posterior.logvar })
+    if (text) {
+      tensors.text_emb = text.textEmbedding
+      if (text.textMask) tensors.text_mask = text.textMask
+    }
+    const metadata = latentMetadata({
+      variant: vae.info.variant,
+      config: vae.info.config,
+      sha256: vae.info.sha256,
+      source: path.basename(input),
+      fps: clip.fps,
+      frames: clip.t,
+      width: clip.width,
+      height: clip.height,
+      encodedWidth: clip.w,
+      encodedHeight: clip.h,
+      image,
+      posterior: flags.posterior === true,
+      ...(flags.sampleSeed === undefined ? {} : { sampleSeed: flags.sampleSeed }),
+      ...(text?.caption === undefined ? {} : { caption: text.caption }),
+      ...(run.chunkFrames === undefined ? {} : { chunkFrames: run.chunkFrames }),
+      ...(run.tile === undefined ? {} : { tile: run.tile }),
+    })
+    ctx.throwIfAborted()
+    await writeSafetensors(output, tensors, metadata)
+    return {
+      input,
+      output,
+      shape: posterior.latent.shape,
+      frames: clip.t,
+      width: clip.width,
+      height: clip.height,
+      fps: clip.fps,
+      image,
+      seconds: (performance.now() - started) / 1000,
+    }
+  } finally {
+    posterior.latent.dispose()
+    posterior.mean.dispose()
+    posterior.logvar.dispose()
+  }
+}

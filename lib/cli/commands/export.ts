@@ -1,0 +1,96 @@
+/**
+ * `videovae export`: a checkpoint to a bundle, through the Python exporter in the project's
+ * venv (`.venv/bin/python -m videovae export`, PYTHONPATH=python). Build-time tool: it needs a
+ * clone of the repository with its venv, not just the installed package.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+
+import { Option, type Command } from 'commander'
+
+import { packageRoot } from '../../package_root.js'
+import type { Context } from '../context.js'
+import { CliError, EXIT } from '../errors.js'
+import type { Runner } from '../main.js'
+import { addOutputFlags } from '../options.js'
+import { checkInput } from '../outputs.js'
+
+interface ExportFlags {
+  checkpoint: string
+  output: string
+  config?: string
+  attention: string
+  force?: boolean
+}
+
+export const CONFIGS = ['config_16z', 'config_4z', 'config_16z_cap', 'config_4z_cap']
+
+export function registerExport(program: Command, run: Runner): Command {
+  const cmd = program
+    .command('export')
+    .description('export a VideoVAE+ checkpoint to a bundle (runs the Python exporter of the project venv)')
+    .requiredOption('--checkpoint <file>', '.ckpt (Lightning), .safetensors or .pt/.pth state dict')
+    .requiredOption('-o, --output <dir>', 'bundle directory to create')
+    .addOption(new Option('--config <name>', 'expected config; must agree with the checkpoint (detected from it otherwise)').choices(CONFIGS))
+    .addOption(new Option('--attention <mode>', 'mid-block attention: exact (reference) or chunked (less memory, same results)').choices(['exact', 'chunked']).default('exact'))
+    .option('--force', 'replace an existing bundle directory')
+  addOutputFlags(cmd)
+  cmd.addHelpText('after', '\nNeeds a clone of the repository with its Python environment (.venv, made by npm test or scripts/setup.sh).')
+  return cmd.action(run(exportBundle))
+}
+
+/** The project's venv python and its exporter package; a clear error when either is missing. */
+export function exporterPaths(): { python: string; pythonPath: string; root: string } {
+  const root = packageRoot()
+  const python = path.join(root, '.venv', 'bin', 'python')
+  const pythonPath = path.join(root, 'python')
+  if (!existsSync(path.join(pythonPath, 'videovae', 'export.py'))) {
+    throw new CliError('ERR_NO_EXPORTER', `the Python exporter is not here (${pythonPath}/videovae is missing): export needs a clone of the videovae repository`)
+  }
+  if (!existsSync(python)) {
+    throw new CliError('ERR_NO_VENV', `the project's Python environment is missing (${python}); create it with npm test or bash scripts/setup.sh`)
+  }
+  return { python, pythonPath, root }
+}
+
+async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
+  checkInput(flags.checkpoint)
+  const out = path.resolve(flags.output)
+  if (existsSync(out) && !flags.force) {
+    throw new CliError('ERR_EXISTS', `${flags.output} already exists; use --force to replace it`)
+  }
+  const { python, pythonPath, root } = exporterPaths()
+  const args = ['-m', 'videovae', 'export', '--checkpoint', path.resolve(flags.checkpoint), '--out', out, '--attention', flags.attention]
+  if (flags.config) args.push('--config', flags.config)
+  if (flags.force) args.push('--force')
+  const env = { ...process.env, PYTHONPATH: [pythonPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) }
+  ctx.debug(`running ${python} ${args.join(' ')}`)
+  const started = performance.now()
+  const child = spawn(python, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString('utf8')
+    if (ctx.verbose) process.stderr.write(b)
+  })
+  child.stdout.on('data', (b: Buffer) => ctx.debug(b.toString('utf8').trimEnd()))
+  // SIGINT: the exporter gets a KeyboardInterrupt and removes its temporary directory itself.
+  const onAbort = (): void => void child.kill('SIGINT')
+  ctx.signal.addEventListener('abort', onAbort, { once: true })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', (err) => reject(new CliError('ERR_EXPORT', `cannot run ${python}: ${err.message}`)))
+    child.on('close', (c) => resolve(c))
+  }).finally(() => ctx.signal.removeEventListener('abort', onAbort))
+  ctx.throwIfAborted()
+  if (code !== 0) {
+    const lines = stderr.trim().split('\n')
+    const errorLine = [...lines].reverse().find((l) => /^error: /.test(l)) ?? lines[lines.length - 1] ?? `exit code ${code}`
+    throw new CliError('ERR_EXPORT', `export failed: ${errorLine.replace(/^error: /, '')}`, EXIT.FAILURE)
+  }
+  const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as Record<string, unknown>
+  const seconds = (performance.now() - started) / 1000
+  ctx.result({ bundle: out, manifest, seconds })
+  ctx.print(`wrote ${flags.output} (${String(manifest.variant)}, ${String(manifest.config)}, attention ${String(manifest.attention)}) in ${seconds.toFixed(1)} s`)
+  return EXIT.OK
+}

@@ -1,0 +1,132 @@
+/**
+ * The `videovae` command: builds the command line, runs one command, and turns its outcome
+ * into an exit code (0 ok, 1 failure, 2 usage error, 3 mismatch / some items failed,
+ * 130 interrupted). SIGINT aborts the running job; outputs are only ever renamed into place
+ * when complete, so an interrupted run leaves none.
+ */
+import { Command, CommanderError } from 'commander'
+
+import { Context, jsonReplacer, type OutputFlags } from './context.js'
+import { errorCode, EXIT, exitCodeOf, formatError, oneLine } from './errors.js'
+import { registerDecode } from './commands/decode.js'
+import { registerDoctor } from './commands/doctor.js'
+import { registerEncode } from './commands/encode.js'
+import { registerEval } from './commands/eval.js'
+import { registerExport } from './commands/export.js'
+import { registerInfo } from './commands/info.js'
+import { registerParity } from './commands/parity.js'
+import { registerReconstruct } from './commands/reconstruct.js'
+import { version } from './version.js'
+
+/**
+ * A command's body: gets the context, its positional arguments and its options object (as
+ * commander parsed them), returns an exit code (default 0).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Action = (ctx: Context, ...args: any[]) => Promise<number | void>
+
+/** Wires a command body into commander; main() receives its exit code. */
+export type Runner = (action: Action) => (...args: unknown[]) => Promise<void>
+
+/** Makes commander report usage errors through our one-line format instead of printing and exiting. */
+function quietErrors(cmd: Command): void {
+  cmd.exitOverride((err) => {
+    throw Object.assign(err, { commandName: cmd.parent ? cmd.name() : undefined })
+  })
+  cmd.configureOutput({ outputError: () => undefined })
+  cmd.showSuggestionAfterError(true)
+}
+
+export function buildProgram(run: Runner): Command {
+  const program = new Command('videovae')
+    .description('VideoVAE+ video autoencoder on libtorch: encode, decode, reconstruct and evaluate videos')
+    .version(version(), '-V, --version')
+    .helpCommand(true)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 parity mismatch or some items failed, 130 interrupted.\n' +
+        "Run 'videovae <command> --help' for the options of a command.",
+    )
+  quietErrors(program)
+  const commands = [registerExport, registerEncode, registerDecode, registerReconstruct, registerEval, registerInfo, registerDoctor, registerParity]
+  for (const register of commands) quietErrors(register(program, run))
+  return program
+}
+
+async function writeOut(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  await new Promise<void>((resolve) => stream.write(text, () => resolve()))
+}
+
+/**
+ * Runs the command line `argv` (without node and the script) and returns the exit code.
+ * Installs a SIGINT handler for the duration: the first ^C aborts the job, a second exits.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController()
+  const json = argv.includes('--json')
+  const verbose = argv.includes('--verbose')
+  let exitCode: number = EXIT.OK
+  let sigints = 0
+  const onSigint = (): void => {
+    sigints++
+    if (sigints === 1) {
+      process.stderr.write('\nvideovae: interrupted, stopping (press ^C again to quit at once)\n')
+      controller.abort()
+    } else {
+      process.exit(EXIT.INTERRUPTED)
+    }
+  }
+  process.on('SIGINT', onSigint)
+
+  const run: Runner =
+    (action: Action) =>
+    async (...args: unknown[]) => {
+      // commander calls actions with (...positional, options, command).
+      const cmd = args[args.length - 1] as Command
+      const ctx = new Context(cmd.opts<OutputFlags>(), controller.signal)
+      const code = await action(ctx, ...args.slice(0, -1))
+      exitCode = typeof code === 'number' ? code : EXIT.OK
+      if (controller.signal.aborted && exitCode === EXIT.OK) exitCode = EXIT.INTERRUPTED
+    }
+
+  try {
+    await buildProgram(run).parseAsync(argv, { from: 'user' })
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help / --version end here with exit code 0; everything else is a usage error.
+      if (error.exitCode === 0) return EXIT.OK
+      if (error.code === 'commander.help' || error.code === 'commander.helpDisplayed') return EXIT.USAGE
+      const message = error.message.replace(/^error:\s*/, '')
+      const name = (error as CommanderError & { commandName?: string }).commandName
+      const help = name === undefined ? 'videovae --help' : `videovae ${name} --help`
+      await writeOut(process.stderr, `videovae: ${oneLine(message)}; see '${help}' (ERR_USAGE)\n`)
+      if (json) await writeOut(process.stdout, `${JSON.stringify({ error: { code: 'ERR_USAGE', message } })}\n`)
+      return EXIT.USAGE
+    }
+    // On a terminal ^C also reaches ffmpeg and Python children, whose deaths may be reported
+    // before our own SIGINT handler runs: give the signal a moment to arrive.
+    if (!controller.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 50))
+    exitCode = controller.signal.aborted ? EXIT.INTERRUPTED : exitCodeOf(error)
+    if (exitCode === EXIT.INTERRUPTED) {
+      await writeOut(process.stderr, `videovae: interrupted; no partial output was left (ERR_ABORTED)\n`)
+    } else {
+      await writeOut(process.stderr, `${formatError(error, verbose)}\n`)
+    }
+    if (json) {
+      const body = { error: { code: exitCode === EXIT.INTERRUPTED ? 'ERR_ABORTED' : errorCode(error), message: oneLine(error) } }
+      await writeOut(process.stdout, `${JSON.stringify(body, jsonReplacer)}\n`)
+    }
+  } finally {
+    process.off('SIGINT', onSigint)
+  }
+  return exitCode
+}
+
+/** The bin entry: runs process.argv and exits with the code. */
+export async function run(): Promise<void> {
+  const code = await main(process.argv.slice(2))
+  await writeOut(process.stdout, '')
+  process.exit(code)
+}
+
+if (require.main === module) void run()

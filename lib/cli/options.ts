@@ -1,0 +1,142 @@
+/**
+ * Option groups shared by several commands and the parsers that turn their text into
+ * checked values (a malformed value is a usage error, exit 2).
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander'
+
+import type { FitMode, ReadVideoOptions } from '../io/video_reader.js'
+import type { TilingOptions } from '../vae_options.js'
+import { usageError } from './errors.js'
+
+/** A parser for integers >= min (and multiples of `multiple`). */
+export function intArg(what: string, min = 0, multiple = 1): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value)
+    if (!/^\s*[+-]?\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${what} must be an integer >= ${min}`)
+    }
+    if (n % multiple !== 0) throw new InvalidArgumentError(`${what} must be a multiple of ${multiple}`)
+    return n
+  }
+}
+
+/** A positive number. */
+export function numberArg(what: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${what} must be a number >= 0`)
+    return n
+  }
+}
+
+/** A frame rate: a positive number or an exact rational like 30000/1001. */
+export function rateArg(value: string): string {
+  const m = /^\s*(\d+(?:\.\d+)?)(?:\/(\d+))?\s*$/.exec(value)
+  if (m === null || Number(m[1]) <= 0 || (m[2] !== undefined && Number(m[2]) === 0)) {
+    throw new InvalidArgumentError('the frame rate must be a positive number or a fraction like 30000/1001')
+  }
+  return value.trim()
+}
+
+/** 'cpu', 'cuda' or 'cuda:N'. */
+export function deviceArg(value: string): string {
+  if (value === 'cpu' || value === 'cuda' || /^cuda:\d{1,3}$/.test(value)) return value
+  throw new InvalidArgumentError("use 'cpu', 'cuda' or 'cuda:N'")
+}
+
+/** TxHxW (e.g. 16x256x256). */
+export function sizeArg(value: string): [number, number, number] {
+  const m = /^\s*(\d+)\s*[xX×,]\s*(\d+)\s*[xX×,]\s*(\d+)\s*$/.exec(value)
+  if (m === null) throw new InvalidArgumentError('the size must be TxHxW, e.g. 16x256x256')
+  const dims = [Number(m[1]), Number(m[2]), Number(m[3])] as [number, number, number]
+  if (dims.some((d) => d < 1)) throw new InvalidArgumentError('every dimension must be at least 1')
+  return dims
+}
+
+/** --json, --verbose, --quiet: every command has them. */
+export function addOutputFlags(cmd: Command, json = true): Command {
+  if (json) cmd.option('--json', 'print one JSON object on stdout and nothing else there')
+  return cmd
+    .option('-q, --quiet', 'no progress bars (they are drawn only when stderr is a terminal anyway)')
+    .option('--verbose', 'stack traces and ffmpeg/libtorch details on errors')
+}
+
+export interface ModelFlags {
+  bundle?: string
+  device?: string
+  threads?: number
+}
+
+/** --bundle, --device, --threads. */
+export function addModelOptions(cmd: Command, bundleRequired = false): Command {
+  const bundle = new Option('--bundle <dir>', bundleRequired ? 'bundle directory (manifest.json + TorchScript stages)' : 'bundle directory (default: the embedded default model)')
+  if (bundleRequired) bundle.makeOptionMandatory()
+  return cmd
+    .addOption(bundle)
+    .option('--device <device>', "'cpu', 'cuda' or 'cuda:N'", deviceArg, 'cpu')
+    .option('--threads <n>', 'libtorch intra-op threads (default: libtorch\'s choice)', intArg('--threads', 1))
+}
+
+export interface RunFlags {
+  chunkFrames?: number
+  tile?: number
+  tileOverlap?: number
+  image?: boolean
+}
+
+/** --chunk-frames, --tile, --tile-overlap. */
+export function addRunOptions(cmd: Command, what = 'frames'): Command {
+  return cmd
+    .option('--chunk-frames <n>', `process the clip in independent chunks of n ${what} (a multiple of 4 on the video path; the official scripts use 8 or 16)`, intArg('--chunk-frames', 1))
+    .option('--tile <px>', 'spatial tiles of px x px pixels, cross-faded (bounded memory for large frames; a multiple of 8)', intArg('--tile', 8, 8))
+    .option('--tile-overlap <px>', 'overlap of neighbouring tiles (a multiple of 8 below --tile; default tile/4)', intArg('--tile-overlap', 0, 8))
+}
+
+/** The run options of VideoVAE.encode/decode from the flags; usage errors for bad combinations. */
+export function runOptions(flags: RunFlags, image: boolean): { chunkFrames?: number; tile?: TilingOptions; image: boolean } {
+  const out: { chunkFrames?: number; tile?: TilingOptions; image: boolean } = { image }
+  if (flags.chunkFrames !== undefined) {
+    if (!image && flags.chunkFrames % 4 !== 0) throw usageError(`--chunk-frames must be a multiple of 4 on the video path, got ${flags.chunkFrames}`)
+    out.chunkFrames = flags.chunkFrames
+  }
+  if (flags.tileOverlap !== undefined && flags.tile === undefined) throw usageError('--tile-overlap needs --tile')
+  if (flags.tile !== undefined) {
+    if (flags.tileOverlap !== undefined && flags.tileOverlap >= flags.tile) {
+      throw usageError(`--tile-overlap (${flags.tileOverlap}) must be smaller than --tile (${flags.tile})`)
+    }
+    out.tile = { size: flags.tile, ...(flags.tileOverlap === undefined ? {} : { overlap: flags.tileOverlap }) }
+  }
+  return out
+}
+
+export interface ReadFlags {
+  start?: number
+  frames?: number
+  fps?: string
+  fit?: FitMode
+  image?: boolean
+}
+
+/** --image, --start, --frames, --fps, --fit: how input videos are read. */
+export function addReadOptions(cmd: Command): Command {
+  return cmd
+    .option('--image', 'the image path: every frame encoded as a still (automatic for image files)')
+    .option('--start <n>', 'first frame to read', intArg('--start', 0))
+    .option('--frames <n>', 'read at most n frames', intArg('--frames', 1))
+    .option('--fps <rate>', 'resample to this frame rate first (e.g. 8 or 30000/1001)', rateArg)
+    .addOption(
+      new Option('--fit <mode>', 'bring frame sizes to multiples of 8: pad (edge pixels, cropped off again on output), crop (centre), resize, or none (refuse other sizes)')
+        .choices(['pad', 'crop', 'resize', 'none'])
+        .default('pad'),
+    )
+}
+
+/** readVideo options from the flags. */
+export function readOptions(flags: ReadFlags): ReadVideoOptions {
+  return {
+    ...(flags.start === undefined ? {} : { start: flags.start }),
+    ...(flags.frames === undefined ? {} : { count: flags.frames }),
+    ...(flags.fps === undefined ? {} : { fps: flags.fps }),
+    fit: flags.fit ?? 'pad',
+  }
+}
