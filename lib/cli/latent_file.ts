@@ -10,7 +10,8 @@
  *   source (input file name), fps (exact rational or number), frames (frame count before the
  *   temporal padding), width/height (frame size before --fit pad), encoded_width/encoded_height
  *   (the model's input size), padding (JSON {"frames", "right", "bottom"}), image ("true" for the
- *   image path), posterior, sample_seed, caption, chunk_frames, tile (JSON), when they apply.
+ *   image path), posterior, chunk_frames (frames per independent chunk, 0 = the whole clip; decode
+ *   uses the same chunking), sample_seed, caption, tile (JSON), when they apply.
  */
 import type { BundleInfo } from '../bundle.js'
 
@@ -73,6 +74,8 @@ export interface DecodeHints {
   sha256?: string
   variant?: string
   caption?: string
+  /** Frames per independent chunk the latent was encoded with (0: the whole clip). */
+  chunkFrames?: number
 }
 
 function positiveInt(text: string | undefined): number | undefined {
@@ -93,6 +96,7 @@ export function decodeHints(meta: Record<string, string>): DecodeHints {
     sha256: meta.bundle_sha256,
     variant: meta.bundle_variant,
     caption: meta.caption,
+    chunkFrames: meta.chunk_frames === undefined ? undefined : Number.isSafeInteger(Number(meta.chunk_frames)) && Number(meta.chunk_frames) >= 0 ? Number(meta.chunk_frames) : undefined,
   }
 }
 

@@ -36,5 +36,6 @@ export async function loadModel(flags: ModelFlags): Promise<VideoVAE> {
   return VideoVAE.load(dir, {
     device: device as 'cpu',
     ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+    ...(flags.dtype === undefined || flags.dtype === 'float32' ? {} : { dtype: flags.dtype }),
   })
 }

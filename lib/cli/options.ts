@@ -65,6 +65,7 @@ export interface ModelFlags {
   bundle?: string
   device?: string
   threads?: number
+  dtype?: 'float32' | 'bfloat16' | 'float16'
 }
 
 /** --bundle, --device, --threads. */
@@ -75,6 +76,11 @@ export function addModelOptions(cmd: Command, bundleRequired = false): Command {
     .addOption(bundle)
     .option('--device <device>', "'cpu', 'cuda' or 'cuda:N'", deviceArg, 'cpu')
     .option('--threads <n>', 'libtorch intra-op threads (default: libtorch\'s choice)', intArg('--threads', 1))
+    .addOption(
+      new Option('--dtype <dtype>', 'compute dtype: float32 (the reference) or bfloat16 / float16 (weights converted at load)')
+        .choices(['float32', 'bfloat16', 'float16'])
+        .default('float32'),
+    )
 }
 
 export interface RunFlags {
@@ -84,10 +90,23 @@ export interface RunFlags {
   image?: boolean
 }
 
+/** Frames per independent chunk when --chunk-frames is not given: 16 like the official video script, 1 for stills. */
+export const DEFAULT_CHUNK = { video: 16, image: 1 } as const
+
+/** The chunk size of a run: --chunk-frames, else the default of the path (0 = the whole clip). */
+export function chunkOf(flags: RunFlags, image: boolean): number {
+  return flags.chunkFrames ?? (image ? DEFAULT_CHUNK.image : DEFAULT_CHUNK.video)
+}
+
+const CHUNK_HELP =
+  'frames per independent chunk, as the official process_in_chunks (a multiple of 4 on the video path; ' +
+  'default 16 like the official video script, 1 on the image path; 0 = the whole clip at once). ' +
+  'Memory is bounded by one chunk; results depend on the chunk size'
+
 /** --chunk-frames, --tile, --tile-overlap. */
-export function addRunOptions(cmd: Command, what = 'frames'): Command {
+export function addRunOptions(cmd: Command, chunkHelp = CHUNK_HELP): Command {
   return cmd
-    .option('--chunk-frames <n>', `process the clip in independent chunks of n ${what} (a multiple of 4 on the video path; the official scripts use 8 or 16)`, intArg('--chunk-frames', 1))
+    .option('--chunk-frames <n>', chunkHelp, intArg('--chunk-frames', 0))
     .option('--tile <px>', 'spatial tiles of px x px pixels, cross-faded (bounded memory for large frames; a multiple of 8)', intArg('--tile', 8, 8))
     .option('--tile-overlap <px>', 'overlap of neighbouring tiles (a multiple of 8 below --tile; default tile/4)', intArg('--tile-overlap', 0, 8))
 }

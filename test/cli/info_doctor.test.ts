@@ -11,7 +11,7 @@ describe('videovae info', { skip: needsParity || needsPython }, () => {
     const r = cli(['info', '--bundle', bundle, '--size', '16x256x256'])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /variant {4}16z \(config_16z\), latent channels 16/)
-    assert.match(r.stdout, /input {6}16x256x256 -> latent \[1, 16, 4, 32, 32\]/)
+    assert.match(r.stdout, /input {6}16x256x256 -> latent \[1, 16, 4, 32, 32\], chunks of 16 frame\(s\)/)
     assert.match(r.stdout, /memory {5}~\d+(\.\d)? [MG]B peak/)
   })
 
@@ -32,10 +32,14 @@ describe('videovae info', { skip: needsParity || needsPython }, () => {
     const m = out.memoryEstimate.bytes
     assert.deepEqual(Object.keys(m).sort(), ['activations', 'attention', 'frameBuffers', 'runtime', 'total', 'weights'])
     assert.ok(Math.abs(m.total! - (m.weights! + m.runtime! + m.frameBuffers! + m.activations! + m.attention!)) < 1)
-    // Chunking lowers the activation term.
-    const chunked = json<{ memoryEstimate: { bytes: Record<string, number> } }>(cli(['info', '--bundle', bundle, '--size', '16x256x256', '--chunk-frames', '4', '--json']))
-    const whole = json<{ memoryEstimate: { bytes: Record<string, number> } }>(cli(['info', '--bundle', bundle, '--size', '16x256x256', '--json']))
-    assert.equal(chunked.memoryEstimate.bytes.activations! * 4, whole.memoryEstimate.bytes.activations)
+    // Chunking lowers the activation term; the default is chunks of 16 frames.
+    type Info = { chunkFrames: number; memoryEstimate: { bytes: Record<string, number> } }
+    const chunked = json<Info>(cli(['info', '--bundle', bundle, '--size', '64x256x256', '--chunk-frames', '4', '--json']))
+    const byDefault = json<Info>(cli(['info', '--bundle', bundle, '--size', '64x256x256', '--json']))
+    const whole = json<Info>(cli(['info', '--bundle', bundle, '--size', '64x256x256', '--chunk-frames', '0', '--json']))
+    assert.deepEqual([chunked.chunkFrames, byDefault.chunkFrames, whole.chunkFrames], [4, 16, 0])
+    assert.equal(chunked.memoryEstimate.bytes.activations! * 4, byDefault.memoryEstimate.bytes.activations)
+    assert.equal(chunked.memoryEstimate.bytes.activations! * 16, whole.memoryEstimate.bytes.activations)
   })
 
   it('--image keeps every frame', () => {

@@ -5,12 +5,13 @@ import { readSafetensors } from '../../safetensors.js'
 import type { Tensor } from '../../tensor.js'
 import type { Context } from '../context.js'
 import { CliError } from '../errors.js'
-import { checkFrameCount, cropFrames, writeFrames } from '../frames.js'
+import { checkFrameCount, writeFrameStream } from '../frames.js'
 import { decodeHints } from '../latent_file.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
 import { addModelOptions, addOutputFlags, addRunOptions, intArg, rateArg, runOptions, type ModelFlags, type RunFlags } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
+import { decodeChunk, latentChunk, sliceT, type DecodedChunk } from '../pipeline.js'
 import { checkText, loadTextEmbedding, requireTextFlag, type TextInputs } from '../text.js'
 
 interface DecodeFlags extends ModelFlags, RunFlags {
@@ -31,10 +32,14 @@ export function registerDecode(program: Command, run: Runner): Command {
     .option('--fps <rate>', 'frame rate of the output (default: the one stored in the latent file, else 25)', rateArg)
     .option('--no-crop', 'keep the padding the encoder added (frames to a multiple of 4, --fit pad pixels)')
     .option('--text-embedding <file>', 'caption embeddings for text bundles (default: the ones stored in the latent file)')
-  addRunOptions(cmd)
+  addRunOptions(cmd, 'latent chunking in output frames, as --chunk-frames of encode (default: what the latent was encoded with; 0 = the whole latent at once)')
   addModelOptions(cmd)
   addOutputFlags(cmd)
-  cmd.addHelpText('after', '\nUses the latent file\'s metadata: fps, the frame count (the encoder pads T to a multiple of 4) and the\noriginal frame size (to crop --fit pad padding).')
+  cmd.addHelpText(
+    'after',
+    "\nUses the latent file's metadata: fps, the frame count (the encoder pads T to a multiple of 4), the\n" +
+      'original frame size (to crop --fit pad padding) and the chunking. Frames are written as they are decoded.',
+  )
   return cmd.action(run(decode))
 }
 
@@ -65,38 +70,53 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
       text = checkText(tensors, metadata, vae.info, latentFile)
     }
     const image = hints.image ?? false
-    const run = runOptions(flags, image)
-    const latentT = latent.shape[2] ?? 0
-    const frames = flags.crop && hints.frames !== undefined && !image && hints.frames <= latentT * 4 ? hints.frames : undefined
-    checkFrameCount(flags.output, image ? latentT : (frames ?? latentT * 4))
-    const bar = ctx.progress('decode', 'frames', image ? latentT : latentT * 4)
-    let out: Tensor
+    const chunk = flags.chunkFrames ?? hints.chunkFrames ?? 0
+    const run = runOptions({ ...flags, chunkFrames: chunk }, image)
+    const s = latent.shape
+    if (s.length !== 5 || s[0] !== 1) throw new CliError('ERR_LATENT', `${latentFile}: latent must be [1, z, T, h, w], got [${s}]`)
+    const latentT = s[2]!
+    const factor = image ? 1 : vae.info.compression.t
+    const total = flags.crop && hints.frames !== undefined && hints.frames <= latentT * factor ? hints.frames : latentT * factor
+    checkFrameCount(flags.output, total)
+    const fullH = s[3]! * vae.info.compression.h
+    const fullW = s[4]! * vae.info.compression.w
+    const crop =
+      flags.crop && hints.width !== undefined && hints.height !== undefined && hints.width <= fullW && hints.height <= fullH
+        ? { width: hints.width, height: hints.height }
+        : undefined
+    const width = crop?.width ?? fullW
+    const height = crop?.height ?? fullH
+    const fps = flags.fps ?? hints.fps ?? '25'
+    const step = latentChunk(chunk, image, factor) || latentT
+    const host = step < latentT ? { data: (await latent.data()) as Float32Array, shape: s } : undefined
+    const bar = ctx.progress('decode', 'frames', total)
+    let written = 0
+    async function* frames(): AsyncGenerator<DecodedChunk> {
+      for (let start = 0; start < latentT; start += step) {
+        const len = Math.min(step, latentT - start)
+        const real = Math.min(len * factor, total - start * factor)
+        const piece = host ? sliceT(host, start, len) : (latent as Tensor)
+        const done = written
+        const out = await decodeChunk(vae, piece, image ? undefined : real, crop, {
+          image,
+          ...(run.tile ? { tile: run.tile } : {}),
+          ...(text ? { text } : {}),
+          signal: ctx.signal,
+          onProgress: (f) => bar.update(done + Math.round(f * real)),
+        })
+        written += out.shape[0]
+        bar.update(written)
+        yield out
+      }
+    }
     try {
-      out = await vae.decode(latent, {
-        ...run,
-        ...(frames === undefined ? {} : { frames }),
-        ...(text ? { textEmbedding: text.textEmbedding, ...(text.textMask ? { textMask: text.textMask } : {}) } : {}),
-        output: 'uint8',
-        signal: ctx.signal,
-        onProgress: (done, total) => bar.update(Math.round((done / total) * (image ? latentT : latentT * 4))),
-      })
+      await writeFrameStream(ctx, flags.output, frames(), { fps, crf: flags.crf, width, height })
     } finally {
       bar.finish()
     }
-    owned.push(out)
-    const [, t, h, w] = out.shape as [number, number, number, number, number]
-    let width = w
-    let height = h
-    if (flags.crop && hints.width !== undefined && hints.height !== undefined && hints.width <= w && hints.height <= h) {
-      width = hints.width
-      height = hints.height
-    }
-    const pixels = cropFrames((await out.data()) as Uint8Array, t, h, w, width, height)
-    const fps = flags.fps ?? hints.fps ?? '25'
-    await writeFrames(ctx, flags.output, pixels, t, height, width, { fps, crf: flags.crf })
     const seconds = (performance.now() - started) / 1000
-    ctx.result({ input: latentFile, output: flags.output, frames: t, width, height, fps, latentShape: latent.shape, seconds })
-    ctx.print(`${latentFile} -> ${flags.output}: ${t} frame(s) ${width}x${height} at ${fps} fps in ${seconds.toFixed(1)} s`)
+    ctx.result({ input: latentFile, output: flags.output, frames: written, width, height, fps, chunkFrames: chunk, latentShape: s, seconds })
+    ctx.print(`${latentFile} -> ${flags.output}: ${written} frame(s) ${width}x${height} at ${fps} fps in ${seconds.toFixed(1)} s`)
   } finally {
     for (const t of owned) t.dispose()
     vae.dispose()

@@ -8,7 +8,7 @@ import { Tensor } from '../../tensor.js'
 import type { VideoVAE } from '../../vae.js'
 import type { Context } from '../context.js'
 import { CliError, EXIT, errorCode, formatError, isAbort, oneLine } from '../errors.js'
-import { isImagePath, readClip } from '../frames.js'
+import { isImagePath } from '../frames.js'
 import { latentMetadata } from '../latent_file.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
@@ -17,6 +17,7 @@ import {
   addOutputFlags,
   addReadOptions,
   addRunOptions,
+  chunkOf,
   intArg,
   readOptions,
   runOptions,
@@ -25,6 +26,7 @@ import {
   type RunFlags,
 } from '../options.js'
 import { checkInput, outputsFor } from '../outputs.js'
+import { checkGeometry, concatT, encodeChunk, readChunks, type HostTensor, type ReadInfo } from '../pipeline.js'
 import { loadTextEmbedding, requireTextFlag, type TextInputs } from '../text.js'
 
 interface EncodeFlags extends ModelFlags, ReadFlags, RunFlags {
@@ -43,6 +45,7 @@ interface EncodeResult {
   height: number
   fps: string
   image: boolean
+  chunkFrames: number
   seconds: number
 }
 
@@ -105,34 +108,52 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
   const started = performance.now()
   checkInput(input)
   const image = flags.image === true || isImagePath(input)
-  const clip = await readClip(ctx, input, readOptions(flags))
-  const rules = vae.info.rules
-  if (clip.h % rules.hwMultiple !== 0 || clip.w % rules.hwMultiple !== 0) {
-    throw new CliError('ERR_SHAPE', `${input}: frames are ${clip.w}x${clip.h}, not multiples of ${rules.hwMultiple}; use --fit pad, crop or resize`)
-  }
-  if (!image && clip.t < rules.tMin) {
-    throw new CliError('ERR_SHAPE', `${input}: the video path needs at least ${rules.tMin} frames, got ${clip.t}; use --image for stills`)
-  }
   const run = runOptions(flags, image)
-  const video = Tensor.from(clip.frames, [1, clip.t, clip.h, clip.w, 3], { dtype: 'uint8' })
-  const bar = ctx.progress('encode', 'frames', clip.t)
-  let posterior
+  const chunk = chunkOf(flags, image)
+  // Sampling draws the noise of every chunk from one generator: the whole clip goes in one job.
+  const sampling = flags.sampleSeed !== undefined
+  let info: ReadInfo | undefined
+  const bar = ctx.progress('encode', 'frames')
+  const parts: { latent: HostTensor; mean: HostTensor; logvar: HostTensor }[] = []
+  let frames = 0
+  let h = 0
+  let w = 0
   try {
-    posterior = await vae.encode(video, {
-      ...run,
-      ...(text ? { textEmbedding: text.textEmbedding, ...(text.textMask ? { textMask: text.textMask } : {}) } : {}),
-      ...(flags.sampleSeed === undefined ? {} : { sample: { seed: flags.sampleSeed } }),
-      posterior: true,
-      signal: ctx.signal,
-      onProgress: (done, total) => bar.update(Math.round((done / total) * clip.t), clip.t),
+    const chunks = readChunks(ctx, input, readOptions(flags), sampling ? 0 : chunk, (i) => {
+      checkGeometry(input, i, vae)
+      info = i
+      bar.update(0, i.total)
     })
+    for await (const c of chunks) {
+      const done = frames
+      parts.push(
+        await encodeChunk(vae, c, {
+          image,
+          ...(run.tile ? { tile: run.tile } : {}),
+          ...(text ? { text } : {}),
+          ...(sampling ? { sampleSeed: flags.sampleSeed, chunkFrames: chunk } : {}),
+          signal: ctx.signal,
+          onProgress: (f) => bar.update(done + Math.round(f * c.t)),
+        }),
+      )
+      frames += c.t
+      h = c.h
+      w = c.w
+      bar.update(frames)
+    }
   } finally {
     bar.finish()
-    video.dispose()
+  }
+  if (info === undefined) throw new CliError('ERR_INTERNAL', 'no read plan')
+  const latent = concatT(parts.map((p) => p.latent))
+  const tensors: Record<string, Tensor> = { latent: Tensor.from(latent.data, latent.shape) }
+  if (flags.posterior) {
+    const mean = concatT(parts.map((p) => p.mean))
+    const logvar = concatT(parts.map((p) => p.logvar))
+    tensors.mean = Tensor.from(mean.data, mean.shape)
+    tensors.logvar = Tensor.from(logvar.data, logvar.shape)
   }
   try {
-    const tensors: Record<string, Tensor> = { latent: posterior.latent }
-    if (flags.posterior) Object.assign(tensors, { mean: posterior.mean, logvar: posterior.logvar })
     if (text) {
       tensors.text_emb = text.textEmbedding
       if (text.textMask) tensors.text_mask = text.textMask
@@ -142,35 +163,34 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
       config: vae.info.config,
       sha256: vae.info.sha256,
       source: path.basename(input),
-      fps: clip.fps,
-      frames: clip.t,
-      width: clip.width,
-      height: clip.height,
-      encodedWidth: clip.w,
-      encodedHeight: clip.h,
+      fps: info.fps,
+      frames,
+      width: info.width,
+      height: info.height,
+      encodedWidth: w,
+      encodedHeight: h,
       image,
       posterior: flags.posterior === true,
+      chunkFrames: chunk,
       ...(flags.sampleSeed === undefined ? {} : { sampleSeed: flags.sampleSeed }),
       ...(text?.caption === undefined ? {} : { caption: text.caption }),
-      ...(run.chunkFrames === undefined ? {} : { chunkFrames: run.chunkFrames }),
       ...(run.tile === undefined ? {} : { tile: run.tile }),
     })
     ctx.throwIfAborted()
     await writeSafetensors(output, tensors, metadata)
-    return {
-      input,
-      output,
-      shape: posterior.latent.shape,
-      frames: clip.t,
-      width: clip.width,
-      height: clip.height,
-      fps: clip.fps,
-      image,
-      seconds: (performance.now() - started) / 1000,
-    }
   } finally {
-    posterior.latent.dispose()
-    posterior.mean.dispose()
-    posterior.logvar.dispose()
+    for (const k of ['latent', 'mean', 'logvar']) tensors[k]?.dispose()
+  }
+  return {
+    input,
+    output,
+    shape: latent.shape,
+    frames,
+    width: info.width,
+    height: info.height,
+    fps: info.fps,
+    image,
+    chunkFrames: chunk,
+    seconds: (performance.now() - started) / 1000,
   }
 }

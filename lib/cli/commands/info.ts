@@ -7,7 +7,7 @@ import { readBundle, type BundleInfo } from '../../bundle.js'
 import type { Context } from '../context.js'
 import type { Runner } from '../main.js'
 import { bundleDirOf } from '../model.js'
-import { addOutputFlags, addRunOptions, runOptions, sizeArg, type RunFlags } from '../options.js'
+import { addOutputFlags, addRunOptions, chunkOf, runOptions, sizeArg, type RunFlags } from '../options.js'
 
 interface InfoFlags extends RunFlags {
   bundle?: string
@@ -30,7 +30,8 @@ export function registerInfo(program: Command, run: Runner): Command {
   cmd.addHelpText(
     'after',
     '\nThe memory estimate is rough: peak resident memory of one encode+decode on the CPU, modelled as\n' +
-      '  weights x 2.2 (TorchScript load) + 300 MB (libtorch runtime) + frame buffers (uint8 + float in and out)\n' +
+      '  weights x 2.2 (TorchScript load) + 300 MB (libtorch runtime) + frame buffers of one chunk (uint8 + float,\n' +
+      '    in and out; chunks are streamed, so the clip length does not count)\n' +
       '  + 64 B x ch x (frames per chunk) x (pixels per tile)   (conv activations and im2col buffers, peak in the\n' +
       '    spatial decoder at full resolution; fitted to measurements of the ch32 model up to 8x192x192)\n' +
       '  + 8 B x frames per chunk x ((H/8)(W/8) per tile)^2     (exact mid-block attention: logits + softmax;\n' +
@@ -58,14 +59,14 @@ export function memoryEstimate(
   const hp = Math.ceil(h / 8) * 8
   const wp = Math.ceil(w / 8) * 8
   const tp = options.image ? t : Math.ceil(t / 4) * 4
-  const frames = Math.min(tp, options.chunkFrames ?? tp)
+  const frames = options.chunkFrames ? Math.min(tp, options.chunkFrames) : tp
   const th = options.tile ? Math.min(hp, options.tile.size) : hp
   const tw = options.tile ? Math.min(wp, options.tile.size) : wp
   const tokens = (th / 8) * (tw / 8)
   const terms = {
     weights: weights * 2.2,
     runtime: 300 * MB,
-    frameBuffers: tp * hp * wp * 3 * (1 + 4 + 4 + 1),
+    frameBuffers: frames * hp * wp * 3 * (1 + 4 + 4 + 1),
     activations: 64 * info.widths.ch * frames * th * tw,
     attention: info.attention === 'chunked' ? Math.min(8 * frames * tokens * tokens, 700 * MB) : 8 * frames * tokens * tokens,
   }
@@ -85,8 +86,9 @@ async function info(ctx: Context, flags: InfoFlags): Promise<void> {
   let memory: Record<string, number> | undefined
   if (flags.size) {
     latent = latentShape(bundle, flags.size, image)
-    memory = memoryEstimate(bundle, flags.size, run)
+    memory = memoryEstimate(bundle, flags.size, { ...run, chunkFrames: chunkOf(flags, image) })
     out.input = { frames: flags.size[0], height: flags.size[1], width: flags.size[2], image }
+    out.chunkFrames = chunkOf(flags, image)
     out.latentShape = latent
     out.memoryEstimate = { bytes: memory, method: 'rough CPU model, see videovae info --help' }
   }
@@ -103,7 +105,8 @@ async function info(ctx: Context, flags: InfoFlags): Promise<void> {
   ]
   if (latent && memory && flags.size) {
     const [t, h, w] = flags.size
-    lines.push(`input      ${t}x${h}x${w}${image ? ' (image path)' : ''} -> latent [${latent.join(', ')}]`)
+    const chunk = chunkOf(flags, image)
+    lines.push(`input      ${t}x${h}x${w}${image ? ' (image path)' : ''} -> latent [${latent.join(', ')}], ${chunk > 0 ? `chunks of ${chunk} frame(s)` : 'one chunk'}`)
     if (h % 8 !== 0 || w % 8 !== 0) lines.push('           (H and W are not multiples of 8: encode pads them with --fit pad, the default)')
     lines.push(
       `memory     ~${fmtBytes(memory.total!)} peak on the CPU (weights ${fmtBytes(memory.weights!)}, runtime ${fmtBytes(memory.runtime!)}, ` +

@@ -2,10 +2,8 @@
 import type { Command } from 'commander'
 
 import { compareFrames } from '../../metrics/index.js'
-import { Tensor } from '../../tensor.js'
 import type { Context } from '../context.js'
-import { CliError } from '../errors.js'
-import { checkFrameCount, cropFrames, isImagePath, readClip, sideBySide, writeFrames } from '../frames.js'
+import { checkFrameCount, cropFrames, isImagePath, sideBySide, writeFrameStream } from '../frames.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
 import {
@@ -13,6 +11,7 @@ import {
   addOutputFlags,
   addReadOptions,
   addRunOptions,
+  chunkOf,
   intArg,
   readOptions,
   runOptions,
@@ -21,6 +20,7 @@ import {
   type RunFlags,
 } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
+import { checkGeometry, decodeChunk, encodeChunk, FrameQueue, readChunks, type ReadInfo } from '../pipeline.js'
 import { loadTextEmbedding, requireTextFlag, type TextInputs } from '../text.js'
 
 interface ReconstructFlags extends ModelFlags, ReadFlags, RunFlags {
@@ -47,7 +47,8 @@ export function registerReconstruct(program: Command, run: Runner): Command {
     'after',
     '\nPSNR and SSIM are computed per frame on 8-bit RGB (the official protocol) between the frames as read\n' +
       '(after --start/--frames/--fps/--fit, padding cropped) and the reconstruction before video encoding;\n' +
-      "use 'videovae eval' to score the written file instead.",
+      "use 'videovae eval' to score the written file instead. Chunks are read, reconstructed and written one\n" +
+      'at a time (the official process_in_chunks), so memory does not grow with the length of the video.',
   )
   return cmd.action(run(reconstruct))
 }
@@ -58,73 +59,84 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
   if (flags.sideBySide !== undefined) checkWritableFile(flags.sideBySide)
   const image = flags.image === true || isImagePath(input)
   const run = runOptions(flags, image)
+  const chunk = chunkOf(flags, image)
   const started = performance.now()
   const vae = await loadModel(flags)
   let text: TextInputs | undefined
+  const queues: FrameQueue[] = []
+  const writers: Promise<void>[] = []
+  let writeFailure: unknown
   try {
     requireTextFlag(vae.info, flags.textEmbedding)
     if (flags.textEmbedding !== undefined) text = await loadTextEmbedding(flags.textEmbedding, vae.info, vae.device)
-    const clip = await readClip(ctx, input, readOptions(flags))
-    const rules = vae.info.rules
-    if (clip.h % rules.hwMultiple !== 0 || clip.w % rules.hwMultiple !== 0) {
-      throw new CliError('ERR_SHAPE', `${input}: frames are ${clip.w}x${clip.h}, not multiples of ${rules.hwMultiple}; use --fit pad, crop or resize`)
-    }
-    if (!image && clip.t < rules.tMin) {
-      throw new CliError('ERR_SHAPE', `${input}: the video path needs at least ${rules.tMin} frames, got ${clip.t}; use --image for stills`)
-    }
-    checkFrameCount(flags.output, clip.t)
-    if (flags.sideBySide !== undefined) checkFrameCount(flags.sideBySide, clip.t)
-    const video = Tensor.from(clip.frames, [1, clip.t, clip.h, clip.w, 3], { dtype: 'uint8' })
-    const bar = ctx.progress('reconstruct', 'frames', clip.t)
-    let out: Tensor
-    try {
-      // encode and decode report their units separately: the bar covers both halves.
-      let half = 0
-      out = await vae.reconstruct(video, {
-        ...run,
-        ...(text ? { textEmbedding: text.textEmbedding, ...(text.textMask ? { textMask: text.textMask } : {}) } : {}),
-        output: 'uint8',
-        signal: ctx.signal,
-        onProgress: (done, total) => {
-          bar.update(Math.round(((half + done / total) / 2) * clip.t))
-          if (done >= total) half = 1
-        },
-      })
-    } finally {
-      bar.finish()
-      video.dispose()
-    }
-    let recon: Uint8Array
-    try {
-      recon = (await out.data()) as Uint8Array
-    } finally {
-      out.dispose()
-    }
-    const { t, width, height } = { t: clip.t, width: clip.width, height: clip.height }
-    const original = cropFrames(clip.frames, t, clip.h, clip.w, width, height)
-    const result = cropFrames(recon, t, clip.h, clip.w, width, height)
-    const size = width * height * 3
+    let info: ReadInfo | undefined
+    const bar = ctx.progress('reconstruct', 'frames')
     const psnrs: number[] = []
     const ssims: number[] = []
-    for (let f = 0; f < t; f++) {
-      const s = compareFrames(original.subarray(f * size, (f + 1) * size), result.subarray(f * size, (f + 1) * size), width, height)
-      psnrs.push(s.psnr)
-      ssims.push(s.ssim)
+    const startWriters = (i: ReadInfo): void => {
+      const targets: [string, number][] = [[flags.output, i.width]]
+      if (flags.sideBySide !== undefined) targets.push([flags.sideBySide, i.width * 2])
+      for (const [file, width] of targets) {
+        const queue = new FrameQueue()
+        queues.push(queue)
+        const writer = writeFrameStream(ctx, file, queue, { fps: i.fps, crf: flags.crf, width, height: i.height })
+        writer.catch((err: unknown) => (writeFailure ??= err))
+        writers.push(writer)
+      }
     }
+    let frames = 0
+    try {
+      const chunks = readChunks(ctx, input, readOptions(flags), chunk, (i) => {
+        checkGeometry(input, i, vae)
+        if (i.total !== undefined) checkFrameCount(flags.output, i.total)
+        info = i
+        bar.update(0, i.total)
+      })
+      for await (const c of chunks) {
+        const i = info as ReadInfo
+        if (writers.length === 0) startWriters(i)
+        const done = frames
+        const options = {
+          image,
+          ...(run.tile ? { tile: run.tile } : {}),
+          ...(text ? { text } : {}),
+          signal: ctx.signal,
+        }
+        const encoded = await encodeChunk(vae, c, { ...options, onProgress: (f) => bar.update(done + Math.round((f * c.t) / 2)) })
+        const decoded = await decodeChunk(vae, encoded.latent, image ? undefined : c.t, { width: i.width, height: i.height }, {
+          ...options,
+          onProgress: (f) => bar.update(done + Math.round(((1 + f) * c.t) / 2)),
+        })
+        const original = cropFrames(c.frames, c.t, c.h, c.w, i.width, i.height)
+        const size = i.width * i.height * 3
+        for (let f = 0; f < c.t; f++) {
+          const s = compareFrames(original.subarray(f * size, (f + 1) * size), decoded.frames.subarray(f * size, (f + 1) * size), i.width, i.height)
+          psnrs.push(s.psnr)
+          ssims.push(s.ssim)
+        }
+        if (writeFailure !== undefined) throw writeFailure
+        queues[0]!.push(decoded)
+        queues[1]?.push({ frames: sideBySide(original, decoded.frames, c.t, i.height, i.width), shape: [c.t, i.height, i.width * 2, 3] })
+        frames += c.t
+        bar.update(frames)
+      }
+    } finally {
+      bar.finish()
+    }
+    for (const q of queues) q.close()
+    await Promise.all(writers)
+    const i = info as ReadInfo
     const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length
-    await writeFrames(ctx, flags.output, result, t, height, width, { fps: clip.fps, crf: flags.crf })
-    if (flags.sideBySide !== undefined) {
-      await writeFrames(ctx, flags.sideBySide, sideBySide(original, result, t, height, width), t, height, width * 2, { fps: clip.fps, crf: flags.crf })
-    }
     const seconds = (performance.now() - started) / 1000
     const summary = {
       input,
       output: flags.output,
       ...(flags.sideBySide === undefined ? {} : { sideBySide: flags.sideBySide }),
-      frames: t,
-      width,
-      height,
-      fps: clip.fps,
+      frames,
+      width: i.width,
+      height: i.height,
+      fps: i.fps,
+      chunkFrames: chunk,
       bundle: { variant: vae.info.variant, sha256: vae.info.sha256 },
       psnr: mean(psnrs),
       ssim: mean(ssims),
@@ -133,9 +145,14 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
     }
     ctx.result(summary)
     ctx.print(
-      `${input} -> ${flags.output}: ${t} frame(s) ${width}x${height} in ${seconds.toFixed(1)} s\n` +
+      `${input} -> ${flags.output}: ${frames} frame(s) ${i.width}x${i.height} in ${seconds.toFixed(1)} s\n` +
         `PSNR ${summary.psnr.toFixed(2)} dB  SSIM ${summary.ssim.toFixed(4)}  (vs the input frames as read, before video encoding)`,
     )
+  } catch (err) {
+    // The writers discard their temporaries when their source fails.
+    for (const q of queues) q.close(err)
+    await Promise.allSettled(writers)
+    throw err
   } finally {
     text?.textEmbedding.dispose()
     text?.textMask?.dispose()
