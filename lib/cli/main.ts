@@ -124,6 +124,12 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The bin entry: runs process.argv and exits with the code. */
 export async function run(): Promise<void> {
+  // `videovae ... | head`: a closed stdout is not an error of the job.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err
+    })
+  }
   const code = await main(process.argv.slice(2))
   await writeOut(process.stdout, '')
   process.exit(code)
