@@ -45,8 +45,9 @@ export interface VideoVAELoadOptions {
   /** Verify the sha256 of every bundle file against the manifest. Default true. */
   verify?: boolean
   /**
-   * Compute dtype: 'float32' (default, the reference), or 'bfloat16' / 'float16' (weights are
-   * converted at load; inputs are cast, latents and videos come back as float32).
+   * Compute dtype: 'float32' (default, the reference), or 'bfloat16' / 'float16'. Weights are
+   * converted at load when the bundle stores another precision; inputs are cast; latents and
+   * videos come back as float32.
    */
   dtype?: 'float32' | 'bfloat16' | 'float16'
 }
@@ -89,7 +90,8 @@ export class VideoVAE implements Disposable {
     if (!['float32', 'bfloat16', 'float16'].includes(dtype)) {
       throw new VideoVaeError('ERR_DTYPE', `dtype must be 'float32', 'bfloat16' or 'float16', got ${String(dtype)}`)
     }
-    const loadOptions = { device: device as Device, ...(dtype === 'float32' ? {} : { dtype }) }
+    // Weights stored in another precision (the default bundle keeps float16) are converted.
+    const loadOptions = { device: device as Device, ...(dtype === info.dtype ? {} : { dtype }) }
     const loaded = await Promise.allSettled(STAGE_NAMES.map((s) => TorchModule.load(info.files[s], loadOptions)))
     const stages = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
     const failure = loaded.find((r) => r.status === 'rejected')
