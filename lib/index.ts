@@ -16,3 +16,4 @@ export type { EncodeOptions, DecodeOptions, RunOptions, TilingOptions } from './
 export * from './io/index.js'
 export * from './metrics/index.js'
 export { encodeStream, decodeStream, type FrameBlock, type LatentChunk, type EncodeStreamOptions, type DecodedFrames } from './vae_stream.js'
+export { cleanCaption, preprocessCaption } from './text/index.js'
