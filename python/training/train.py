@@ -40,6 +40,8 @@ MODEL_WIDTHS: Dict[str, Dict[str, object]] = {
     "small": {"ch": 32, "ch_mult": (1, 1, 2, 2), "num_res_blocks": 1, "hidden_channel": 32},
     "narrow": {"ch": 32, "ch_mult": (1, 1, 1, 1), "num_res_blocks": 1, "hidden_channel": 32},
 }
+OVERRIDABLE = ("lr", "warmup", "p_image", "schedule", "total_steps", "video_size", "video_batch", "image_size",
+               "image_batch")
 
 
 @dataclass
@@ -334,10 +336,8 @@ def run(args) -> Dict[str, object]:
     os.makedirs(args.out, exist_ok=True)
     ck_path = os.path.join(args.out, CHECKPOINT)
     settings = TrainSettings(seed=args.seed)
-    for k in ("lr", "warmup", "p_image", "schedule", "total_steps"):
-        v = getattr(args, k)
-        if v is not None:
-            settings = replace(settings, **{k: v})
+    overrides = {k: getattr(args, k) for k in OVERRIDABLE if getattr(args, k) is not None}
+    settings = replace(settings, **overrides)
 
     model = build_model(args.config, settings.seed)
     state: Dict[str, object] = {"step": 0, "batch": 0, "elapsed_s": 0.0, "warmup_from": 0,
@@ -348,9 +348,7 @@ def run(args) -> Dict[str, object]:
         if ck["config"] != args.config:
             raise SystemExit("checkpoint %s is config %r, not %r" % (ck_path, ck["config"], args.config))
         saved = settings_from_dict(ck["settings"])
-        settings = replace(saved, **{k: getattr(settings, k) for k in ("lr", "warmup", "p_image", "schedule",
-                                                                         "total_steps")
-                                     if getattr(args, k) is not None})
+        settings = replace(saved, **overrides)
         opt = make_optimizer(model, settings)
         state.update(restore(ck, model, opt))
         print("resumed from %s at step %d" % (ck_path, state["step"]), flush=True)
@@ -361,9 +359,7 @@ def run(args) -> Dict[str, object]:
             raise SystemExit("bundle %s is training config %r, not %r" % (args.init_bundle, meta["config"],
                                                                           args.config))
         model.load_state_dict(weights_from_bundle(args.init_bundle), strict=True)
-        settings = replace(settings_from_dict(meta["settings"]),
-                           **{k: getattr(settings, k) for k in ("lr", "warmup", "p_image", "schedule", "total_steps")
-                              if getattr(args, k) is not None})
+        settings = replace(settings_from_dict(meta["settings"]), **overrides)
         state.update(meta["state"])
         state["warmup_from"] = state["step"]  # fresh optimizer: warm up again
         torch.manual_seed(settings.seed * 1000003 + int(state["step"]))
@@ -468,6 +464,11 @@ def run(args) -> Dict[str, object]:
     return state
 
 
+def _thw(text: str) -> Tuple[int, int, int]:
+    t, h, w = (int(v) for v in text.split(","))
+    return t, h, w
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(prog="python -m training.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -486,6 +487,10 @@ def parse_args(argv=None):
     ap.add_argument("--p-image", dest="p_image", type=float, default=None)
     ap.add_argument("--schedule", choices=("constant", "cosine"), default=None)
     ap.add_argument("--total-steps", dest="total_steps", type=int, default=None)
+    ap.add_argument("--video-size", dest="video_size", type=_thw, default=None, help="T,H,W of video clips")
+    ap.add_argument("--video-batch", dest="video_batch", type=int, default=None)
+    ap.add_argument("--image-size", dest="image_size", type=int, default=None)
+    ap.add_argument("--image-batch", dest="image_batch", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     ap.add_argument("--eval-minutes", type=float, default=15.0, help="held-out eval period (0: never)")
