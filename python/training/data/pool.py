@@ -57,6 +57,16 @@ class ImagePool:
         self._cache: Dict[str, torch.Tensor] = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self):   # picklable for DataLoader workers (spawn)
+        st = self.__dict__.copy()
+        st["_lock"] = None
+        st["_cache"] = {} if not self.cache else dict(self._cache)
+        return st
+
+    def __setstate__(self, st):
+        self.__dict__.update(st)
+        self._lock = threading.Lock()
+
     def __len__(self) -> int:
         return sum(len(v) for v in self.items.values())
 
