@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import math
 import os
+import signal
 import sys
 import time
 import zlib
@@ -87,9 +88,32 @@ def init_weights(model: VideoVAEPlus, seed: int = 0) -> VideoVAEPlus:
     return model
 
 
+LOGVAR_BIAS_INIT = -4.0
+
+
+def logvar_biases(model: VideoVAEPlus) -> List[Tensor]:
+    """The bias entries of the two posterior heads that produce logvar (second half of the
+    moment channels): encoder.conv_out and encoder_temporal.final_block's last conv."""
+    zc = model.config.z_channels
+    heads = [model.encoder.conv_out, model.encoder_temporal.final_block[2].conv]
+    return [h.bias[zc:] for h in heads]
+
+
+def shift_logvar_bias(model: VideoVAEPlus, delta: float) -> None:
+    with torch.no_grad():
+        for b in logvar_biases(model):
+            b.add_(delta)
+
+
 def build_model(name: str, seed: int = 0) -> VideoVAEPlus:
     torch.manual_seed(seed)
-    return init_weights(VideoVAEPlus(model_config(name)), seed)
+    model = init_weights(VideoVAEPlus(model_config(name)), seed)
+    # Start with a small posterior std (exp(-2) ~ 0.14) instead of ~1: with the tiny KL weight
+    # the model would otherwise spend its first thousands of steps learning to shrink the noise.
+    with torch.no_grad():
+        for b in logvar_biases(model):
+            b.fill_(LOGVAR_BIAS_INIT)
+    return model
 
 
 def count_params(model: nn.Module) -> int:
@@ -369,6 +393,10 @@ def run(args) -> Dict[str, object]:
         print("no checkpoint in %s and no --init-bundle: starting from scratch" % args.out, flush=True)
     if opt is None:
         opt = make_optimizer(model, settings)
+    if args.shift_logvar:
+        shift_logvar_bias(model, args.shift_logvar)
+        state.setdefault("surgery", []).append({"step": state["step"], "shift_logvar_bias": args.shift_logvar})
+        print("shifted the logvar biases by %g at step %d" % (args.shift_logvar, state["step"]), flush=True)
     state["runs"] = int(state.get("runs", 0)) + 1
     with open(os.path.join(args.out, "settings.json"), "w") as fh:
         json.dump({"config": args.config, "widths": model.config.widths(), "params": count_params(model),
@@ -413,6 +441,10 @@ def run(args) -> Dict[str, object]:
         print("eval step %d: %s" % (state["step"], " ".join("%s=%.4g" % kv for kv in sorted(res.items()))),
               flush=True)
 
+    def on_term(signum, frame):
+        raise SystemExit("signal %d" % signum)  # runs the finally below: final checkpoint
+
+    previous_term = signal.signal(signal.SIGTERM, on_term)
     if args.eval_at_start:
         do_eval()
     try:
@@ -454,6 +486,7 @@ def run(args) -> Dict[str, object]:
                 do_eval()
                 last_eval = time.time()
     finally:
+        signal.signal(signal.SIGTERM, previous_term)
         save()
         print("checkpoint %s at step %d" % (ck_path, state["step"]), flush=True)
     if args.eval_minutes > 0:
@@ -492,6 +525,8 @@ def parse_args(argv=None):
     ap.add_argument("--image-size", dest="image_size", type=int, default=None)
     ap.add_argument("--image-batch", dest="image_batch", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--shift-logvar", dest="shift_logvar", type=float, default=0.0,
+                    help="one-off: add this to the posterior logvar biases after loading (recorded in state)")
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     ap.add_argument("--eval-minutes", type=float, default=15.0, help="held-out eval period (0: never)")
     ap.add_argument("--eval-at-start", action="store_true")
