@@ -119,6 +119,8 @@ def load_bundle(bundle_dir: str, map_location: str = "cpu") -> Bundle:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript deprecation notice
             module = torch.jit.load(path, map_location=map_location)
+        if manifest.get("dtype", "float32") != "float32":
+            module.float()  # half-precision storage (the default bundle); computation is float32
         module.eval()
         modules[name] = module
     return Bundle(bundle_dir, manifest, modules)

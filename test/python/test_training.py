@@ -1,0 +1,230 @@
+"""Training code: losses, one optimisation step, checkpoint round trip, CLI resume, export.
+
+Fast (tiny inputs, the 'narrow' widths, a synthetic image pool); no downloads, no real pool.
+"""
+import copy
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+import torch
+
+Image = pytest.importorskip("PIL.Image")
+
+from training import train as T  # noqa: E402
+from training.losses import LossWeights, gaussian_kl, lr_at, psnr, ssim, ssim_loss, vae_loss  # noqa: E402
+
+
+# ------------------------------------------------------------------------------ losses
+
+def test_ssim_identical_is_zero_loss():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 4, 24, 24) * 2 - 1
+    assert float(ssim_loss(x, x)) == pytest.approx(0.0, abs=1e-6)
+    assert float(ssim(x, x)) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_ssim_orders_distortions_and_is_differentiable():
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 2, 32, 32) * 2 - 1
+    small = x + 0.05 * torch.randn_like(x)
+    large = x + 0.5 * torch.randn_like(x)
+    assert float(ssim(small, x)) > float(ssim(large, x)) > -1.0
+    # constant images: SSIM is exactly the luminance term
+    a, b = torch.full((1, 1, 16, 16), 0.5), torch.full((1, 1, 16, 16), -0.5)
+    c1 = (0.01 * 2) ** 2
+    expected = (2 * 0.5 * -0.5 + c1) / (0.25 + 0.25 + c1)
+    assert float(ssim(a, b)) == pytest.approx(expected, rel=1e-5)
+    y = small.clone().requires_grad_(True)
+    ssim_loss(y, x).backward()
+    assert y.grad is not None and torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
+
+
+def test_ssim_small_frames_and_shape_check():
+    x = torch.rand(1, 3, 1, 8, 8)
+    assert float(ssim(x, x)) == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError):
+        ssim(x, torch.rand(1, 3, 1, 8, 16))
+
+
+def test_l1_psnr_kl_known_values():
+    x = torch.zeros(1, 3, 4, 16, 16)
+    y = x + 0.1
+    parts = vae_loss(y, x, [], LossWeights(l1=1.0, ssim=0.0, kl=0.0))
+    assert float(parts["l1"]) == pytest.approx(0.1, rel=1e-6)
+    assert float(parts["loss"]) == pytest.approx(0.1, rel=1e-6)
+    assert float(psnr(y, x)) == pytest.approx(10 * math.log10(4 / 0.01), rel=1e-5)
+    mean, logvar = torch.zeros(2, 4, 1, 2, 2), torch.zeros(2, 4, 1, 2, 2)
+    assert torch.equal(gaussian_kl(mean, logvar), torch.zeros(2))
+    mean = torch.ones(2, 4, 1, 2, 2)
+    assert gaussian_kl(mean, logvar).tolist() == [8.0, 8.0]  # 0.5 * 16 elements * 1^2
+    # KL normalised per pixel value of the sample, summed over posteriors, weighted by kl
+    p = vae_loss(x, x, [(mean, logvar), (mean, logvar)], LossWeights(l1=0.0, ssim=0.0, kl=1.0))
+    assert float(p["kl"]) == pytest.approx(2 * 8.0 / x[0].numel(), rel=1e-6)
+    assert float(p["loss"]) == pytest.approx(float(p["kl"]), rel=1e-6)
+
+
+def test_lr_schedule():
+    assert lr_at(0, 1e-3, 10) == pytest.approx(1e-4)
+    assert lr_at(9, 1e-3, 10) == pytest.approx(1e-3)
+    assert lr_at(500, 1e-3, 10) == 1e-3
+    assert lr_at(100, 1e-3, 0, "cosine", total=100, min_ratio=0.1) == pytest.approx(1e-4)
+    assert lr_at(105, 1e-3, 10, start_step=100) == pytest.approx(6e-4)  # re-warmup after resume
+
+
+# ------------------------------------------------------------------------- model & step
+
+def test_small_config_widths_and_init():
+    cfg = T.model_config("small")
+    assert cfg.z_channels == 16 and not cfg.use_quant_conv and not cfg.caption
+    assert cfg.spatial_compression == 8
+    assert all(cfg.ch * m % 32 == 0 for m in cfg.ch_mult) and cfg.hidden_channel % 32 == 0
+    model = T.build_model("narrow")
+    sd = model.state_dict()
+    assert float(sd["encoder.down.0.block.0.conv1_tmp.conv.weight"].abs().sum()) == 0.0
+    assert float(sd["encoder.mid.attn_1_tmp.proj_out.weight"].abs().sum()) == 0.0
+    assert float(sd["encoder.mid.attn_1_tmp.relative_position_k.embeddings_table"].abs().sum()) > 0.0
+
+
+@pytest.fixture(scope="module")
+def narrow():
+    torch.manual_seed(0)
+    return T.build_model("narrow", seed=0)
+
+
+@pytest.mark.parametrize("image", [True, False])
+def test_training_steps_decrease_loss(narrow, image):
+    model = copy.deepcopy(narrow)
+    torch.manual_seed(1)
+    shape = (4, 3, 1, 16, 16) if image else (2, 3, 4, 16, 16)
+    x = torch.rand(shape) * 2 - 1
+    x = torch.nn.functional.avg_pool3d(x, (1, 3, 3), 1, (0, 1, 1))  # some spatial structure
+    s = T.TrainSettings(lr=2e-3)
+    opt = T.make_optimizer(model, s)
+
+    def mode_loss():
+        with torch.no_grad():
+            recon, posts = T.train_forward(model, x, image, sample=False)
+            return float(vae_loss(recon, x, posts, s.weights)["loss"])
+
+    before = mode_loss()
+    for _ in range(2):
+        out = T.train_step(model, opt, x, image, s)
+        assert math.isfinite(out["loss"]) and math.isfinite(out["grad_norm"])
+    assert mode_loss() < before
+
+
+def test_checkpoint_round_trip_restores_exact_state(narrow, tmp_path):
+    model = copy.deepcopy(narrow)
+    s = T.TrainSettings(lr=1e-3)
+    opt = T.make_optimizer(model, s)
+    torch.manual_seed(3)
+    x = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    T.train_step(model, opt, x[:, :, :1], True, s)
+    state = {"step": 1, "batch": 1, "elapsed_s": 1.5, "psnr_ema_video": 10.0}
+    path = str(tmp_path / "ck.pt")
+    T.atomic_save(T.make_checkpoint(model, opt, "narrow", s, state), path)
+    assert os.listdir(tmp_path) == ["ck.pt"]  # no temporary left behind
+    rng_after_save = torch.get_rng_state()
+
+    model2 = T.build_model("narrow", seed=123)
+    opt2 = T.make_optimizer(model2, s)
+    torch.manual_seed(999)
+    ck = T.load_checkpoint(path)
+    assert T.restore(ck, model2, opt2) == state
+    assert torch.equal(torch.get_rng_state(), rng_after_save)
+    assert T.settings_from_dict(ck["settings"]) == s
+    for (k, a), (k2, b) in zip(model.state_dict().items(), model2.state_dict().items()):
+        assert k == k2 and torch.equal(a, b), k
+    sa, sb = opt.state_dict(), opt2.state_dict()
+    assert sa["param_groups"] == sb["param_groups"]
+    for i in sa["state"]:
+        for k in sa["state"][i]:
+            assert torch.equal(sa["state"][i][k], sb["state"][i][k])
+    # continuing from the original and from the restored copy gives bit-identical weights
+    y = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    torch.set_rng_state(rng_after_save)
+    T.train_step(model, opt, y, False, s)  # video path: both posteriors sampled from the restored RNG
+    torch.set_rng_state(rng_after_save)
+    T.train_step(model2, opt2, y, False, s)
+    for (k, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_load_checkpoint_refuses_other_files(tmp_path):
+    path = str(tmp_path / "x.pt")
+    torch.save({"state_dict": {}}, path)
+    with pytest.raises(ValueError):
+        T.load_checkpoint(path)
+
+
+# ------------------------------------------------------------------------- CLI, export
+
+def _smooth(rng, h, w, c=3):
+    x = rng.random((h // 8 + 2, w // 8 + 2, c)).astype(np.float32)
+    im = Image.fromarray((x * 255).astype(np.uint8)).resize((w, h), Image.BICUBIC)
+    return np.asarray(im)
+
+
+@pytest.fixture(scope="module")
+def pool_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pool")
+    rng = np.random.default_rng(0)
+    recs = []
+    for cat, n in (("scene", 6), ("texture", 2), ("astro", 2)):
+        os.makedirs(root / cat)
+        for i in range(n):
+            rel = "%s/%s%d.png" % (cat, cat, i)
+            Image.fromarray(_smooth(rng, 96, 128)).save(root / rel)
+            recs.append(dict(path=rel, category=cat, source="test", member=rel, licence="CC0", w=128, h=96))
+    with open(root / "manifest.json", "w") as f:
+        json.dump(dict(pool_version=1, max_side=512, count=len(recs), counts={}, images=recs), f)
+    return str(root)
+
+
+def test_cli_runs_and_resumes(pool_dir, tmp_path):
+    out = str(tmp_path / "run")
+    common = ["--out", out, "--config", "narrow", "--pool", pool_dir, "--video-size", "4,16,16",
+              "--image-size", "16", "--image-batch", "2", "--eval-minutes", "0", "--print-every", "0"]
+    st = T.run(T.parse_args(common + ["--steps", "2"]))
+    assert st["step"] == 2 and st["batch"] == 2
+    ck1 = T.load_checkpoint(os.path.join(out, T.CHECKPOINT))
+    st = T.run(T.parse_args(common + ["--steps", "1", "--resume"]))
+    assert st["step"] == 3 and st["runs"] == 2
+    ck2 = T.load_checkpoint(os.path.join(out, T.CHECKPOINT))
+    assert ck2["settings"]["video_size"] == [4, 16, 16]
+    assert any(not torch.equal(ck1["model"][k], ck2["model"][k]) for k in ck1["model"])
+    with open(os.path.join(out, "train.csv")) as fh:
+        rows = fh.read().strip().splitlines()
+    assert rows[0].startswith("step,") and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
+
+
+def test_export_bundle_fp16_and_resume_from_bundle(narrow, tmp_path):
+    from training.export_default import export
+    from videovae.bundle import load_bundle
+
+    model = copy.deepcopy(narrow)
+    s = T.TrainSettings()
+    ckpath = str(tmp_path / "checkpoint.pt")
+    state = {"step": 7, "batch": 9, "elapsed_s": 3.0}
+    T.atomic_save(T.make_checkpoint(model, None, "narrow", s, state), ckpath)
+    res = export(ckpath, str(tmp_path / "bundle"), "float16", None, max_bytes=None)
+    b = load_bundle(res["out"])
+    assert b.manifest["dtype"] == "float16" and b.manifest["widths"]["ch_mult"] == [1, 1, 1, 1]
+    x = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    rounded = copy.deepcopy(model)
+    rounded.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
+    with torch.no_grad():
+        ref = rounded(x)[0]  # eager model with the fp16-rounded weights
+        got = b.decode(b.encode(x))
+    assert got.dtype == torch.float32 and got.shape == ref.shape
+    assert float((got - ref).abs().max()) < 1e-5
+    sd = T.weights_from_bundle(res["out"])
+    assert set(sd) == set(model.state_dict())
+    for k, v in model.state_dict().items():
+        assert torch.equal(sd[k], v.half().float()), k
+    with open(os.path.join(res["out"], "resume.json")) as fh:
+        meta = json.load(fh)
+    assert meta["config"] == "narrow" and meta["state"] == state
