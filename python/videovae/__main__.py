@@ -2,6 +2,9 @@
 
     python -m videovae export --checkpoint sota-16z.ckpt --out bundles/16z [--config config_16z]
                               [--attention exact|chunked] [--force]
+    python -m videovae export --checkpoint sota-16z-text.ckpt --t5 flan-t5-large/ --out bundles/16z-text
+                              [--t5-dtype bfloat16|float32]
+    python -m videovae export --t5 flan-t5-large/ --out bundles/t5      # text-only bundle
     python -m videovae info --checkpoint FILE [--config NAME]
     python -m videovae info --bundle DIR
 """
@@ -26,7 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     ex = sub.add_parser("export", help="write a TorchScript bundle from a checkpoint")
-    ex.add_argument("--checkpoint", required=True, help=".ckpt (Lightning), .safetensors or .pt/.pth state dict")
+    ex.add_argument("--checkpoint", help=".ckpt (Lightning), .safetensors or .pt/.pth state dict")
+    ex.add_argument("--t5", metavar="DIR", help="Hugging Face T5 directory (config.json, weights, spiece.model): "
+                    "adds the caption encoder; alone, writes a text-only bundle")
+    ex.add_argument("--t5-dtype", choices=("bfloat16", "float32"), default="bfloat16",
+                    help="compute dtype of the T5 encoder (default bfloat16, like the official embedder)")
     ex.add_argument("--out", required=True, help="bundle directory to create")
     ex.add_argument("--config", choices=sorted(CONFIGS), help="expected config; must agree with the checkpoint")
     ex.add_argument("--attention", choices=("exact", "chunked"), default="exact",
@@ -51,7 +58,10 @@ def _info_checkpoint(path: str, config_name) -> dict:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "export" and not (args.checkpoint or args.t5):
+        parser.error("export needs --checkpoint, --t5, or both")
     from .bundle import BundleError
     from .checkpoint import CheckpointError
     try:
@@ -59,9 +69,13 @@ def main(argv=None) -> int:
             if argv is None:
                 _reexec_with_fixed_hash_seed()
             from .export import export_checkpoint
-            manifest = export_checkpoint(args.checkpoint, args.out, args.config, args.attention, args.force)
-            print("wrote %s (%s, %s, attention %s)" % (args.out, manifest["variant"], manifest["config"],
-                                                       manifest["attention"]))
+            manifest = export_checkpoint(args.checkpoint, args.out, args.config, args.attention, args.force,
+                                         args.t5, args.t5_dtype)
+            if manifest.get("kind") == "text":
+                print("wrote %s (text-only, T5 %d-d, %s)" % (args.out, manifest["t5"]["d_model"], manifest["t5"]["dtype"]))
+            else:
+                print("wrote %s (%s, %s, attention %s%s)" % (args.out, manifest["variant"], manifest["config"],
+                                                           manifest["attention"], ", with T5" if "t5" in manifest else ""))
         elif args.bundle:
             from .bundle import read_manifest, verify_files
             manifest = read_manifest(args.bundle)

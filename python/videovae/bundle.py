@@ -12,6 +12,7 @@ from torch import Tensor
 
 from .checkpoint import sha256_file
 from .export import FORMAT_VERSION, MANIFEST
+from .export_t5 import T5_FILES
 from .model import STAGE_NAMES
 
 
@@ -32,15 +33,20 @@ def read_manifest(bundle_dir: str) -> Dict[str, object]:
         raise BundleError("unsupported bundle format_version %r in %s (expected %d)"
                           % (manifest.get("format_version"), path, FORMAT_VERSION))
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != set(STAGE_NAMES):
-        raise BundleError("manifest %s must list exactly the files %s" % (path, ", ".join(STAGE_NAMES)))
+    # A VAE bundle: the four stages, plus the T5 files when it carries a text encoder
+    # (manifest "t5"). A text-only bundle ("kind": "text"): the T5 files alone.
+    expected = set(T5_FILES) if manifest.get("kind") == "text" else set(STAGE_NAMES)
+    if manifest.get("t5") is not None:
+        expected |= set(T5_FILES)
+    if not isinstance(files, dict) or set(files) != expected:
+        raise BundleError("manifest %s must list exactly the files %s" % (path, ", ".join(sorted(expected))))
     return manifest
 
 
 def verify_files(bundle_dir: str, manifest: Dict[str, object]) -> Dict[str, str]:
     """Checks every file against its sha256; returns name -> absolute path."""
     paths = {}
-    for name in STAGE_NAMES:
+    for name in manifest["files"]:
         entry = manifest["files"][name]
         rel = entry.get("path", "")
         if os.path.isabs(rel) or os.path.normpath(rel).startswith(".."):
@@ -71,12 +77,20 @@ def _call(module, *args):
 
 
 class Bundle:
-    """The four scripted stages of an exported bundle."""
+    """The scripted modules of an exported bundle: the four stages and/or the T5 encoder."""
 
-    def __init__(self, bundle_dir: str, manifest: Dict[str, object], modules: Dict[str, torch.jit.ScriptModule]):
+    def __init__(self, bundle_dir: str, manifest: Dict[str, object], modules: Dict[str, torch.jit.ScriptModule],
+                 spiece: Optional[str] = None):
         self.dir = bundle_dir
         self.manifest = manifest
         self.modules = modules
+        self.spiece = spiece  # path of the SentencePiece model, when the bundle has a text encoder
+
+    def embed_text(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        """T5 last hidden state [B, L, d], float32 (the tokenization is the caller's)."""
+        if "t5_encoder" not in self.modules:
+            raise BundleError("bundle %s has no text encoder (export it with --t5)" % self.dir)
+        return _call(self.modules["t5_encoder"], input_ids, attention_mask)
 
     @property
     def spatial_encoder(self):
@@ -116,12 +130,14 @@ def load_bundle(bundle_dir: str, map_location: str = "cpu") -> Bundle:
     paths = verify_files(bundle_dir, manifest)
     modules = {}
     for name, path in paths.items():
+        if name == "spiece_model":
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript deprecation notice
             module = torch.jit.load(path, map_location=map_location)
-        if manifest.get("dtype", "float32") != "float32":
+        if name != "t5_encoder" and manifest.get("dtype", "float32") != "float32":
             module.float()  # half-precision storage (the default bundle); computation is float32
-        module.eval()
+        module.eval()  # the T5 encoder keeps its compute dtype (manifest t5.dtype)
         modules[name] = module
-    return Bundle(bundle_dir, manifest, modules)
+    return Bundle(bundle_dir, manifest, modules, paths.get("spiece_model"))
 

@@ -13,7 +13,9 @@ from typing import Dict, Optional
 
 import torch
 
-from .checkpoint import load_model, sha256_file
+from .export_t5 import T5Export, check_width, prepare_t5, t5_manifest, write_t5_files
+
+from .checkpoint import CheckpointError, load_model, sha256_file
 from .config import TEMPORAL_COMPRESSION, TEXT_MAX_LENGTH, VideoVAEConfig
 from .model import STAGE_NAMES, VideoVAEPlus
 
@@ -22,9 +24,9 @@ MANIFEST = "manifest.json"
 
 
 def build_manifest(config: VideoVAEConfig, attention: str, checkpoint_sha256: Optional[str],
-                   files: Dict[str, Dict[str, str]]) -> Dict[str, object]:
+                   files: Dict[str, Dict[str, str]], t5: Optional[T5Export] = None) -> Dict[str, object]:
     f = config.spatial_compression
-    return {
+    manifest = {
         "format_version": FORMAT_VERSION,
         "variant": config.variant,
         "config": config.config_name,
@@ -39,20 +41,37 @@ def build_manifest(config: VideoVAEConfig, attention: str, checkpoint_sha256: Op
         "source_checkpoint_sha256": checkpoint_sha256,
         "files": {name: files[name] for name in STAGE_NAMES},
     }
+    if t5 is not None:  # optional: bundles without it read as before
+        manifest["t5"] = t5_manifest(t5)
+        manifest["files"].update({k: v for k, v in files.items() if k not in STAGE_NAMES})
+    return manifest
+
+
+def build_text_manifest(t5: T5Export, files: Dict[str, Dict[str, str]]) -> Dict[str, object]:
+    """A text-only bundle: the T5 encoder and tokenizer, for caption embeddings apart from a VAE."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": "text",
+        "text": {"dim": t5.config.d_model, "max_length": TEXT_MAX_LENGTH},
+        "t5": t5_manifest(t5),
+        "torch_version": torch.__version__,
+        "files": files,
+    }
 
 
 def write_bundle(model: VideoVAEPlus, out_dir: str, attention: str = "exact",
-                 checkpoint_sha256: Optional[str] = None, overwrite: bool = False) -> Dict[str, object]:
-    """Scripts the model's four stages and writes them atomically to out_dir."""
-    out_dir = os.path.abspath(out_dir)
-    if os.path.exists(out_dir) and not overwrite:
-        raise FileExistsError("bundle directory already exists: %s (use --force to replace it)" % out_dir)
-    parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
+                 checkpoint_sha256: Optional[str] = None, overwrite: bool = False,
+                 t5: Optional[T5Export] = None) -> Dict[str, object]:
+    """Scripts the model's four stages (and the T5 encoder, if any) and writes them atomically to out_dir."""
+    if t5 is not None:
+        if not model.config.caption:
+            raise CheckpointError("the checkpoint is not a text model (%s): it takes no captions, so --t5 does not apply"
+                             % model.config.variant)
+        check_width(t5, model.config.text_dim)
+    tmp = _start_bundle(out_dir, overwrite)
     model.set_attention(attention)
-    tmp = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".partial-", dir=parent)
     try:
-        files = {}
+        files = write_t5_files(t5, tmp) if t5 is not None else {}
         for name, stage in model.stages().items():
             path = os.path.join(tmp, name + ".pt")
             with warnings.catch_warnings():
@@ -60,20 +79,46 @@ def write_bundle(model: VideoVAEPlus, out_dir: str, attention: str = "exact",
                 warnings.simplefilter("ignore", DeprecationWarning)
                 torch.jit.save(torch.jit.script(stage), path)
             files[name] = {"path": name + ".pt", "sha256": sha256_file(path)}
-        manifest = build_manifest(model.config, attention, checkpoint_sha256, files)
-        with open(os.path.join(tmp, MANIFEST), "w") as fh:
-            json.dump(manifest, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o755)  # mkdtemp creates 0700
-        _move_into_place(tmp, out_dir)
+        manifest = build_manifest(model.config, attention, checkpoint_sha256, files, t5)
+        _finish_bundle(tmp, out_dir, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         model.set_attention("exact")
     return manifest
+
+
+def write_text_bundle(t5: T5Export, out_dir: str, overwrite: bool = False) -> Dict[str, object]:
+    """A text-only bundle (T5 encoder + spiece.model), written atomically."""
+    tmp = _start_bundle(out_dir, overwrite)
+    try:
+        manifest = build_text_manifest(t5, write_t5_files(t5, tmp))
+        _finish_bundle(tmp, out_dir, manifest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _start_bundle(out_dir: str, overwrite: bool) -> str:
+    """A temporary sibling directory to assemble the bundle in."""
+    out_dir = os.path.abspath(out_dir)
+    if os.path.exists(out_dir) and not overwrite:
+        raise FileExistsError("bundle directory already exists: %s (use --force to replace it)" % out_dir)
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    return tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".partial-", dir=parent)
+
+
+def _finish_bundle(tmp: str, out_dir: str, manifest: Dict[str, object]) -> None:
+    with open(os.path.join(tmp, MANIFEST), "w") as fh:
+        json.dump(manifest, fh, indent=2)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o755)  # mkdtemp creates 0700
+    _move_into_place(tmp, os.path.abspath(out_dir))
 
 
 def _move_into_place(tmp: str, out_dir: str) -> None:
@@ -92,10 +137,17 @@ def _move_into_place(tmp: str, out_dir: str) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def export_checkpoint(checkpoint: str, out_dir: str, config_name: Optional[str] = None,
-                      attention: str = "exact", overwrite: bool = False) -> Dict[str, object]:
-    """Checkpoint file -> bundle directory. Returns the manifest."""
+def export_checkpoint(checkpoint: Optional[str], out_dir: str, config_name: Optional[str] = None,
+                      attention: str = "exact", overwrite: bool = False, t5_dir: Optional[str] = None,
+                      t5_dtype: str = "bfloat16") -> Dict[str, object]:
+    """Checkpoint file (and/or HF T5 directory) -> bundle directory. Returns the manifest.
+    With only t5_dir, writes a text-only bundle."""
     if attention not in ("exact", "chunked"):
         raise ValueError("attention must be 'exact' or 'chunked', got %r" % (attention,))
-    model, _ = load_model(checkpoint, config_name)
-    return write_bundle(model, out_dir, attention, sha256_file(checkpoint), overwrite)
+    if checkpoint is None and t5_dir is None:
+        raise ValueError("nothing to export: give a checkpoint, a T5 directory, or both")
+    model = load_model(checkpoint, config_name)[0] if checkpoint is not None else None
+    t5 = prepare_t5(t5_dir, t5_dtype) if t5_dir is not None else None
+    if model is None:
+        return write_text_bundle(t5, out_dir, overwrite)
+    return write_bundle(model, out_dir, attention, sha256_file(checkpoint), overwrite, t5)
