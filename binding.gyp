@@ -28,7 +28,11 @@
         "cpp/warnings.cc",
         "cpp/pipeline/pipeline.cc",
         "cpp/pipeline/stages.cc",
-        "cpp/pipeline/tiling.cc"
+        "cpp/pipeline/tiling.cc",
+        "cpp/text/text_embed_job.cc",
+        "cpp/text/text_encoder.cc",
+        "cpp/text/tokenizer.cc",
+        "cpp/text/tokenizer_handle.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
@@ -47,11 +51,13 @@
         "-fexceptions",
         "-frtti",
         "-Wno-unused-parameter",
-        "<!@(node scripts/libtorch.js isystem)"
+        "<!@(node scripts/libtorch.js isystem)",
+        "<!@(node scripts/sentencepiece.js cflags)"
       ],
       # ldflags carry -rpath to libtorch's lib dir: the addon loads without LD_LIBRARY_PATH.
       "ldflags": ["<!@(node scripts/libtorch.js ldflags)"],
-      "libraries": ["<!@(node scripts/libtorch.js libs)"]
+      # SentencePiece (caption tokenizer): scripts/sentencepiece.js says what to install when missing.
+      "libraries": ["<!@(node scripts/libtorch.js libs)", "<!@(node scripts/sentencepiece.js libs)"]
     }
   ]
 }

@@ -9,6 +9,8 @@
 #include "runtime_info.h"
 #include "tensor.h"
 #include "tensor_jobs.h"
+#include "text/text_jobs.h"
+#include "text/tokenizer_handle.h"
 #include "vae_jobs.h"
 #include "job_control.h"
 #include "warnings.h"
@@ -39,6 +41,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterJobControl(env, exports);
   RegisterVaeEncode(env, exports);
   RegisterVaeDecode(env, exports);
+  RegisterTokenizer(env, exports);
+  RegisterTextEmbed(env, exports);
   exports.Set("setExternalBuffers", Napi::Function::New(env, SetExternalBuffers, "setExternalBuffers"));
   return exports;
 }

@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "job.h"
 #include "job_control.h"
+#include "text/text_encoder.h"
 #include "vae_args.h"
 
 namespace videovae {
@@ -21,7 +22,8 @@ class VaeJob : public Job {
   template <typename Body>
   void RunPipeline(Body&& body) {
     try {
-      body(progress_.Control(cancel_), TextOnDevice(text_, device_));
+      // Captions become embeddings here, inside the same job (tokenizer + T5, then the VAE).
+      body(progress_.Control(cancel_), captions_ ? EmbedCaptions(*captions_, device_).text : TextOnDevice(text_, device_));
     } catch (const Cancelled& e) {
       progress_.Finish();
       throw CodedError("ERR_ABORTED", e.what());
@@ -52,9 +54,11 @@ class VaeJob : public Job {
         stages_(std::move(on_device.stages)),
         device_(on_device.device),
         text_(UnwrapText(info[2])),
+        captions_(UnwrapCaptionRequest(info[2])),
         progress_(env, info[next]),
         cancel_(UnwrapCancelToken(info[next + 1])) {}
 
+  std::optional<CaptionRequest> captions_;
   ProgressSink progress_;
   CancelFlag cancel_;
 };

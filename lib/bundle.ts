@@ -45,11 +45,46 @@ export interface BundleInfo {
   files: Record<StageName, string>
   /** Any extra files (e.g. `t5_encoder`, `spiece_model`), absolute paths. */
   extraFiles: Record<string, string>
+  /** The caption encoder (T5 + tokenizer) stored in the bundle, or null (then pass textEmbedding). */
+  t5: T5Info | null
   /** sha256 of manifest.json: identifies the bundle in latent metadata. */
   sha256: string
 }
 
-function bundleError(message: string, cause?: unknown): VideoVaeError {
+/** The T5 encoder of a bundle (manifest "t5"): what the tokenizer and the embeddings need. */
+export interface T5Info {
+  /** Compute dtype of the encoder: 'bfloat16' (like the official embedder) or 'float32'. */
+  dtype: string
+  dModel: number
+  numLayers: number
+  numHeads: number
+  vocabSize: number
+  /** Tokens per caption, </s> included (100). */
+  maxLength: number
+  padId: number
+  eosId: number
+  /** Sentinel tokens `<extra_id_N>` on top of the SentencePiece vocabulary. */
+  extraIds: number
+}
+
+export function parseT5(value: unknown, where: string): T5Info | null {
+  if (value === null || value === undefined) return null
+  const t = value as Json
+  const num = (key: string): number => field<number>(t, key, 'number', `${where} t5`)
+  return {
+    dtype: field<string>(t, 'dtype', 'string', `${where} t5`),
+    dModel: num('d_model'),
+    numLayers: num('num_layers'),
+    numHeads: num('num_heads'),
+    vocabSize: num('vocab_size'),
+    maxLength: num('max_length'),
+    padId: num('pad_id'),
+    eosId: num('eos_id'),
+    extraIds: num('extra_ids'),
+  }
+}
+
+export function bundleError(message: string, cause?: unknown): VideoVaeError {
   return new VideoVaeError('ERR_BUNDLE', message, cause === undefined ? undefined : { cause })
 }
 
@@ -59,9 +94,9 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest('hex')
 }
 
-type Json = Record<string, unknown>
+export type Json = Record<string, unknown>
 
-function field<T>(obj: Json, key: string, kind: string, where: string): T {
+export function field<T>(obj: Json, key: string, kind: string, where: string): T {
   const value = obj[key]
   const ok = kind === 'array' ? Array.isArray(value) : typeof value === kind && value !== null
   if (!ok) throw bundleError(`${where}: "${key}" is missing or not a${kind === 'array' ? 'n' : ''} ${kind}`)
@@ -75,54 +110,11 @@ function field<T>(obj: Json, key: string, kind: string, where: string): T {
  * a file whose hash does not match.
  */
 export async function readBundle(dir: string, { verify = true } = {}): Promise<BundleInfo> {
-  const root = path.resolve(dir)
-  const manifestPath = path.join(root, 'manifest.json')
-  let raw: Buffer
-  try {
-    raw = await readFile(manifestPath)
-  } catch (err) {
-    throw bundleError(`not a bundle: cannot read ${manifestPath} (${(err as Error).message})`, err)
+  const { root, where, raw, m, version } = await readManifest(dir)
+  if (m.kind === 'text') {
+    throw bundleError(`${root} is a text-only bundle (T5 encoder and tokenizer): load it with CaptionEncoder.load, not as a VideoVAE`)
   }
-  let m: Json
-  try {
-    m = JSON.parse(raw.toString('utf8')) as Json
-  } catch (err) {
-    throw bundleError(`${manifestPath} is not valid JSON: ${(err as Error).message}`, err)
-  }
-  const where = manifestPath
-  const version = field<number>(m, 'format_version', 'number', where)
-  if (version !== BUNDLE_FORMAT_VERSION) {
-    throw bundleError(
-      `${where}: bundle format ${version} is not supported by this videovae (expects ${BUNDLE_FORMAT_VERSION}); re-export the bundle with this version`,
-    )
-  }
-  const files = field<Json>(m, 'files', 'object', where)
-  const resolved: Record<string, string> = {}
-  await Promise.all(
-    Object.entries(files).map(async ([name, entry]) => {
-      const e = entry as Json
-      const rel = field<string>(e, 'path', 'string', `${where} files.${name}`)
-      const expected = field<string>(e, 'sha256', 'string', `${where} files.${name}`)
-      const file = path.resolve(root, rel)
-      if (path.relative(root, file).startsWith('..')) {
-        throw bundleError(`${where}: files.${name} points outside the bundle (${rel})`)
-      }
-      if (verify) {
-        let actual: string
-        try {
-          actual = await sha256File(file)
-        } catch (err) {
-          throw bundleError(`bundle file ${rel} (${name}) is missing or unreadable: ${(err as Error).message}`, err)
-        }
-        if (actual !== expected) {
-          throw bundleError(
-            `bundle file ${rel} (${name}) does not match its manifest hash (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…): the bundle is corrupt or was modified; re-export it`,
-          )
-        }
-      }
-      resolved[name] = file
-    }),
-  )
+  const resolved = await verifyFiles(root, field<Json>(m, 'files', 'object', where), where, verify)
   for (const stage of STAGE_NAMES) {
     if (!resolved[stage]) throw bundleError(`${where}: stage "${stage}" is missing from files`)
   }
@@ -134,6 +126,10 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
   const extraFiles = Object.fromEntries(
     Object.entries(resolved).filter(([k]) => !(STAGE_NAMES as readonly string[]).includes(k)),
   )
+  const t5 = parseT5(m.t5, where)
+  if (t5 && !(extraFiles.t5_encoder && extraFiles.spiece_model)) {
+    throw bundleError(`${where}: "t5" is set but files t5_encoder and spiece_model are not both listed`)
+  }
   return {
     dir: root,
     formatVersion: version,
@@ -162,6 +158,67 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
     torchVersion: field<string>(m, 'torch_version', 'string', where),
     files: stageFiles,
     extraFiles,
+    t5,
     sha256: createHash('sha256').update(raw).digest('hex'),
   }
+}
+
+/** manifest.json of a bundle directory, parsed, with its format version checked. */
+export async function readManifest(dir: string): Promise<{ root: string; where: string; raw: Buffer; m: Json; version: number }> {
+  const root = path.resolve(dir)
+  const manifestPath = path.join(root, 'manifest.json')
+  let raw: Buffer
+  try {
+    raw = await readFile(manifestPath)
+  } catch (err) {
+    throw bundleError(`not a bundle: cannot read ${manifestPath} (${(err as Error).message})`, err)
+  }
+  let m: Json
+  try {
+    m = JSON.parse(raw.toString('utf8')) as Json
+  } catch (err) {
+    throw bundleError(`${manifestPath} is not valid JSON: ${(err as Error).message}`, err)
+  }
+  const where = manifestPath
+  const version = field<number>(m, 'format_version', 'number', where)
+  if (version !== BUNDLE_FORMAT_VERSION) {
+    throw bundleError(
+      `${where}: bundle format ${version} is not supported by this videovae (expects ${BUNDLE_FORMAT_VERSION}); re-export the bundle with this version`,
+    )
+  }
+  return { root, where, raw, m, version }
+}
+
+/**
+ * Resolves the manifest's `files` (all of them, or `only` these names) inside the bundle and
+ * checks each one's sha256 when `verify`.
+ */
+export async function verifyFiles(root: string, files: Json, where: string, verify: boolean, only?: string[]): Promise<Record<string, string>> {
+  const resolved: Record<string, string> = {}
+  await Promise.all(
+    Object.entries(files).filter(([name]) => only === undefined || only.includes(name)).map(async ([name, entry]) => {
+      const e = entry as Json
+      const rel = field<string>(e, 'path', 'string', `${where} files.${name}`)
+      const expected = field<string>(e, 'sha256', 'string', `${where} files.${name}`)
+      const file = path.resolve(root, rel)
+      if (path.relative(root, file).startsWith('..')) {
+        throw bundleError(`${where}: files.${name} points outside the bundle (${rel})`)
+      }
+      if (verify) {
+        let actual: string
+        try {
+          actual = await sha256File(file)
+        } catch (err) {
+          throw bundleError(`bundle file ${rel} (${name}) is missing or unreadable: ${(err as Error).message}`, err)
+        }
+        if (actual !== expected) {
+          throw bundleError(
+            `bundle file ${rel} (${name}) does not match its manifest hash (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…): the bundle is corrupt or was modified; re-export it`,
+          )
+        }
+      }
+      resolved[name] = file
+    }),
+  )
+  return resolved
 }

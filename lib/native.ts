@@ -18,10 +18,25 @@ export type NativeModuleHandle = { readonly __nativeModule: unique symbol }
 /** An opaque Node-API External owning a cancellation flag. */
 export type NativeCancelToken = { readonly __nativeCancelToken: unique symbol }
 
-export interface NativeTextInputs {
+/** An opaque Node-API External owning a SentencePiece caption tokenizer. */
+export type NativeTokenizerHandle = { readonly __nativeTokenizer: unique symbol }
+
+/** Precomputed caption embeddings for an encode/decode job. */
+export interface NativeTextEmbedding {
   embedding: NativeTensorHandle
   mask: NativeTensorHandle | null
 }
+
+/** Captions that the encode/decode job tokenizes and embeds with T5 itself (same job). */
+export interface NativeCaptionRequest {
+  /** Already cleaned. */
+  captions: string[]
+  tokenizer: NativeTokenizerHandle
+  t5: NativeModuleHandle
+  maxLength: number
+}
+
+export type NativeTextInputs = NativeTextEmbedding | NativeCaptionRequest
 
 /** What a TorchScript call accepts: converted natively against the method's schema. */
 export type NativeArgument =
@@ -131,6 +146,23 @@ export interface NativeAddon {
     onProgress: ((done: number, total: number) => void) | null,
     cancel: NativeCancelToken
   ): Promise<NativeTensorHandle>
+
+  /** Loads spiece.model with the T5 tokenizer's special ids (synchronous: a small file). */
+  tokenizerLoad(path: string, spec: { extraIds: number; padId: number; eosId: number }): NativeTokenizerHandle
+  tokenizerInfo(tokenizer: NativeTokenizerHandle): { pieces: number; vocabSize: number }
+  /** Hugging Face T5 tokenization: ids [N * maxLength] (tokens, </s>, padding), lengths with </s>. */
+  tokenize(
+    tokenizer: NativeTokenizerHandle,
+    captions: string[],
+    maxLength: number
+  ): { ids: Int32Array; lengths: number[]; fullLengths: number[] }
+  /** Tokenize + T5 in one job: embedding [N, maxLength, d] float32 and mask [N, maxLength] float32. */
+  textEmbed(
+    tokenizer: NativeTokenizerHandle,
+    t5: NativeModuleHandle,
+    captions: string[],
+    maxLength: number
+  ): Promise<{ embedding: NativeTensorHandle; mask: NativeTensorHandle; fullLengths: number[] }>
 
   /** Test switch for the Electron path: data() copies instead of handing over external memory. */
   setExternalBuffers(allowed: boolean): void

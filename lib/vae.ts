@@ -6,6 +6,7 @@
 import path from 'node:path'
 
 import { readBundle, STAGE_NAMES, type BundleInfo } from './bundle.js'
+import { CaptionEncoder, captionList } from './caption_encoder.js'
 import { normalizeDevice, type Device } from './device.js'
 import { runOnDevice } from './device_queue.js'
 import { nativeAsync, VideoVaeError } from './errors.js'
@@ -74,10 +75,12 @@ export class VideoVAE implements Disposable {
   readonly info: BundleInfo
   readonly device: string
   #stages: TorchModule[] | null
+  #captions: CaptionEncoder | null
 
-  private constructor(info: BundleInfo, stages: TorchModule[]) {
+  private constructor(info: BundleInfo, stages: TorchModule[], captions: CaptionEncoder | null) {
     this.info = info
     this.#stages = stages
+    this.#captions = captions
     this.device = stages[0].device
   }
 
@@ -94,12 +97,24 @@ export class VideoVAE implements Disposable {
     const loadOptions = { device: device as Device, ...(dtype === info.dtype ? {} : { dtype }) }
     const loaded = await Promise.allSettled(STAGE_NAMES.map((s) => TorchModule.load(info.files[s], loadOptions)))
     const stages = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+    // The T5 encoder keeps its own compute dtype (manifest t5.dtype); hashes were checked above.
+    const captions = await (info.t5 ? CaptionEncoder.load(info.dir, { device: device as Device, verify: false }) : null)?.then(
+      (c) => ({ ok: true as const, c }),
+      (error: unknown) => ({ ok: false as const, error }),
+    )
     const failure = loaded.find((r) => r.status === 'rejected')
-    if (failure) {
+    if (failure || (captions && !captions.ok)) {
       for (const m of stages) m.dispose()
-      throw failure.reason
+      if (captions?.ok) captions.c.dispose()
+      throw failure ? failure.reason : (captions as { error: unknown }).error
     }
-    return new VideoVAE(info, stages)
+    return new VideoVAE(info, stages, captions?.ok ? captions.c : null)
+  }
+
+  /** The bundle's caption encoder (T5 + tokenizer), or null when it was exported without --t5. */
+  get captionEncoder(): CaptionEncoder | null {
+    this.#liveStages()
+    return this.#captions
   }
 
   /** The stage modules, in bundle order (spatial encoder, temporal encoder, temporal decoder, spatial decoder). */
@@ -122,7 +137,7 @@ export class VideoVAE implements Disposable {
   async encode(video: Tensor, options: EncodeOptions = {}): Promise<Tensor | Posterior> {
     const geometry = videoGeometry(video)
     checkVideoRules(geometry, this.info, options.image ?? false, options.pad ?? false)
-    const flat = checkRunOptions(options, this.info, geometry.batch)
+    const flat = checkRunOptions(options, this.info, geometry.batch, this.#captions !== null)
     flat.pad = options.pad ?? false
     if (options.sample) {
       if (!Number.isSafeInteger(options.sample.seed) || options.sample.seed < 0) {
@@ -132,7 +147,7 @@ export class VideoVAE implements Disposable {
       flat.seed = options.sample.seed
     }
     const input = video.handle()
-    const out = await this.#run(options, (addon, stages, text, token) =>
+    const out = await this.#run(options, geometry.batch, (addon, stages, text, token) =>
       addon.vaeEncode(stages, input, text, flat, options.onProgress ?? null, token),
     )
     const latent = Tensor.fromHandle(out.latent)
@@ -154,7 +169,7 @@ export class VideoVAE implements Disposable {
     if (s.length !== 5 || s[1] !== this.info.latentChannels) {
       throw new VideoVaeError('ERR_SHAPE', `latent must be [B, ${this.info.latentChannels}, T, h, w], got [${s}]`)
     }
-    const flat = checkRunOptions(options, this.info, s[0])
+    const flat = checkRunOptions(options, this.info, s[0], this.#captions !== null)
     if (options.frames !== undefined) {
       if (!Number.isInteger(options.frames) || options.frames < 1) {
         throw new VideoVaeError('ERR_ARGUMENT', `frames must be a positive integer, got ${options.frames}`)
@@ -172,7 +187,7 @@ export class VideoVAE implements Disposable {
     }
     flat.uint8 = options.output === 'uint8'
     const input = latent.handle()
-    const out = await this.#run(options, (addon, stages, text, token) =>
+    const out = await this.#run(options, s[0], (addon, stages, text, token) =>
       addon.vaeDecode(stages, input, text, flat, options.onProgress ?? null, token),
     )
     return Tensor.fromHandle(out)
@@ -208,10 +223,19 @@ export class VideoVAE implements Disposable {
     const stages = this.#stages
     this.#stages = null
     for (const m of stages ?? []) m.dispose()
+    this.#captions?.dispose()
+    this.#captions = null
   }
 
   [Symbol.dispose](): void {
     this.dispose()
+  }
+
+  /** Captions for a text bundle with T5: one per batch item (the empty caption by default). */
+  #captionRequest(options: RunOptions, batch: number): NativeTextInputs | null {
+    if (!this.info.text || this.#captions === null) return null
+    const list = captionList(options.caption ?? '')
+    return this.#captions.request(list.length === 1 ? new Array<string>(batch).fill(list[0]) : list)
   }
 
   #liveStages(): TorchModule[] {
@@ -222,12 +246,13 @@ export class VideoVAE implements Disposable {
   /** Runs one native pipeline job with the stages, text, progress and cancellation wired in. */
   async #run<T>(
     options: RunOptions,
+    batch: number,
     job: (addon: NativeAddon, stages: NativeModuleHandle[], text: NativeTextInputs | null, token: NativeCancelToken) => Promise<T>,
   ): Promise<T> {
     const stages = this.#liveStages().map((m) => m.handle())
     const text = options.textEmbedding
       ? { embedding: options.textEmbedding.handle(), mask: options.textMask?.handle() ?? null }
-      : null
+      : this.#captionRequest(options, batch)
     const { signal } = options
     if (signal?.aborted) throw new VideoVaeError('ERR_ABORTED', 'the operation was aborted')
     return runOnDevice(this.device, async () => {

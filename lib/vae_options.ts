@@ -3,6 +3,7 @@
  * work starts: a bad option is a VideoVaeError that names it, never a crash in a worker.
  */
 import type { BundleInfo } from './bundle.js'
+import { captionList } from './caption_encoder.js'
 import { VideoVaeError } from './errors.js'
 import { Tensor } from './tensor.js'
 
@@ -25,7 +26,14 @@ export interface RunOptions {
   chunkFrames?: number
   /** Spatial tiling for large frames (bounded memory). Default: off. */
   tile?: TilingOptions
-  /** Precomputed caption embeddings `[B, L, d]` (text variants). */
+  /**
+   * Caption(s) for the text variants whose bundle holds a T5 encoder (exported with --t5):
+   * one string for every batch item, or one per item. Cleaned like the official pipeline,
+   * tokenized and embedded inside the same native job. Longer than 100 tokens: truncated,
+   * with a process warning. Default: the empty caption, as the official inference uses.
+   */
+  caption?: string | string[]
+  /** Precomputed caption embeddings `[B, L, d]` (text variants); instead of `caption`. */
   textEmbedding?: Tensor
   /** Token mask `[B, L]` for `textEmbedding` (1 = token, 0 = padding). Default: all tokens. */
   textMask?: Tensor
@@ -98,7 +106,7 @@ export function videoGeometry(video: Tensor): { batch: number; frames: number; h
   return { batch: s[0], frames: s[2], height: s[3], width: s[4] }
 }
 
-export function checkRunOptions(options: RunOptions, info: BundleInfo, batch: number): NativeRunOptions {
+export function checkRunOptions(options: RunOptions, info: BundleInfo, batch: number, hasCaptionEncoder = false): NativeRunOptions {
   const image = options.image ?? false
   const chunkFrames = options.chunkFrames ?? 0
   if (options.chunkFrames !== undefined && !isMultiple(chunkFrames, image ? 1 : info.rules.tMultiple)) {
@@ -115,20 +123,34 @@ export function checkRunOptions(options: RunOptions, info: BundleInfo, batch: nu
       fail('ERR_ARGUMENT', `tile.overlap must be a multiple of ${hw} below tile.size, got ${tileOverlap}`)
     }
   }
-  checkText(options, info, batch)
+  checkText(options, info, batch, hasCaptionEncoder)
   return { image, chunkFrames, tileSize, tileOverlap }
 }
 
-function checkText(options: RunOptions, info: BundleInfo, batch: number): void {
-  const { textEmbedding: emb, textMask: mask } = options
+function checkText(options: RunOptions, info: BundleInfo, batch: number, hasCaptionEncoder: boolean): void {
+  const { textEmbedding: emb, textMask: mask, caption } = options
   if (!info.text) {
-    if (emb || mask) fail('ERR_TEXT', `this bundle (${info.variant}) takes no text; drop textEmbedding/textMask`)
+    if (emb || mask || caption !== undefined) fail('ERR_TEXT', `this bundle (${info.variant}) takes no text; drop caption/textEmbedding/textMask`)
+    return
+  }
+  if (caption !== undefined) {
+    if (emb || mask) fail('ERR_TEXT', 'pass either caption or textEmbedding/textMask, not both')
+    if (!hasCaptionEncoder) {
+      fail(
+        'ERR_TEXT',
+        `this bundle (${info.variant}) has no text encoder: export it with --t5 DIR to use captions, or pass textEmbedding [B, L, ${info.text.dim}] and textMask [B, L]`,
+      )
+    }
+    const n = captionList(caption).length
+    if (n !== 1 && n !== batch) fail('ERR_TEXT', `caption must be one string or one per batch item (${batch}), got ${n}`)
     return
   }
   if (!emb) {
+    if (mask) fail('ERR_TEXT', 'textMask was given without textEmbedding')
+    if (hasCaptionEncoder) return  // the empty caption's embedding, like the official inference
     fail(
       'ERR_TEXT',
-      `this bundle (${info.variant}) needs caption embeddings: pass textEmbedding [B, L, ${info.text.dim}] and textMask [B, L]`,
+      `this bundle (${info.variant}) needs caption embeddings: pass textEmbedding [B, L, ${info.text.dim}] and textMask [B, L] (or export it with --t5 to pass captions)`,
     )
   }
   const e = emb.shape

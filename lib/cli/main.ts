@@ -10,12 +10,14 @@ import { Context, jsonReplacer, type OutputFlags } from './context.js'
 import { errorCode, EXIT, exitCodeOf, formatError, oneLine } from './errors.js'
 import { registerDecode } from './commands/decode.js'
 import { registerDoctor } from './commands/doctor.js'
+import { registerEmbedText } from './commands/embed_text.js'
 import { registerEncode } from './commands/encode.js'
 import { registerEval } from './commands/eval.js'
 import { registerExport } from './commands/export.js'
 import { registerInfo } from './commands/info.js'
 import { registerParity } from './commands/parity.js'
 import { registerReconstruct } from './commands/reconstruct.js'
+import { registerTokenize } from './commands/tokenize.js'
 import { version } from './version.js'
 
 /**
@@ -48,7 +50,7 @@ export function buildProgram(run: Runner): Command {
         "Run 'videovae <command> --help' for the options of a command.",
     )
   quietErrors(program)
-  const commands = [registerExport, registerEncode, registerDecode, registerReconstruct, registerEval, registerInfo, registerDoctor, registerParity]
+  const commands = [registerExport, registerEncode, registerDecode, registerReconstruct, registerEval, registerInfo, registerDoctor, registerParity, registerTokenize, registerEmbedText]
   for (const register of commands) quietErrors(register(program, run))
   return program
 }
