@@ -102,8 +102,9 @@ export interface ChunkRunOptions {
   onProgress?: (fraction: number) => void
 }
 
-function textOptions(text: TextInputs | undefined): { textEmbedding?: Tensor; textMask?: Tensor } {
+function textOptions(text: TextInputs | undefined): { textEmbedding?: Tensor; textMask?: Tensor; caption?: string } {
   if (!text) return {}
+  if (!text.textEmbedding) return text.caption === undefined ? {} : { caption: text.caption }
   return { textEmbedding: text.textEmbedding, ...(text.textMask ? { textMask: text.textMask } : {}) }
 }
 

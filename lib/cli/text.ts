@@ -1,7 +1,7 @@
 /**
- * Caption conditioning for the text bundles: --text-embedding FILE.safetensors holding
- * `text_emb` [1, L, d] and optionally `text_mask` [1, L] (and a `caption` metadata entry, kept
- * in the latent file). Captions themselves (T5 in the bundle) arrive later.
+ * Caption conditioning for the text bundles: --caption TEXT (bundles exported with --t5: the
+ * job embeds it), or --text-embedding FILE.safetensors holding `text_emb` [1, L, d] and
+ * optionally `text_mask` [1, L] (and a `caption` metadata entry, kept in the latent file).
  */
 import type { BundleInfo } from '../bundle.js'
 import { readSafetensors } from '../safetensors.js'
@@ -9,9 +9,24 @@ import type { Tensor } from '../tensor.js'
 import { CliError } from './errors.js'
 
 export interface TextInputs {
-  textEmbedding: Tensor
+  /** Precomputed embeddings; without them, `caption` is embedded by the bundle's T5. */
+  textEmbedding?: Tensor
   textMask?: Tensor
   caption?: string
+}
+
+/** --caption or --text-embedding (or neither: the empty caption of a bundle with T5). */
+export async function resolveText(info: BundleInfo, flags: { textEmbedding?: string; caption?: string }, device: string): Promise<TextInputs | undefined> {
+  if (flags.caption !== undefined) {
+    if (!info.text) throw new CliError('ERR_TEXT', `this bundle (${info.variant}) takes no caption: drop --caption`)
+    if (flags.textEmbedding !== undefined) throw new CliError('ERR_TEXT', 'give --caption or --text-embedding, not both')
+    if (!info.t5) {
+      throw new CliError('ERR_TEXT', `this bundle (${info.variant}) has no text encoder: export it with --t5 DIR to use --caption, or pass --text-embedding FILE`)
+    }
+    return { caption: flags.caption }
+  }
+  requireTextFlag(info, flags.textEmbedding)
+  return flags.textEmbedding === undefined ? undefined : loadTextEmbedding(flags.textEmbedding, info, device)
 }
 
 /** Reads --text-embedding (or the tensors stored in a latent file) and checks it against the bundle. */
@@ -37,10 +52,10 @@ export function checkText(tensors: Record<string, Tensor>, metadata: Record<stri
 
 /** The usage rules: text bundles need --text-embedding, the others refuse it. */
 export function requireTextFlag(info: BundleInfo, file: string | undefined): void {
-  if (info.text && file === undefined) {
+  if (info.text && !info.t5 && file === undefined) {
     throw new CliError(
       'ERR_TEXT',
-      `this bundle (${info.variant}) is caption-conditioned: pass --text-embedding FILE.safetensors with text_emb [1, L, ${info.text.dim}] and text_mask [1, L] (captions as text are not supported yet)`,
+      `this bundle (${info.variant}) is caption-conditioned: pass --text-embedding FILE.safetensors with text_emb [1, L, ${info.text.dim}] and text_mask [1, L] (or export the bundle with --t5 to pass --caption)`,
     )
   }
   if (!info.text && file !== undefined) {

@@ -12,7 +12,7 @@ import { loadModel } from '../model.js'
 import { addModelOptions, addOutputFlags, addRunOptions, intArg, rateArg, runOptions, type ModelFlags, type RunFlags } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
 import { decodeChunk, latentChunk, sliceT, type DecodedChunk } from '../pipeline.js'
-import { checkText, loadTextEmbedding, requireTextFlag, type TextInputs } from '../text.js'
+import { checkText, requireTextFlag, resolveText, type TextInputs } from '../text.js'
 
 interface DecodeFlags extends ModelFlags, RunFlags {
   output: string
@@ -20,6 +20,7 @@ interface DecodeFlags extends ModelFlags, RunFlags {
   fps?: string
   crop: boolean
   textEmbedding?: string
+  caption?: string
 }
 
 export function registerDecode(program: Command, run: Runner): Command {
@@ -31,6 +32,7 @@ export function registerDecode(program: Command, run: Runner): Command {
     .option('--crf <n>', 'x264 constant rate factor of video outputs (0 = lossless)', intArg('--crf', 0), 15)
     .option('--fps <rate>', 'frame rate of the output (default: the one stored in the latent file, else 25)', rateArg)
     .option('--no-crop', 'keep the padding the encoder added (frames to a multiple of 4, --fit pad pixels)')
+    .option('--caption <text>', 'caption for text bundles exported with --t5 (default: the one stored in the latent file)')
     .option('--text-embedding <file>', 'caption embeddings for text bundles (default: the ones stored in the latent file)')
   addRunOptions(cmd, 'latent chunking in output frames, as --chunk-frames of encode (default: what the latent was encoded with; 0 = the whole latent at once)')
   addModelOptions(cmd)
@@ -61,13 +63,15 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
       ctx.warn(`${latentFile} was encoded with another bundle (${hints.variant ?? '?'} ${hints.sha256.slice(0, 12)}) than this one (${vae.info.variant} ${vae.info.sha256.slice(0, 12)}); the output will not be a faithful decode`)
     }
     let text: TextInputs | undefined
-    if (flags.textEmbedding !== undefined) {
-      requireTextFlag(vae.info, flags.textEmbedding)
-      text = await loadTextEmbedding(flags.textEmbedding, vae.info, vae.device)
-      owned.push(text.textEmbedding, ...(text.textMask ? [text.textMask] : []))
-    } else if (vae.info.text) {
-      if (tensors.text_emb === undefined) requireTextFlag(vae.info, undefined)
+    if (flags.textEmbedding !== undefined || flags.caption !== undefined) {
+      text = await resolveText(vae.info, flags, vae.device)
+      if (text?.textEmbedding) owned.push(text.textEmbedding, ...(text.textMask ? [text.textMask] : []))
+    } else if (vae.info.text && tensors.text_emb !== undefined) {
       text = checkText(tensors, metadata, vae.info, latentFile)
+    } else if (vae.info.text) {
+      // The caption the latent was encoded with (a bundle with T5 embeds it again).
+      requireTextFlag(vae.info, undefined)
+      text = metadata.caption === undefined ? undefined : { caption: metadata.caption }
     }
     const image = hints.image ?? false
     const chunk = flags.chunkFrames ?? hints.chunkFrames ?? 0

@@ -27,13 +27,14 @@ import {
 } from '../options.js'
 import { checkInput, outputsFor } from '../outputs.js'
 import { checkGeometry, concatT, encodeChunk, readChunks, type HostTensor, type ReadInfo } from '../pipeline.js'
-import { loadTextEmbedding, requireTextFlag, type TextInputs } from '../text.js'
+import { resolveText, type TextInputs } from '../text.js'
 
 interface EncodeFlags extends ModelFlags, ReadFlags, RunFlags {
   output: string
   posterior?: boolean
   sampleSeed?: number
   textEmbedding?: string
+  caption?: string
 }
 
 interface EncodeResult {
@@ -57,6 +58,7 @@ export function registerEncode(program: Command, run: Runner): Command {
     .requiredOption('-o, --output <path>', 'output .safetensors file; a directory when there are several inputs')
     .option('--posterior', 'also store the posterior (tensors mean and logvar)')
     .option('--sample-seed <n>', 'sample the posterior with this seed instead of taking its mode', intArg('--sample-seed', 0))
+    .option('--caption <text>', 'caption for text bundles exported with --t5 (default: the empty caption, like the official inference)')
     .option('--text-embedding <file>', 'caption embeddings for text bundles: .safetensors with text_emb [1,L,1024] and text_mask [1,L]')
   addReadOptions(cmd)
   addRunOptions(cmd)
@@ -78,8 +80,7 @@ async function encode(ctx: Context, inputs: string[], flags: EncodeFlags): Promi
   const vae = await loadModel(flags)
   let text: TextInputs | undefined
   try {
-    requireTextFlag(vae.info, flags.textEmbedding)
-    if (flags.textEmbedding !== undefined) text = await loadTextEmbedding(flags.textEmbedding, vae.info, vae.device)
+    text = await resolveText(vae.info, flags, vae.device)
     const results: EncodeResult[] = []
     const failures: { input: string; code: string; message: string }[] = []
     for (const [i, input] of inputs.entries()) {
@@ -98,7 +99,7 @@ async function encode(ctx: Context, inputs: string[], flags: EncodeFlags): Promi
     ctx.print(`${failures.length} of ${inputs.length} input(s) failed`)
     return failures.length === inputs.length ? EXIT.FAILURE : EXIT.MISMATCH
   } finally {
-    text?.textEmbedding.dispose()
+    text?.textEmbedding?.dispose()
     text?.textMask?.dispose()
     vae.dispose()
   }
@@ -154,7 +155,7 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
     tensors.logvar = Tensor.from(logvar.data, logvar.shape)
   }
   try {
-    if (text) {
+    if (text?.textEmbedding) {
       tensors.text_emb = text.textEmbedding
       if (text.textMask) tensors.text_mask = text.textMask
     }

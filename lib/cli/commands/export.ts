@@ -18,8 +18,11 @@ import { addOutputFlags } from '../options.js'
 import { checkInput } from '../outputs.js'
 
 interface ExportFlags {
-  checkpoint: string
-  output: string
+  checkpoint?: string
+  t5?: string
+  t5Dtype: string
+  output?: string
+  out?: string
   config?: string
   attention: string
   force?: boolean
@@ -30,9 +33,12 @@ export const CONFIGS = ['config_16z', 'config_4z', 'config_16z_cap', 'config_4z_
 export function registerExport(program: Command, run: Runner): Command {
   const cmd = program
     .command('export')
-    .description('export a VideoVAE+ checkpoint to a bundle (runs the Python exporter of the project venv)')
-    .requiredOption('--checkpoint <file>', '.ckpt (Lightning), .safetensors or .pt/.pth state dict')
-    .requiredOption('-o, --output <dir>', 'bundle directory to create')
+    .description('export a VideoVAE+ checkpoint and/or a Flan-T5 text encoder to a bundle (runs the Python exporter of the project venv)')
+    .option('--checkpoint <file>', '.ckpt (Lightning), .safetensors or .pt/.pth state dict')
+    .option('--t5 <dir>', 'Hugging Face T5 directory (config.json, weights, spiece.model) for captions; alone: a text-only bundle')
+    .addOption(new Option('--t5-dtype <dtype>', 'compute dtype of T5 (bfloat16 like the official embedder)').choices(['bfloat16', 'float32']).default('bfloat16'))
+    .option('-o, --output <dir>', 'bundle directory to create')
+    .addOption(new Option('--out <dir>', 'same as --output').hideHelp())
     .addOption(new Option('--config <name>', 'expected config; must agree with the checkpoint (detected from it otherwise)').choices(CONFIGS))
     .addOption(new Option('--attention <mode>', 'mid-block attention: exact (reference) or chunked (less memory, same results)').choices(['exact', 'chunked']).default('exact'))
     .option('--force', 'replace an existing bundle directory')
@@ -56,13 +62,21 @@ export function exporterPaths(): { python: string; pythonPath: string; root: str
 }
 
 async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
-  checkInput(flags.checkpoint)
-  const out = path.resolve(flags.output)
+  const output = flags.output ?? flags.out
+  if (output === undefined) throw new CliError('ERR_USAGE', "required option '-o, --output <dir>' not specified", EXIT.USAGE)
+  if (flags.checkpoint === undefined && flags.t5 === undefined) {
+    throw new CliError('ERR_USAGE', 'give --checkpoint, --t5 (a text-only bundle), or both', EXIT.USAGE)
+  }
+  if (flags.checkpoint !== undefined) checkInput(flags.checkpoint)
+  if (flags.t5 !== undefined) checkInput(flags.t5, true)
+  const out = path.resolve(output)
   if (existsSync(out) && !flags.force) {
-    throw new CliError('ERR_EXISTS', `${flags.output} already exists; use --force to replace it`)
+    throw new CliError('ERR_EXISTS', `${output} already exists; use --force to replace it`)
   }
   const { python, pythonPath, root } = exporterPaths()
-  const args = ['-m', 'videovae', 'export', '--checkpoint', path.resolve(flags.checkpoint), '--out', out, '--attention', flags.attention]
+  const args = ['-m', 'videovae', 'export', '--out', out, '--attention', flags.attention]
+  if (flags.checkpoint !== undefined) args.push('--checkpoint', path.resolve(flags.checkpoint))
+  if (flags.t5 !== undefined) args.push('--t5', path.resolve(flags.t5), '--t5-dtype', flags.t5Dtype)
   if (flags.config) args.push('--config', flags.config)
   if (flags.force) args.push('--force')
   const env = { ...process.env, PYTHONPATH: [pythonPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) }
@@ -91,6 +105,10 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
   const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as Record<string, unknown>
   const seconds = (performance.now() - started) / 1000
   ctx.result({ bundle: out, manifest, seconds })
-  ctx.print(`wrote ${flags.output} (${String(manifest.variant)}, ${String(manifest.config)}, attention ${String(manifest.attention)}) in ${seconds.toFixed(1)} s`)
+  const t5 = manifest.t5 as { dtype: string; d_model: number } | undefined
+  const what = manifest.kind === 'text'
+    ? `text-only, T5 ${t5?.d_model}-d ${t5?.dtype}`
+    : `${String(manifest.variant)}, ${String(manifest.config)}, attention ${String(manifest.attention)}${t5 ? `, T5 ${t5.dtype}` : ''}`
+  ctx.print(`wrote ${output} (${what}) in ${seconds.toFixed(1)} s`)
   return EXIT.OK
 }

@@ -21,13 +21,14 @@ import {
 } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
 import { checkGeometry, decodeChunk, encodeChunk, FrameQueue, readChunks, type ReadInfo } from '../pipeline.js'
-import { loadTextEmbedding, requireTextFlag, type TextInputs } from '../text.js'
+import { resolveText, type TextInputs } from '../text.js'
 
 interface ReconstructFlags extends ModelFlags, ReadFlags, RunFlags {
   output: string
   sideBySide?: string
   crf: number
   textEmbedding?: string
+  caption?: string
 }
 
 export function registerReconstruct(program: Command, run: Runner): Command {
@@ -38,6 +39,7 @@ export function registerReconstruct(program: Command, run: Runner): Command {
     .requiredOption('-o, --output <path>', 'OUT.mp4 (any ffmpeg container), OUT_%04d.png (sequence), or OUT.png for one frame')
     .option('--side-by-side <path>', 'also write input | reconstruction next to each other')
     .option('--crf <n>', 'x264 constant rate factor of video outputs (0 = lossless)', intArg('--crf', 0), 15)
+    .option('--caption <text>', 'caption for text bundles exported with --t5 (default: the empty caption, like the official inference)')
     .option('--text-embedding <file>', 'caption embeddings for text bundles: .safetensors with text_emb [1,L,1024] and text_mask [1,L]')
   addReadOptions(cmd)
   addRunOptions(cmd)
@@ -67,8 +69,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
   const writers: Promise<void>[] = []
   let writeFailure: unknown
   try {
-    requireTextFlag(vae.info, flags.textEmbedding)
-    if (flags.textEmbedding !== undefined) text = await loadTextEmbedding(flags.textEmbedding, vae.info, vae.device)
+    text = await resolveText(vae.info, flags, vae.device)
     let info: ReadInfo | undefined
     const bar = ctx.progress('reconstruct', 'frames')
     const psnrs: number[] = []
@@ -154,7 +155,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
     await Promise.allSettled(writers)
     throw err
   } finally {
-    text?.textEmbedding.dispose()
+    text?.textEmbedding?.dispose()
     text?.textMask?.dispose()
     vae.dispose()
   }
