@@ -51,13 +51,24 @@
         "-fexceptions",
         "-frtti",
         "-Wno-unused-parameter",
-        "<!@(node scripts/libtorch.js isystem)",
-        "<!@(node scripts/sentencepiece.js cflags)"
+        "<!@(node scripts/libtorch.js isystem)"
       ],
       # ldflags carry -rpath to libtorch's lib dir: the addon loads without LD_LIBRARY_PATH.
       "ldflags": ["<!@(node scripts/libtorch.js ldflags)"],
-      # SentencePiece (caption tokenizer): scripts/sentencepiece.js says what to install when missing.
-      "libraries": ["<!@(node scripts/libtorch.js libs)", "<!@(node scripts/sentencepiece.js libs)"]
+      "libraries": ["<!@(node scripts/libtorch.js libs)", "-ldl"]
+    },
+    {
+      # The caption tokenizer's SentencePiece, in a library of its own that the addon dlopens
+      # (RTLD_LOCAL): libsentencepiece and libtorch's libc10 clash on a global symbol
+      # (cpp/spm/spm_bridge.h). scripts/sentencepiece.js says what to install when missing.
+      "target_name": "videovae_spm",
+      # Not a .node file: node-gyp-build takes the first *.node in build/Release as the addon.
+      "target_conditions": [["_type=='loadable_module'", {"product_extension": "so"}]],
+      "sources": ["cpp/spm/spm_bridge.cc"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "<!@(node scripts/sentencepiece.js cflags)"],
+      "libraries": ["<!@(node scripts/sentencepiece.js libs)"]
     }
   ]
 }

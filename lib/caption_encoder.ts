@@ -150,10 +150,11 @@ export class CaptionEncoder implements Disposable {
     const captions = this.#prepare(caption, options)
     const L = this.info.maxLength
     const { fullLengths } = nativeSync(() => native().tokenize(this.#tokenizer, captions, L))
-    const long = fullLengths.flatMap((n, i) => (n > L ? [`${i} (${n} tokens)`] : []))
+    const long = fullLengths.flatMap((n, i) => (n > L ? [i] : []))
     if (long.length > 0) {
+      const which = long.map((i) => `${i} (${fullLengths[i]} tokens)`).join(', ')
       process.emitWarning(
-        `caption ${long.join(', ')} is longer than ${L} tokens and is truncated, as the official T5 embedder does`,
+        `caption${long.length > 1 ? 's' : ''} ${which} longer than ${L} tokens: truncated to ${L}, as the official T5 embedder does`,
         { code: 'VIDEOVAE_CAPTION_TRUNCATED' },
       )
     }

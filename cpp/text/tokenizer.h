@@ -5,7 +5,8 @@
 //     SentencePiece piece by piece;
 //   - </s> is appended; content past max_length - 1 tokens is dropped (</s> stays last);
 //   - the sequence is padded to max_length with the pad id; the mask marks the real tokens.
-// No libtorch here: this translation unit stays light.
+// SentencePiece itself lives in videovae_spm.so beside the addon, loaded on first use (see
+// cpp/spm/spm_bridge.h for why). No libtorch here: this translation unit stays light.
 #pragma once
 
 #include <cstdint>
@@ -14,10 +15,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
 
 namespace videovae {
 
@@ -38,6 +35,8 @@ class CaptionTokenizer {
   // Throws CodedError(ERR_BUNDLE) when the file is not a usable SentencePiece model.
   CaptionTokenizer(const std::string& model_path, TokenizerSpec spec);
   ~CaptionTokenizer();
+  CaptionTokenizer(const CaptionTokenizer&) = delete;
+  CaptionTokenizer& operator=(const CaptionTokenizer&) = delete;
 
   TokenizedCaption Encode(std::string_view text, int64_t max_length) const;
 
@@ -48,7 +47,7 @@ class CaptionTokenizer {
  private:
   void EncodePlain(std::string_view text, std::vector<int32_t>& out) const;
 
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  void* sp_ = nullptr;  // the bridge's model handle
   TokenizerSpec spec_;
   std::vector<std::pair<std::string, int32_t>> specials_;  // longest first
 };

@@ -43,7 +43,6 @@ async function embedText(ctx: Context, captions: string[], flags: EmbedFlags): P
   try {
     const out = await encoder.embed(captions, { clean: flags.clean })
     try {
-      out.truncated.forEach((t, i) => t && ctx.warn(`caption ${i} is longer than ${encoder.info.maxLength} tokens and was truncated`))
       ctx.throwIfAborted()
       await writeSafetensors(flags.output, { text_emb: out.embedding, text_mask: out.mask }, {
         captions: JSON.stringify(out.captions),
