@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test'
 
 import { CaptionEncoder, readSafetensors } from '../../lib/index.js'
 import { parityBundle } from '../support/parity.js'
-import { CAPTION_CASE, textBundle } from '../support/text.js'
-import { cli, json, needsParity } from './helpers.js'
+import { CAPTION_CASE, captionBundle, textBundle } from '../support/text.js'
+import { cli, json, makeVideo, needsParity } from './helpers.js'
 
 describe('text commands', { skip: needsParity }, () => {
   let tmp: string
@@ -49,6 +49,29 @@ describe('text commands', { skip: needsParity }, () => {
     assert.deepEqual(tensors.text_mask!.shape, [2, 100])
     assert.deepEqual(JSON.parse(metadata.captions!), ['a dog', 'a cat on the beach'])
     assert.equal(metadata.t5_dtype, 'float32')
+  })
+
+  test('--caption: encode stores it, decode reuses it, captions change the latent', async () => {
+    const video = makeVideo(path.join(tmp, 'in.mp4'), { frames: 8 })
+    const latent = path.join(tmp, 'in.safetensors')
+    const bundle = captionBundle()
+    const enc = cli(['encode', video, '-o', latent, '--bundle', bundle, '--caption', 'A Dog running!', '--threads', '2'])
+    assert.equal(enc.code, 0, enc.stderr)
+    const { tensors, metadata } = await readSafetensors(latent)
+    assert.equal(metadata.caption, 'A Dog running!')
+    assert.equal(tensors.text_emb, undefined)
+    const other = path.join(tmp, 'other.safetensors')
+    assert.equal(cli(['encode', video, '-o', other, '--bundle', bundle, '--caption', 'a cat', '--threads', '2']).code, 0)
+    const { tensors: t2 } = await readSafetensors(other)
+    assert.notDeepEqual(await t2.latent!.data(), await tensors.latent!.data())
+    const dec = cli(['decode', latent, '-o', path.join(tmp, 'out.mp4'), '--bundle', bundle, '--threads', '2'])
+    assert.equal(dec.code, 0, dec.stderr)
+    const plain = cli(['encode', video, '-o', path.join(tmp, 'x.safetensors'), '--bundle', parityBundle('16z-ch32-video'), '--caption', 'x'])
+    assert.equal(plain.code, 1)
+    assert.match(plain.stderr, /takes no caption: drop --caption/)
+    const noT5 = cli(['encode', video, '-o', path.join(tmp, 'y.safetensors'), '--bundle', parityBundle(CAPTION_CASE), '--caption', 'x'])
+    assert.equal(noT5.code, 1)
+    assert.match(noT5.stderr, /no text encoder: export it with --t5/)
   })
 
   test('errors: a bundle without a tokenizer, a missing bundle', () => {
