@@ -34,4 +34,7 @@ if (process.argv.includes('--dry-run')) {
 } else {
   console.log(`[prebuild] libtorch ${libtorch.version} (${libtorch.flavour})`)
   execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit', env })
+  // The caption tokenizer library is loaded from beside the addon (cpp/spm/spm_bridge.h).
+  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)
+  fs.copyFileSync(path.join(root, 'build', 'Release', 'videovae_spm.so'), path.join(dir, 'videovae_spm.so'))
 }

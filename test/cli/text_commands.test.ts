@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test'
 
 import { CaptionEncoder, readSafetensors } from '../../lib/index.js'
 import { parityBundle } from '../support/parity.js'
-import { CAPTION_CASE, captionBundle, textBundle } from '../support/text.js'
+import { CAPTION_CASE, captionBundle, textBundle, tinyT5Dir } from '../support/text.js'
 import { cli, json, makeVideo, needsParity } from './helpers.js'
 
 describe('text commands', { skip: needsParity }, () => {
@@ -17,6 +17,19 @@ describe('text commands', { skip: needsParity }, () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'videovae-textcli-'))
   })
   after(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+  test('export --t5 alone writes a text-only bundle (--out works too)', () => {
+    const out = path.join(tmp, 't5-bundle')
+    const r = cli(['export', '--t5', tinyT5Dir(), '--out', out, '--t5-dtype', 'float32', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const manifest = json<{ manifest: { kind: string; t5: { dtype: string; d_model: number } } }>(r).manifest
+    assert.equal(manifest.kind, 'text')
+    assert.deepEqual([manifest.t5.dtype, manifest.t5.d_model], ['float32', 1024])
+    assert.deepEqual(fs.readdirSync(out).sort(), ['manifest.json', 'spiece.model', 't5_encoder.pt'])
+    const none = cli(['export', '-o', path.join(tmp, 'nothing')])
+    assert.equal(none.code, 2)
+    assert.match(none.stderr, /give --checkpoint, --t5/)
+  })
 
   test('tokenize prints the ids and masks of the API', async () => {
     const bundle = textBundle('bfloat16')
