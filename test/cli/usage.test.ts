@@ -6,7 +6,7 @@ import { describe, it } from 'node:test'
 
 import { cli, json, makeVideo, tempDir } from './helpers.js'
 
-const COMMANDS = ['export', 'encode', 'decode', 'reconstruct', 'eval', 'info', 'doctor', 'parity']
+const COMMANDS = ['export', 'encode', 'decode', 'reconstruct', 'eval', 'info', 'doctor', 'parity', 'tokenize', 'embed-text']
 
 describe('videovae --help', () => {
   it('lists every command and the exit codes', () => {
@@ -23,7 +23,7 @@ describe('videovae --help', () => {
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, new RegExp(`^Usage: videovae ${c}`))
       assert.match(r.stdout, /--verbose/)
-      if (!['doctor', 'export', 'eval', 'info'].includes(c)) assert.match(r.stdout, /--device <device>/)
+      if (!['doctor', 'export', 'eval', 'info', 'tokenize'].includes(c)) assert.match(r.stdout, /--device <device>/)
     })
   }
 
