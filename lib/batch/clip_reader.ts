@@ -20,8 +20,8 @@ export interface ClipFrames {
 }
 
 export interface ClipReadOptions {
-  /** How to read: fit, start, count (--frames), fps. */
-  read: Pick<ReadVideoOptions, 'fit' | 'start' | 'count' | 'fps'>
+  /** How to read: fit, start, count (--frames), fps, maxSize. */
+  read: Pick<ReadVideoOptions, 'fit' | 'start' | 'count' | 'fps' | 'maxSize'>
   /** Fewest frames a clip may have (the model's minimum, or --frames when given). */
   minFrames: number
   /** H and W must be multiples of this. */

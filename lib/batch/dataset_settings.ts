@@ -22,8 +22,8 @@ export interface DatasetSettings {
   /** Frames per independent chunk (0: the whole clip), as `videovae encode --chunk-frames`. */
   chunkFrames: number
   tile?: { size: number; overlap?: number }
-  /** How clips are read: --fit, --frames, --start, --fps. */
-  read: { fit: string; frames?: number; start?: number; fps?: string }
+  /** How clips are read: --fit, --frames, --start, --fps, --max-size. */
+  read: { fit: string; frames?: number; start?: number; fps?: string; maxSize?: { width: number; height: number } }
 }
 
 export const SETTINGS_FILE = 'dataset.json'

@@ -18,7 +18,7 @@ export interface QueueJobSettings {
   sampleSeed?: number
   chunkFrames: number
   tile?: { size: number; overlap?: number }
-  read: { fit: 'pad' | 'crop' | 'resize' | 'none'; start?: number; count?: number; fps?: string }
+  read: { fit: 'pad' | 'crop' | 'resize' | 'none'; start?: number; count?: number; fps?: string; maxSize?: { width: number; height: number } }
 }
 
 export interface QueueJobData {

@@ -67,6 +67,7 @@ export function datasetSettings(vae: VideoVAE, encode: EncodeSettings, read: Cli
       ...(read.count === undefined ? {} : { frames: read.count }),
       ...(read.start === undefined ? {} : { start: read.start }),
       ...(read.fps === undefined ? {} : { fps: String(read.fps) }),
+      ...(read.maxSize === undefined ? {} : { maxSize: read.maxSize }),
     },
   }
 }

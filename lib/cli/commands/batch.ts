@@ -17,7 +17,7 @@ import type { Context } from '../context.js'
 import { EXIT, usageError } from '../errors.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
-import { addModelOptions, addOutputFlags, addRunOptions, chunkOf, intArg, rateArg, runOptions, type ModelFlags, type RunFlags } from '../options.js'
+import { addModelOptions, addOutputFlags, addRunOptions, chunkOf, frameSizeArg, intArg, rateArg, runOptions, type ModelFlags, type RunFlags } from '../options.js'
 import { checkWritableDir } from '../outputs.js'
 
 interface BatchFlags extends ModelFlags, RunFlags {
@@ -31,6 +31,7 @@ interface BatchFlags extends ModelFlags, RunFlags {
   start?: number
   frames?: number
   fps?: string
+  maxSize?: { width: number; height: number }
   fit: 'pad' | 'crop' | 'resize' | 'none'
   queue?: string
   attempts: number
@@ -52,6 +53,7 @@ export function addClipReadOptions(cmd: Command): Command {
     .option('--start <n>', 'first frame of each clip', intArg('--start', 0))
     .option('--frames <n>', 'read this many frames of each clip; shorter clips fail as ERR_TOO_SHORT', intArg('--frames', 1))
     .option('--fps <rate>', 'resample clips to this frame rate first (e.g. 8 or 30000/1001)', rateArg)
+    .option('--max-size <WxH>', 'cap each side independently, scaling without keeping the aspect ratio (the official script reads at 1280x720)', frameSizeArg)
     .addOption(
       new Option('--fit <mode>', 'bring frame sizes to multiples of 8: pad (edge pixels), crop (centre), resize, or none (such clips fail)')
         .choices(['pad', 'crop', 'resize', 'none'])
@@ -73,6 +75,7 @@ export function jobSettings(flags: BatchFlags): QueueJobSettings {
       ...(flags.start === undefined ? {} : { start: flags.start }),
       ...(flags.frames === undefined ? {} : { count: flags.frames }),
       ...(flags.fps === undefined ? {} : { fps: flags.fps }),
+      ...(flags.maxSize === undefined ? {} : { maxSize: flags.maxSize }),
     },
   }
 }
