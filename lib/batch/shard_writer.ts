@@ -109,7 +109,7 @@ export class ShardWriter {
     return promise
   }
 
-  /** Commits the buffered items now (a short last shard); resolves when they are committed. */
+  /** Commits the buffered items now (a short last shard); resolves when they are settled. */
   flush(): Promise<void> {
     const batch = this.#buffer
     this.#buffer = []
@@ -119,10 +119,11 @@ export class ShardWriter {
     return this.#chain
   }
 
-  /** Commits what is buffered, closes the index and releases the lock. */
+  /** Commits what is buffered, closes the index and releases the lock; throws a write error that stopped it. */
   async close(): Promise<void> {
     try {
       await this.flush()
+      if (this.#error !== undefined) throw this.#error
     } finally {
       await this.#index.close()
       await this.#lock.release()
@@ -142,10 +143,10 @@ export class ShardWriter {
         batch[i]!.resolve(e)
       })
     } catch (err) {
-      // The directory stays consistent (nothing was committed), but this writer stops.
+      // The directory stays consistent (nothing was committed), but this writer stops. Not
+      // rethrown: the chain must go on settling later batches (they are rejected above).
       this.#error = err
       for (const p of batch) p.reject(err)
-      throw err
     }
   }
 
