@@ -10,6 +10,8 @@ import { open, readFile, rm, stat, utimes } from 'node:fs/promises'
 import { BatchError } from './errors.js'
 
 const STALE_MS = 10 * 60 * 1000
+/** Locks this process holds: a lock file with our pid that is not among them is from an earlier process. */
+const held = new Set<string>()
 
 function alive(pid: number): boolean {
   try {
@@ -36,6 +38,7 @@ export class WriterLock {
         await fh.writeFile(me)
         await fh.close()
         const lock = new WriterLock(file)
+        held.add(file)
         // Refresh the mtime so other hosts see the lock is alive.
         lock.#timer = setInterval(() => void utimes(file, new Date(), new Date()).catch(() => undefined), STALE_MS / 4)
         lock.#timer.unref()
@@ -46,8 +49,9 @@ export class WriterLock {
       const [host, pidText] = (await readFile(file, 'utf8').catch(() => '')).trim().split(' ')
       const pid = Number(pidText)
       const age = Date.now() - ((await stat(file).catch(() => null))?.mtimeMs ?? 0)
-      const held = host === hostname() ? Number.isInteger(pid) && pid !== process.pid && alive(pid) : age < STALE_MS
-      if (held) throw new BatchError('ERR_BUSY', `${what} is being written by another process (${host} pid ${pidText}, lock ${file})`)
+      const mine = pid === process.pid && held.has(file)
+      const live = host === hostname() ? mine || (Number.isInteger(pid) && pid !== process.pid && alive(pid)) : age < STALE_MS
+      if (live) throw new BatchError('ERR_BUSY', `${what} is being written by another process (${host} pid ${pidText}, lock ${file})`)
       await rm(file, { force: true })
     }
     throw new BatchError('ERR_BUSY', `cannot take the lock ${file}`)
@@ -55,6 +59,7 @@ export class WriterLock {
 
   async release(): Promise<void> {
     clearInterval(this.#timer)
+    held.delete(this.#file)
     await rm(this.#file, { force: true })
   }
 }
