@@ -13,6 +13,7 @@ command -v g++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)  # node-gyp's generator
 python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
+command -v redis-server >/dev/null || need_apt+=(redis-server)  # the queue tests (batch --queue, worker)
 # SentencePiece C++ library: the caption tokenizer inside the addon.
 [ -f /usr/include/sentencepiece_processor.h ] || [ -n "${SENTENCEPIECE_DIR:-}" ] || need_apt+=(libsentencepiece-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then

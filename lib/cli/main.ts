@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander'
 
 import { Context, jsonReplacer, type OutputFlags } from './context.js'
 import { errorCode, EXIT, exitCodeOf, formatError, oneLine } from './errors.js'
+import { registerBatch } from './commands/batch.js'
 import { registerDecode } from './commands/decode.js'
 import { registerDoctor } from './commands/doctor.js'
 import { registerEmbedText } from './commands/embed_text.js'
@@ -17,7 +18,9 @@ import { registerExport } from './commands/export.js'
 import { registerInfo } from './commands/info.js'
 import { registerParity } from './commands/parity.js'
 import { registerReconstruct } from './commands/reconstruct.js'
+import { registerStats } from './commands/stats.js'
 import { registerTokenize } from './commands/tokenize.js'
+import { registerWorker } from './commands/worker.js'
 import { version } from './version.js'
 
 /**
@@ -50,7 +53,9 @@ export function buildProgram(run: Runner): Command {
         "Run 'videovae <command> --help' for the options of a command.",
     )
   quietErrors(program)
-  const commands = [registerExport, registerEncode, registerDecode, registerReconstruct, registerEval, registerInfo, registerDoctor, registerParity, registerTokenize, registerEmbedText]
+  const commands = [registerExport, registerEncode, registerDecode, registerReconstruct, registerEval, registerInfo, registerDoctor, registerParity]
+  commands.push(registerBatch, registerWorker, registerStats) // dataset encoding (lib/batch)
+  commands.push(registerTokenize, registerEmbedText) // captions (T5 in the bundle)
   for (const register of commands) quietErrors(register(program, run))
   return program
 }
