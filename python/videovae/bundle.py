@@ -31,6 +31,8 @@ def read_manifest(bundle_dir: str) -> Dict[str, object]:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise BundleError("unsupported bundle format_version %r in %s (expected %d)"
                           % (manifest.get("format_version"), path, FORMAT_VERSION))
+    if manifest.get("mode", "exact") not in ("exact", "fast"):  # no "mode": an older, exact bundle
+        raise BundleError("unknown bundle mode %r in %s (expected 'exact' or 'fast')" % (manifest.get("mode"), path))
     files = manifest.get("files")
     if not isinstance(files, dict) or set(files) != set(STAGE_NAMES):
         raise BundleError("manifest %s must list exactly the files %s" % (path, ", ".join(STAGE_NAMES)))

@@ -15,6 +15,7 @@ import torch
 
 from .checkpoint import load_model, sha256_file
 from .config import TEMPORAL_COMPRESSION, TEXT_MAX_LENGTH, VideoVAEConfig
+from .fast import check_mode, fast_copy
 from .model import STAGE_NAMES, VideoVAEPlus
 
 FORMAT_VERSION = 1
@@ -22,7 +23,7 @@ MANIFEST = "manifest.json"
 
 
 def build_manifest(config: VideoVAEConfig, attention: str, checkpoint_sha256: Optional[str],
-                   files: Dict[str, Dict[str, str]]) -> Dict[str, object]:
+                   files: Dict[str, Dict[str, str]], mode: str = "exact") -> Dict[str, object]:
     f = config.spatial_compression
     return {
         "format_version": FORMAT_VERSION,
@@ -35,6 +36,7 @@ def build_manifest(config: VideoVAEConfig, attention: str, checkpoint_sha256: Op
         "text": {"required": True, "dim": config.text_dim, "max_length": TEXT_MAX_LENGTH} if config.caption else None,
         "dtype": "float32",
         "attention": attention,
+        "mode": mode,
         "torch_version": torch.__version__,
         "source_checkpoint_sha256": checkpoint_sha256,
         "files": {name: files[name] for name in STAGE_NAMES},
@@ -42,8 +44,14 @@ def build_manifest(config: VideoVAEConfig, attention: str, checkpoint_sha256: Op
 
 
 def write_bundle(model: VideoVAEPlus, out_dir: str, attention: str = "exact",
-                 checkpoint_sha256: Optional[str] = None, overwrite: bool = False) -> Dict[str, object]:
-    """Scripts the model's four stages and writes them atomically to out_dir."""
+                 checkpoint_sha256: Optional[str] = None, overwrite: bool = False,
+                 mode: str = "exact") -> Dict[str, object]:
+    """Scripts the model's four stages and writes them atomically to out_dir.
+
+    mode "fast" scripts the fast form of the model (videovae.fast) instead; `model` itself is
+    left unchanged.
+    """
+    check_mode(mode)
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir) and not overwrite:
         raise FileExistsError("bundle directory already exists: %s (use --force to replace it)" % out_dir)
@@ -53,14 +61,17 @@ def write_bundle(model: VideoVAEPlus, out_dir: str, attention: str = "exact",
     tmp = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".partial-", dir=parent)
     try:
         files = {}
-        for name, stage in model.stages().items():
+        stages = model.stages() if mode == "exact" else fast_copy(model).stages()
+        for name, stage in stages.items():
             path = os.path.join(tmp, name + ".pt")
             with warnings.catch_warnings():
                 # TorchScript is deprecated upstream but is what libtorch loads; keep output quiet.
                 warnings.simplefilter("ignore", DeprecationWarning)
                 torch.jit.save(torch.jit.script(stage), path)
             files[name] = {"path": name + ".pt", "sha256": sha256_file(path)}
-        manifest = build_manifest(model.config, attention, checkpoint_sha256, files)
+        # The fast mode replaces the mid-block attention by fused SDPA whatever was asked.
+        recorded = attention if mode == "exact" else "sdpa"
+        manifest = build_manifest(model.config, recorded, checkpoint_sha256, files, mode)
         with open(os.path.join(tmp, MANIFEST), "w") as fh:
             json.dump(manifest, fh, indent=2)
             fh.write("\n")
@@ -93,9 +104,10 @@ def _move_into_place(tmp: str, out_dir: str) -> None:
 
 
 def export_checkpoint(checkpoint: str, out_dir: str, config_name: Optional[str] = None,
-                      attention: str = "exact", overwrite: bool = False) -> Dict[str, object]:
+                      attention: str = "exact", overwrite: bool = False, mode: str = "exact") -> Dict[str, object]:
     """Checkpoint file -> bundle directory. Returns the manifest."""
     if attention not in ("exact", "chunked"):
         raise ValueError("attention must be 'exact' or 'chunked', got %r" % (attention,))
+    check_mode(mode)
     model, _ = load_model(checkpoint, config_name)
-    return write_bundle(model, out_dir, attention, sha256_file(checkpoint), overwrite)
+    return write_bundle(model, out_dir, attention, sha256_file(checkpoint), overwrite, mode)

@@ -22,6 +22,7 @@ interface ExportFlags {
   output: string
   config?: string
   attention: string
+  mode: string
   force?: boolean
 }
 
@@ -35,6 +36,7 @@ export function registerExport(program: Command, run: Runner): Command {
     .requiredOption('-o, --output <dir>', 'bundle directory to create')
     .addOption(new Option('--config <name>', 'expected config; must agree with the checkpoint (detected from it otherwise)').choices(CONFIGS))
     .addOption(new Option('--attention <mode>', 'mid-block attention: exact (reference) or chunked (less memory, same results)').choices(['exact', 'chunked']).default('exact'))
+    .addOption(new Option('--mode <mode>', 'exact (bit-exact with the official model) or fast (faster layers, within 1e-4 of exact)').choices(['exact', 'fast']).default('exact'))
     .option('--force', 'replace an existing bundle directory')
   addOutputFlags(cmd)
   cmd.addHelpText('after', '\nNeeds a clone of the repository with its Python environment (.venv, made by npm test or scripts/setup.sh).')
@@ -62,7 +64,7 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
     throw new CliError('ERR_EXISTS', `${flags.output} already exists; use --force to replace it`)
   }
   const { python, pythonPath, root } = exporterPaths()
-  const args = ['-m', 'videovae', 'export', '--checkpoint', path.resolve(flags.checkpoint), '--out', out, '--attention', flags.attention]
+  const args = ['-m', 'videovae', 'export', '--checkpoint', path.resolve(flags.checkpoint), '--out', out, '--attention', flags.attention, '--mode', flags.mode]
   if (flags.config) args.push('--config', flags.config)
   if (flags.force) args.push('--force')
   const env = { ...process.env, PYTHONPATH: [pythonPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) }
@@ -91,6 +93,6 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
   const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as Record<string, unknown>
   const seconds = (performance.now() - started) / 1000
   ctx.result({ bundle: out, manifest, seconds })
-  ctx.print(`wrote ${flags.output} (${String(manifest.variant)}, ${String(manifest.config)}, attention ${String(manifest.attention)}) in ${seconds.toFixed(1)} s`)
+  ctx.print(`wrote ${flags.output} (${String(manifest.variant)}, ${String(manifest.config)}, mode ${String(manifest.mode)}, attention ${String(manifest.attention)}) in ${seconds.toFixed(1)} s`)
   return EXIT.OK
 }
