@@ -13,8 +13,9 @@ bench/levers.py can measure it:
 - sdpa:          mid-block spatial attention through fused scaled_dot_product_attention
                  (memory-efficient: no [HW, HW] logits per frame).
 
-Only module instances are swapped; parameters are shared with the exact model (the frames
-convs keep a [Co, Ci, k, k] view of the stored weight), so the state dict keys stay the same.
+Only module instances are swapped and parameters are shared with the exact model; every fast
+module keeps the exact state-dict keys and shapes, so a fast bundle holds the same state dict
+as an exact one (training can resume from either).
 """
 import copy
 from typing import Dict, List, Optional
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention import AttnBlock3D, CrossAttention, TemporalAttention
-from .layers import Downsample2plus1D, ResnetBlock2plus1D, TemporalConvLayer, Upsample2plus1D
+from .layers import Downsample2plus1D, ResnetBlock2plus1D, TemporalConvLayer, Upsample2plus1D, channels_last
 from .spatial import Decoder2plus1D, Encoder2plus1D
 from .temporal import SamePadConv3d, TemporalResBlock
 
@@ -86,21 +87,6 @@ def add(a: Tensor, b: Tensor, inplace: bool) -> Tensor:
     return a + b
 
 
-def channels_last(x: Tensor, enabled: bool = True) -> Tensor:
-    """x in channels-last-3d with canonical strides.
-
-    Size-1 dims (B = 1, T = 1) may carry any stride; an odd one makes later ops guess the
-    layout wrong (suggest_memory_format) and copy to contiguous, so such strides are reset
-    (free: the same elements in the same order).
-    """
-    if not enabled or x.dim() != 5:
-        return x
-    if not x.is_contiguous(memory_format=torch.channels_last_3d):
-        return x.contiguous(memory_format=torch.channels_last_3d)
-    b, c, t, h, w = x.shape
-    return x.as_strided([b, c, t, h, w], [c * t * h * w, 1, h * w * c, w * c, c], x.storage_offset())
-
-
 class FrameConv(nn.Module):
     """A Conv3d with a kernel of 1 in time (1x3x3 or 1x1x1) run per frame.
 
@@ -116,8 +102,7 @@ class FrameConv(nn.Module):
         self.frames = frames
         self.onednn = onednn
         self.pad_after = pad_after
-        weight = conv3d.weight
-        self.weight = nn.Parameter(weight[:, :, 0] if frames else weight, requires_grad=False)
+        self.weight = conv3d.weight  # [Co, Ci, 1, k, k], as stored
         self.bias = conv3d.bias
         self.stride = list(conv3d.stride[1:]) if frames else list(conv3d.stride)
         self.padding = list(conv3d.padding[1:]) if frames else list(conv3d.padding)
@@ -131,8 +116,19 @@ class FrameConv(nn.Module):
         y = x.transpose(1, 2).reshape(b * t, c, h, w)
         if self.pad_after:
             y = F.pad(y, [0, 1, 0, 1])
-        y = conv2d(y, self.weight, self.bias, self.stride, self.padding, self.onednn)
+        y = conv2d(y, self.weight.squeeze(2), self.bias, self.stride, self.padding, self.onednn)
         return y.reshape(b, t, y.size(1), y.size(2), y.size(3)).transpose(1, 2)
+
+
+class FastDownsample(nn.Module):
+    """Downsample2plus1D: zero pad bottom/right, stride-2 frame conv."""
+
+    def __init__(self, down: Downsample2plus1D, levers: Dict[str, bool]):
+        super().__init__()
+        self.conv = FrameConv(down.conv, levers["frames"], levers["onednn"], pad_after=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(x)
 
 
 class FastTemporalConv(nn.Module):
@@ -202,7 +198,7 @@ class FastUpsample(nn.Module):
 
 
 class FastAttnBlock(nn.Module):
-    """AttnBlock3D with q, k, v as one matmul on [B*T, HW, C] tokens and fused SDPA.
+    """AttnBlock3D as matmuls on [B*T, HW, C] tokens (a view in channels-last) and fused SDPA.
 
     The SDPA default scale 1/sqrt(C) is the reference's C ** -0.5.
     """
@@ -210,44 +206,23 @@ class FastAttnBlock(nn.Module):
     def __init__(self, attn: AttnBlock3D, levers: Dict[str, bool]):
         super().__init__()
         self.norm = NormSwish(attn.norm, False, swish=False)
-        c = attn.q.weight.size(0)
-        self.qkv_weight = nn.Parameter(torch.cat([m.weight.reshape(c, c) for m in (attn.q, attn.k, attn.v)]),
-                                       requires_grad=False)
-        self.qkv_bias = nn.Parameter(torch.cat([attn.q.bias, attn.k.bias, attn.v.bias]), requires_grad=False)
-        self.proj_weight = nn.Parameter(attn.proj_out.weight.reshape(c, c), requires_grad=False)
-        self.proj_bias = attn.proj_out.bias
+        self.q = attn.q  # 1x1x1 Conv3d modules, used as matmuls on the tokens
+        self.k = attn.k
+        self.v = attn.v
+        self.proj_out = attn.proj_out
         self.channels_last = levers["channels_last"]
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, t, h, w = x.shape
         hn = self.norm(x)
         tokens = hn.permute(0, 2, 3, 4, 1).reshape(b * t, h * w, c)  # a view in channels-last
-        q, k, v = F.linear(tokens, self.qkv_weight, self.qkv_bias).unsqueeze(1).chunk(3, dim=3)
+        q = F.linear(tokens, self.q.weight.view(c, c), self.q.bias).unsqueeze(1)
+        k = F.linear(tokens, self.k.weight.view(c, c), self.k.bias).unsqueeze(1)
+        v = F.linear(tokens, self.v.weight.view(c, c), self.v.bias).unsqueeze(1)
         out = F.scaled_dot_product_attention(q, k, v).squeeze(1)  # [BT, HW, C]
-        out = F.linear(out, self.proj_weight, self.proj_bias).reshape(b, t, h, w, c).permute(0, 4, 1, 2, 3)
+        out = F.linear(out, self.proj_out.weight.view(c, c), self.proj_out.bias)
+        out = out.reshape(b, t, h, w, c).permute(0, 4, 1, 2, 3)
         return channels_last(x + out, self.channels_last)
-
-
-class ChannelsLastTemporalAttention(nn.Module):
-    """The exact TemporalAttention, its output put back into channels-last-3d."""
-
-    def __init__(self, attn: TemporalAttention):
-        super().__init__()
-        self.attn = attn
-
-    def forward(self, x: Tensor) -> Tensor:
-        return channels_last(self.attn(x))
-
-
-class ChannelsLastCrossAttention(nn.Module):
-    """The exact CrossAttention, its output put back into channels-last-3d."""
-
-    def __init__(self, attn: CrossAttention):
-        super().__init__()
-        self.attn = attn
-
-    def forward(self, x: Tensor, context: Tensor, mask: Optional[Tensor]) -> Tensor:
-        return channels_last(self.attn(x, context, mask))
 
 
 class FastSamePadConv3d(nn.Module):
@@ -259,10 +234,19 @@ class FastSamePadConv3d(nn.Module):
         self.pad = layer.pad
         self.stride = list(layer.conv.stride)
         self.onednn = levers["onednn"]
+        # Set on the first and last conv of a temporal AE: channels-last inside the stage,
+        # contiguous at its boundaries (the bundle contract).
+        self.channels_last_in = False
+        self.contiguous_out = False
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv3d(F.pad(x, self.pad, mode="replicate"), self.conv.weight, self.conv.bias, self.stride,
-                    [0, 0, 0], self.onednn)
+        if self.channels_last_in:
+            x = channels_last(x)
+        y = conv3d(F.pad(x, self.pad, mode="replicate"), self.conv.weight, self.conv.bias, self.stride,
+                   [0, 0, 0], self.onednn)
+        if self.contiguous_out:
+            return y.contiguous()
+        return y
 
 
 class FastTemporalResBlock(nn.Module):
@@ -280,32 +264,6 @@ class FastTemporalResBlock(nn.Module):
         return add(h, x, self.inplace)
 
 
-class FastFinalBlock(nn.Module):
-    """encoder_temporal.final_block: GroupNorm, swish, SamePadConv3d."""
-
-    def __init__(self, final: nn.Sequential, levers: Dict[str, bool]):
-        super().__init__()
-        self.norm = NormSwish(final[0], levers["inplace"])
-        self.conv = FastSamePadConv3d(final[2], levers)
-        self.inplace = levers["inplace"]
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.conv(self.norm(x))
-
-
-class FastNormOut(nn.Module):
-    """norm_out + swish + conv_out of the spatial encoder/decoder, as one module."""
-
-    def __init__(self, norm: nn.GroupNorm, conv_out: nn.Conv3d, levers: Dict[str, bool]):
-        super().__init__()
-        self.norm = NormSwish(norm, levers["inplace"])
-        self.conv = FrameConv(conv_out, levers["frames"], levers["onednn"])
-        self.inplace = levers["inplace"]
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.conv(self.norm(x))
-
-
 class FastEncoder(nn.Module):
     """Encoder2plus1D with swapped children (levels and mid block keep their own forward)."""
 
@@ -314,7 +272,8 @@ class FastEncoder(nn.Module):
         self.conv_in = FrameConv(enc.conv_in, levers["frames"], levers["onednn"])
         self.down = enc.down
         self.mid = enc.mid
-        self.out = FastNormOut(enc.norm_out, enc.conv_out, levers)
+        self.norm_out = NormSwish(enc.norm_out, levers["inplace"])
+        self.conv_out = FrameConv(enc.conv_out, levers["frames"], levers["onednn"])
         self.channels_last = levers["channels_last"]
 
     def forward(self, x: Tensor, context: Optional[Tensor], mask: Optional[Tensor], image: bool) -> Tensor:
@@ -322,7 +281,7 @@ class FastEncoder(nn.Module):
         for level in self.down:
             h = level(h, context, mask, image)
         h = self.mid(h, image)
-        return self.out(h)
+        return self.conv_out(self.norm_out(h))
 
 
 class FastDecoder(nn.Module):
@@ -331,7 +290,8 @@ class FastDecoder(nn.Module):
         self.conv_in = FrameConv(dec.conv_in, levers["frames"], levers["onednn"])
         self.mid = dec.mid
         self.up = dec.up
-        self.out = FastNormOut(dec.norm_out, dec.conv_out, levers)
+        self.norm_out = NormSwish(dec.norm_out, levers["inplace"])
+        self.conv_out = FrameConv(dec.conv_out, levers["frames"], levers["onednn"])
         self.channels_last = levers["channels_last"]
 
     def forward(self, z: Tensor, context: Optional[Tensor], mask: Optional[Tensor], image: bool) -> Tensor:
@@ -341,29 +301,7 @@ class FastDecoder(nn.Module):
         h = self.up[2](h, context, mask, image)
         h = self.up[1](h, context, mask, image)
         h = self.up[0](h, context, mask, image)
-        return self.out(h).contiguous()
-
-
-class ChannelsLastInput(nn.Module):
-    """Wraps the temporal AE's first conv so that the whole temporal stage runs channels-last."""
-
-    def __init__(self, inner: nn.Module):
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.inner(channels_last(x))
-
-
-class ContiguousOutput(nn.Module):
-    """Wraps the temporal decoder's last conv: stage outputs are contiguous by contract."""
-
-    def __init__(self, inner: nn.Module):
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.inner(x).contiguous()
+        return self.conv_out(self.norm_out(h)).contiguous()
 
 
 def resolve_levers(levers: Optional[Dict[str, bool]] = None) -> Dict[str, bool]:
@@ -381,17 +319,13 @@ def _swap_spatial(module: nn.Module, levers: Dict[str, bool]) -> None:
         if isinstance(child, ResnetBlock2plus1D):
             setattr(module, name, FastResnetBlock(child, levers))
         elif isinstance(child, Downsample2plus1D):
-            setattr(module, name, FrameConv(child.conv, levers["frames"], levers["onednn"], pad_after=True))
+            setattr(module, name, FastDownsample(child, levers))
         elif isinstance(child, Upsample2plus1D):
             setattr(module, name, FastUpsample(child, levers))
         elif isinstance(child, AttnBlock3D):
             setattr(module, name, FastAttnBlock(child, levers) if levers["sdpa"] else child)
-        elif isinstance(child, TemporalAttention):
-            if levers["channels_last"]:
-                setattr(module, name, ChannelsLastTemporalAttention(child))
-        elif isinstance(child, CrossAttention):
-            if levers["channels_last"]:
-                setattr(module, name, ChannelsLastCrossAttention(child))
+        elif isinstance(child, (TemporalAttention, CrossAttention)):
+            child.channels_last_out = levers["channels_last"]
         else:
             _swap_spatial(child, levers)
 
@@ -403,10 +337,10 @@ def _swap_temporal(module: nn.Module, levers: Dict[str, bool]) -> None:
         elif isinstance(child, TemporalResBlock):
             setattr(module, name, FastTemporalResBlock(child, levers))
         elif isinstance(child, CrossAttention):
-            if levers["channels_last"]:
-                setattr(module, name, ChannelsLastCrossAttention(child))
-        elif name == "final_block":
-            setattr(module, name, FastFinalBlock(child, levers))
+            child.channels_last_out = levers["channels_last"]
+        elif name == "final_block":  # Sequential(GroupNorm, Swish, SamePadConv3d): keep the indices
+            setattr(module, name, nn.Sequential(NormSwish(child[0], levers["inplace"]), nn.Identity(),
+                                                FastSamePadConv3d(child[2], levers)))
         else:
             _swap_temporal(child, levers)
 
@@ -435,9 +369,7 @@ def make_fast(model: nn.Module, levers: Optional[Dict[str, bool]] = None) -> nn.
     model.decoder = FastDecoder(model.decoder, chosen)
     for temporal in (model.encoder_temporal, model.decoder_temporal):
         _swap_temporal(temporal, chosen)
-        if chosen["channels_last"]:
-            temporal.conv_in = ChannelsLastInput(temporal.conv_in)
-    if chosen["channels_last"]:
-        model.decoder_temporal.conv_last = ContiguousOutput(model.decoder_temporal.conv_last)
+        temporal.conv_in.channels_last_in = chosen["channels_last"]
+    model.decoder_temporal.conv_last.contiguous_out = True
     model.fast_levers = chosen
     return model

@@ -85,3 +85,15 @@ def test_bundle_mode_field(resources, tmp_path):
     json.dump(manifest, open(path, "w"))
     with pytest.raises(BundleError, match="unknown bundle mode 'turbo'"):
         read_manifest(bundle)
+
+
+def test_fast_bundle_holds_the_exact_state_dict(resources):
+    """Same keys, shapes and values as the exact bundle: training can resume from either."""
+    from videovae.bundle import load_bundle
+    name = "4z_cap-ch32-video"  # quant convs and cross-attention too
+    exact = load_bundle(resources.bundle_dir(name)).modules
+    fast = load_bundle(resources.bundle_dir(name, mode="fast")).modules
+    for stage in exact:
+        want, got = exact[stage].state_dict(), fast[stage].state_dict()
+        assert sorted(want) == sorted(got), stage
+        assert all(torch.equal(want[k], got[k]) for k in want), stage
