@@ -162,7 +162,7 @@ export async function writeSafetensors(
     }
     await fs.rename(temp, file)
   } catch (error) {
-    await fs.rm(temp, { force: true })
+    await fs.rm(temp, { force: true }).catch(() => undefined) // the directory may be gone: report the write error
     throw ioError(error, file, 'writing')
   }
   await syncDirectory(path.dirname(file))

@@ -13,6 +13,7 @@ command -v g++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)  # node-gyp's generator
 python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
+command -v redis-server >/dev/null || need_apt+=(redis-server)  # the queue tests (batch --queue, worker)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   log "apt-get install ${need_apt[*]}"

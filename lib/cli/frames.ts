@@ -5,7 +5,8 @@
 import path from 'node:path'
 
 import { writeImage } from '../io/image.js'
-import { isImageSequencePath, writeVideo, type FrameBatch } from '../io/video_writer.js'
+import { isImageSequencePath } from '../io/image_sequence.js'
+import { writeVideo, type FrameBatch } from '../io/video_writer.js'
 import type { Context } from './context.js'
 import { CliError } from './errors.js'
 

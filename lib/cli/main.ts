@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander'
 
 import { Context, jsonReplacer, type OutputFlags } from './context.js'
 import { errorCode, EXIT, exitCodeOf, formatError, oneLine } from './errors.js'
+import { registerBatch } from './commands/batch.js'
 import { registerDecode } from './commands/decode.js'
 import { registerDoctor } from './commands/doctor.js'
 import { registerEncode } from './commands/encode.js'
@@ -16,6 +17,8 @@ import { registerExport } from './commands/export.js'
 import { registerInfo } from './commands/info.js'
 import { registerParity } from './commands/parity.js'
 import { registerReconstruct } from './commands/reconstruct.js'
+import { registerStats } from './commands/stats.js'
+import { registerWorker } from './commands/worker.js'
 import { version } from './version.js'
 
 /**
@@ -49,6 +52,7 @@ export function buildProgram(run: Runner): Command {
     )
   quietErrors(program)
   const commands = [registerExport, registerEncode, registerDecode, registerReconstruct, registerEval, registerInfo, registerDoctor, registerParity]
+  commands.push(registerBatch, registerWorker, registerStats) // dataset encoding (lib/batch)
   for (const register of commands) quietErrors(register(program, run))
   return program
 }

@@ -134,6 +134,15 @@ export interface ReadFlags {
   fps?: string
   fit?: FitMode
   image?: boolean
+  maxSize?: { width: number; height: number }
+  sequenceFps?: string
+}
+
+/** WxH (e.g. 1280x720). */
+export function frameSizeArg(value: string): { width: number; height: number } {
+  const m = /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(value)
+  if (m === null || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError('the size must be WxH, e.g. 1280x720')
+  return { width: Number(m[1]), height: Number(m[2]) }
 }
 
 /** --image, --start, --frames, --fps, --fit: how input videos are read. */
@@ -143,6 +152,8 @@ export function addReadOptions(cmd: Command): Command {
     .option('--start <n>', 'first frame to read', intArg('--start', 0))
     .option('--frames <n>', 'read at most n frames', intArg('--frames', 1))
     .option('--fps <rate>', 'resample to this frame rate first (e.g. 8 or 30000/1001)', rateArg)
+    .option('--max-size <WxH>', 'cap each side independently, scaling without keeping the aspect ratio (the official script reads at 1280x720)', frameSizeArg)
+    .option('--sequence-fps <rate>', 'frame rate of an image-sequence input like frames/%04d.png (default 25)', rateArg)
     .addOption(
       new Option('--fit <mode>', 'bring frame sizes to multiples of 8: pad (edge pixels, cropped off again on output), crop (centre), resize, or none (refuse other sizes)')
         .choices(['pad', 'crop', 'resize', 'none'])
@@ -156,6 +167,8 @@ export function readOptions(flags: ReadFlags): ReadVideoOptions {
     ...(flags.start === undefined ? {} : { start: flags.start }),
     ...(flags.frames === undefined ? {} : { count: flags.frames }),
     ...(flags.fps === undefined ? {} : { fps: flags.fps }),
+    ...(flags.maxSize === undefined ? {} : { maxSize: flags.maxSize }),
+    ...(flags.sequenceFps === undefined ? {} : { sequenceFps: flags.sequenceFps }),
     fit: flags.fit ?? 'pad',
   }
 }

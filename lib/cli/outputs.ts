@@ -2,6 +2,7 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 
+import { findImageSequence, isImageSequencePath } from '../io/image_sequence.js'
 import { CliError, usageError } from './errors.js'
 
 /** Fails unless `dir` is an existing, writable directory. */
@@ -28,6 +29,14 @@ export function checkWritableFile(file: string): void {
 
 /** Fails unless `file` is an existing regular file (or directory when allowed). */
 export function checkInput(file: string, allowDir = false): void {
+  if (isImageSequencePath(file)) {
+    try {
+      findImageSequence(file)
+    } catch (err) {
+      throw new CliError('ERR_NOT_FOUND', (err as Error).message)
+    }
+    return
+  }
   let st
   try {
     st = statSync(file)

@@ -10,6 +10,7 @@ export { probeVideo, type VideoInfo, type ProbeOptions } from './probe.js';
 export {
   readVideo,
   readVideoFrames,
+  readVideoWithPlan,
   planRead,
   type FrameChunk,
   type VideoFrames,
@@ -22,10 +23,10 @@ export {
 } from './video_reader.js';
 export {
   writeVideo,
-  isImageSequencePath,
   type FrameBatch,
   type FrameSource,
   type WriteVideoOptions,
   type WriteVideoResult,
 } from './video_writer.js';
+export { isImageSequencePath, findImageSequence, DEFAULT_SEQUENCE_FPS, type ImageSequence } from './image_sequence.js';
 export { readImage, writeImage, type RgbImage, type WriteImageOptions } from './image.js';

@@ -1,12 +1,14 @@
 /** `probeVideo`: what ffprobe says about the first video stream of a file. */
 import {
   checkInputFile,
+  formatFrameRate,
   fileUrl,
   parseRational,
   runTool,
   translateToolError,
   VideoIOError,
 } from './ffmpeg.js';
+import { DEFAULT_SEQUENCE_FPS, findImageSequence, isImageSequencePath } from './image_sequence.js';
 
 /** Facts about the first video stream of a file (cover art excluded), as ffmpeg will decode it. */
 export interface VideoInfo {
@@ -35,6 +37,11 @@ export interface VideoInfo {
 
 /** Options of {@link probeVideo}. */
 export interface ProbeOptions {
+  /**
+   * Frame rate of an image sequence input (`frames/%04d.png`), which has none of its own.
+   * Default: 25 (ffmpeg's).
+   */
+  sequenceFps?: number | string;
   /**
    * Decode the whole stream to count frames exactly when the container does not store the count
    * (slow: a full decode). Default: false.
@@ -88,6 +95,7 @@ function rotationOf(stream: FfprobeStream): number {
  * (no video stream), `ERR_FFMPEG_MISSING`.
  */
 export async function probeVideo(path: string, options: ProbeOptions = {}): Promise<VideoInfo> {
+  if (isImageSequencePath(path)) return probeSequence(path, options);
   checkInputFile(path);
   const args = [
     '-v', 'error',
@@ -140,5 +148,23 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
     codec: stream.codec_name ?? 'unknown',
     pixFmt: stream.pix_fmt ?? 'unknown',
     rotation,
+  };
+}
+
+/**
+ * Probes a numbered image sequence: its first file gives the size and format, the files present
+ * give the frame count, and the rate is `sequenceFps`.
+ */
+async function probeSequence(pattern: string, options: ProbeOptions): Promise<VideoInfo> {
+  const sequence = findImageSequence(pattern);
+  const first = await probeVideo(sequence.firstFile);
+  const rate = parseRational(formatFrameRate(options.sequenceFps ?? DEFAULT_SEQUENCE_FPS, 'sequenceFps'));
+  const { num, den } = rate as { num: number; den: number };
+  return {
+    ...first,
+    fps: num / den,
+    fpsFraction: `${num}/${den}`,
+    frameCount: sequence.frameCount,
+    durationSeconds: (sequence.frameCount * den) / num,
   };
 }

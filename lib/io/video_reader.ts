@@ -11,6 +11,7 @@ import {
   translateToolError,
   VideoIOError,
 } from './ffmpeg.js';
+import { findImageSequence, isImageSequencePath, sequenceInputArgs } from './image_sequence.js';
 import { probeVideo, type VideoInfo } from './probe.js';
 
 /** A run of consecutive decoded frames. */
@@ -53,7 +54,7 @@ export type FitMode =
 /** ffmpeg scaler used by `resize` and `fit: 'resize'`. */
 export type Interpolation = 'bicubic' | 'bilinear' | 'lanczos' | 'area' | 'neighbor';
 
-/** Options of {@link readVideo}; geometry is applied in the order crop → resize → fit. */
+/** Options of {@link readVideo}; geometry is applied in the order crop → resize → maxSize → fit. */
 export interface ReadVideoOptions {
   /** Frames per chunk yielded (the last chunk may be shorter). Default: 16. */
   chunkFrames?: number;
@@ -75,6 +76,17 @@ export interface ReadVideoOptions {
   crop?: CropRect;
   /** Then resize to this size. Default: undefined (no resize). */
   resize?: ResizeTarget;
+  /**
+   * Then cap each side independently: a frame wider than `width` is scaled to `width`, one taller
+   * than `height` to `height`, without keeping the aspect ratio. The official inference script reads
+   * at `{ width: 1280, height: 720 }` this way. Default: undefined (no cap).
+   */
+  maxSize?: { width: number; height: number };
+  /**
+   * Frame rate of an image-sequence input (`frames/%04d.png`: ffmpeg's numbered pattern; the
+   * sequence runs from the lowest number present to the highest, with no gaps). Default: 25.
+   */
+  sequenceFps?: number | string;
   /** Scaler for `resize` and `fit: 'resize'`. Default: `'bicubic'` (ffmpeg's default). */
   interpolation?: Interpolation;
   /** Finally bring the size to multiples of 8. Default: `'none'`. */
@@ -174,6 +186,18 @@ export function planRead(info: VideoInfo, options: ReadVideoOptions = {}): ReadP
     h = rh;
   }
 
+  const maxSize = options.maxSize;
+  if (maxSize !== undefined) {
+    if (maxSize === null || !isPositiveInt(maxSize.width) || !isPositiveInt(maxSize.height)) {
+      throw invalid(`maxSize needs positive integer width and height, got ${JSON.stringify(maxSize)}`);
+    }
+    const cw = Math.min(w, maxSize.width);
+    const ch = Math.min(h, maxSize.height);
+    if (cw !== w || ch !== h) geometry.push(`scale=${cw}:${ch}:flags=${flags}`);
+    w = cw;
+    h = ch;
+  }
+
   const fit = options.fit ?? 'none';
   if (!fitModes.includes(fit)) throw invalid(`unknown fit '${String(fit)}'`);
   let outW = w;
@@ -244,7 +268,10 @@ export function readVideo(
   return readVideoWithPlan(path, options);
 }
 
-/** @internal {@link readVideo} that also reports its {@link ReadPlan} (after the probe, before any frame). */
+/**
+ * {@link readVideo} that also reports its {@link ReadPlan} (output size, fps, filters) through
+ * `onPlan`, after the probe and before the first frame: what a caller needs to set up outputs.
+ */
 export async function* readVideoWithPlan(
   path: string,
   options: ReadVideoOptions,
@@ -257,14 +284,17 @@ export async function* readVideoWithPlan(
   const signal = options.signal;
   if (aborted(signal)) throw abortError(signal, path);
 
-  const info = await probeVideo(path);
+  const sequence = isImageSequencePath(path);
+  const info = await probeVideo(path, sequence && options.sequenceFps !== undefined ? { sequenceFps: options.sequenceFps } : {});
   const plan = planRead(info, options);
   onPlan?.(plan);
   if (aborted(signal)) throw abortError(signal, path);
 
   const args = ['-nostdin', '-v', 'error'];
   if (options.strict !== false) args.push('-xerror');
-  args.push('-i', fileUrl(path), '-map', '0:V:0', '-an', '-sn', '-dn');
+  if (sequence) args.push(...sequenceInputArgs(path, findImageSequence(path), info.fpsFraction));
+  else args.push('-i', fileUrl(path));
+  args.push('-map', '0:V:0', '-an', '-sn', '-dn');
   if (plan.filters.length > 0) args.push('-vf', plan.filters.join(','));
   if (options.fps === undefined) args.push(...(await passthroughArgs()));
   if (count !== Infinity) args.push('-frames:v', String(count));

@@ -13,6 +13,7 @@ import {
   VideoIOError,
   type ToolProcess,
 } from './ffmpeg.js';
+import { isImageExt, isImageSequencePath } from './image_sequence.js';
 
 /** Frames to write: RGB bytes, row-major `[T,H,W,3]` (a {@link FrameChunk} or `VideoFrames` fits). */
 export interface FrameBatch {
@@ -65,8 +66,6 @@ export interface WriteVideoResult {
 }
 
 const crfCodecs = new Set(['libx264', 'libx264rgb', 'libx265', 'libvpx-vp9', 'libaom-av1', 'libsvtav1']);
-const imageExts = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm']);
-const sequencePattern = /%(0?\d+)?d/;
 
 function invalid(message: string): VideoIOError {
   return new VideoIOError('ERR_INVALID_ARG', message);
@@ -75,12 +74,6 @@ function invalid(message: string): VideoIOError {
 function extOf(path: string): string {
   const m = /\.[^./\\]+$/.exec(path);
   return m === null ? '' : m[0].toLowerCase();
-}
-
-/** Whether `path` names an image sequence (a `%d`/`%04d` pattern with an image extension). */
-export function isImageSequencePath(path: string): boolean {
-  const name = path.split(/[/\\]/).pop() ?? '';
-  return sequencePattern.test(name) && imageExts.has(extOf(name));
 }
 
 /** ffmpeg `-q:v` (2 best .. 31 worst) for a JPEG quality 1..100. */
@@ -165,7 +158,7 @@ export async function writeVideo(
 ): Promise<WriteVideoResult> {
   const sequence = isImageSequencePath(path);
   const ext = extOf(path);
-  if (!sequence && imageExts.has(ext)) {
+  if (!sequence && isImageExt(ext)) {
     throw invalid(`${path}: an image sequence needs a frame-number pattern, e.g. out_%04d${ext}`);
   }
   const defaultFps = isBatch(source) && typeof source.fps === 'number' && source.fps > 0 ? source.fps : 25;

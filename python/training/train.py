@@ -135,9 +135,14 @@ def train_forward(model: VideoVAEPlus, x: Tensor, image: bool, sample: bool = Tr
 
 
 def train_step(model: VideoVAEPlus, opt: torch.optim.Optimizer, x: Tensor, image: bool,
-               settings: TrainSettings) -> Dict[str, float]:
+               settings: TrainSettings, bf16: bool = False) -> Dict[str, float]:
+    """One optimizer step. bf16: mixed precision (bfloat16 autocast for the forward pass, fp32
+    weights, loss and optimizer); about 2x faster on CPUs with AVX512-BF16."""
     model.train()
-    recon, posts = train_forward(model, x, image, sample=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        recon, posts = train_forward(model, x, image, sample=True)
+    recon = recon.float()
+    posts = [(mean.float(), logvar.float()) for mean, logvar in posts]
     parts = vae_loss(recon, x, posts, settings.weights)
     opt.zero_grad(set_to_none=True)
     parts["loss"].backward()
@@ -460,7 +465,7 @@ def run(args) -> Dict[str, object]:
                        start_step=int(state.get("warmup_from", 0)))
             for gparam in opt.param_groups:
                 gparam["lr"] = lr
-            out = train_step(model, opt, x, image, settings)
+            out = train_step(model, opt, x, image, settings, bf16=args.bf16)
             if not math.isfinite(out["loss"]):
                 raise RuntimeError("non-finite loss at step %d: %r" % (state["step"], out))
             key = "psnr_ema_image" if image else "psnr_ema_video"
@@ -525,6 +530,8 @@ def parse_args(argv=None):
     ap.add_argument("--image-size", dest="image_size", type=int, default=None)
     ap.add_argument("--image-batch", dest="image_batch", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bf16", action="store_true",
+                    help="bfloat16 mixed-precision forward (fp32 weights and optimizer); evaluation stays fp32")
     ap.add_argument("--shift-logvar", dest="shift_logvar", type=float, default=0.0,
                     help="one-off: add this to the posterior logvar biases after loading (recorded in state)")
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)

@@ -72,6 +72,34 @@ describe('encode / decode / reconstruct', { skip }, () => {
     assert.equal(out.meta.bundle_variant, '16z')
   })
 
+  it('an image-sequence input (--sequence-fps) encodes to the same latent as the video it came from', async () => {
+    const frames = path.join(dir, 'frames')
+    fs.mkdirSync(frames)
+    execFileSync('ffmpeg', ['-v', 'error', '-i', video, '-start_number', '3', path.join(frames, 'f_%03d.png')])
+    const seqLatent = path.join(dir, 'seq.safetensors')
+    const r = cli(['encode', path.join(frames, 'f_%03d.png'), '--sequence-fps', '8', '-o', seqLatent, ...common, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const fromVideo = await readSafetensors(latentFile)
+    const fromSequence = await readSafetensors(seqLatent)
+    assert.equal(fromSequence.metadata.fps, '8/1')
+    assert.equal(fromSequence.metadata.frames, '8')
+    assert.deepEqual(await fromSequence.tensors.latent!.data(), await fromVideo.tensors.latent!.data())
+
+    const missing = cli(['encode', path.join(frames, 'g_%03d.png'), '-o', path.join(dir, 'none.safetensors'), ...common])
+    assert.notEqual(missing.code, 0)
+    assert.match(missing.stderr, /no file matches the frame-number pattern/)
+  })
+
+  it('--max-size caps the read size like the official 1280x720 reader', () => {
+    const wide = makeVideo(path.join(dir, 'wide.mp4'), { width: 96, height: 64, frames: 4, fps: 8 })
+    const r = cli(['encode', wide, '--max-size', '64x64', '-o', path.join(dir, 'wide.safetensors'), ...common, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(json<{ outputs: { shape: number[] }[] }>(r).outputs[0]!.shape, [1, 16, 1, 8, 8])
+    const bad = cli(['encode', wide, '--max-size', '64', '-o', path.join(dir, 'bad.safetensors'), ...common])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /WxH/)
+  })
+
   it('decode writes an mp4 with the frame count, size and fps of the source', () => {
     const mp4 = path.join(dir, 'decoded.mp4')
     const r = cli(['decode', latentFile, '-o', mp4, ...common, '--json'])

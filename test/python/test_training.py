@@ -94,8 +94,9 @@ def narrow():
     return T.build_model("narrow", seed=0)
 
 
+@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16"])
 @pytest.mark.parametrize("image", [True, False])
-def test_training_steps_decrease_loss(narrow, image):
+def test_training_steps_decrease_loss(narrow, image, bf16):
     model = copy.deepcopy(narrow)
     torch.manual_seed(1)
     shape = (4, 3, 1, 16, 16) if image else (2, 3, 4, 16, 16)
@@ -111,7 +112,7 @@ def test_training_steps_decrease_loss(narrow, image):
 
     before = mode_loss()
     for _ in range(2):
-        out = T.train_step(model, opt, x, image, s)
+        out = T.train_step(model, opt, x, image, s, bf16=bf16)
         assert math.isfinite(out["loss"]) and math.isfinite(out["grad_norm"])
     assert mode_loss() < before
 

@@ -8,7 +8,7 @@ import { Tensor } from '../../tensor.js'
 import type { VideoVAE } from '../../vae.js'
 import type { Context } from '../context.js'
 import { CliError, EXIT, errorCode, formatError, isAbort, oneLine } from '../errors.js'
-import { isImagePath } from '../frames.js'
+import { isSingleImagePath } from '../frames.js'
 import { latentMetadata } from '../latent_file.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
@@ -107,7 +107,7 @@ async function encode(ctx: Context, inputs: string[], flags: EncodeFlags): Promi
 async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: string, flags: EncodeFlags, text: TextInputs | undefined): Promise<EncodeResult> {
   const started = performance.now()
   checkInput(input)
-  const image = flags.image === true || isImagePath(input)
+  const image = flags.image === true || isSingleImagePath(input)
   const run = runOptions(flags, image)
   const chunk = chunkOf(flags, image)
   // Sampling draws the noise of every chunk from one generator: the whole clip goes in one job.

@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 
 import { compareFrames } from '../../metrics/index.js'
 import type { Context } from '../context.js'
-import { checkFrameCount, cropFrames, isImagePath, sideBySide, writeFrameStream } from '../frames.js'
+import { checkFrameCount, cropFrames, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
 import {
@@ -57,7 +57,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
   checkInput(input)
   checkWritableFile(flags.output)
   if (flags.sideBySide !== undefined) checkWritableFile(flags.sideBySide)
-  const image = flags.image === true || isImagePath(input)
+  const image = flags.image === true || isSingleImagePath(input)
   const run = runOptions(flags, image)
   const chunk = chunkOf(flags, image)
   const started = performance.now()

@@ -1,0 +1,71 @@
+/**
+ * Reads one manifest item into uint8 frames `[T,H,W,3]`, checked against what the model and
+ * the dataset need, so a bad clip fails here with a clear code (ERR_NOT_FOUND,
+ * ERR_VIDEO_CORRUPT, ERR_NO_FRAMES, ERR_TOO_SHORT, ERR_SHAPE) before it reaches the model.
+ */
+import { VideoIOError } from '../io/ffmpeg.js'
+import { readVideoWithPlan, type ReadPlan, type ReadVideoOptions } from '../io/video_reader.js'
+import { VideoVaeError } from '../errors.js'
+import { BatchError } from './errors.js'
+import type { BatchItem } from './manifest.js'
+
+export interface ClipFrames {
+  frames: Uint8Array
+  shape: [number, number, number, 3]
+  /** Exact frame rate of the frames read ('25' when the file has none). */
+  fps: string
+  /** Frame size before --fit pad. */
+  width: number
+  height: number
+}
+
+export interface ClipReadOptions {
+  /** How to read: fit, start, count (--frames), fps, maxSize. */
+  read: Pick<ReadVideoOptions, 'fit' | 'start' | 'count' | 'fps' | 'maxSize'>
+  /** Fewest frames a clip may have (the model's minimum, or --frames when given). */
+  minFrames: number
+  /** H and W must be multiples of this. */
+  hwMultiple: number
+  signal?: AbortSignal
+}
+
+/** Reads the whole clip (at most `read.count` frames) in one buffer. */
+export async function readClip(item: BatchItem, options: ClipReadOptions): Promise<ClipFrames> {
+  let plan: ReadPlan | undefined
+  const pieces: Uint8Array[] = []
+  let t = 0
+  let h = 0
+  let w = 0
+  const reader = readVideoWithPlan(item.path, { ...options.read, chunkFrames: 32, ...(options.signal ? { signal: options.signal } : {}) }, (p) => {
+    plan = p
+    if (p.width % options.hwMultiple !== 0 || p.height % options.hwMultiple !== 0) {
+      throw new VideoVaeError('ERR_SHAPE', `${item.path}: frames are ${p.width}x${p.height}, not multiples of ${options.hwMultiple}; use --fit pad, crop or resize`)
+    }
+  })
+  for await (const c of reader) {
+    pieces.push(c.frames)
+    t += c.shape[0]
+    h = c.shape[1]
+    w = c.shape[2]
+  }
+  if (plan === undefined || t === 0) throw new VideoIOError('ERR_NO_FRAMES', `${item.path}: no frames`, { path: item.path })
+  if (t < options.minFrames) {
+    throw new BatchError('ERR_TOO_SHORT', `${item.path}: ${t} frame(s), fewer than the ${options.minFrames} needed`)
+  }
+  const frames = pieces.length === 1 ? pieces[0]! : new Uint8Array(t * h * w * 3)
+  if (pieces.length > 1) {
+    let off = 0
+    for (const p of pieces) {
+      frames.set(p, off)
+      off += p.length
+    }
+  }
+  const fraction = options.read.fps !== undefined ? String(options.read.fps) : plan.info.fpsFraction
+  return {
+    frames,
+    shape: [t, h, w, 3],
+    fps: fraction === '0/1' || fraction === '' ? '25' : fraction,
+    width: plan.decodedWidth,
+    height: plan.decodedHeight,
+  }
+}
