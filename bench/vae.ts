@@ -1,73 +1,142 @@
 /**
- * Encode/decode throughput and peak RSS of videovae (Node, TorchScript bundle) against our
- * eager PyTorch model (bench/python_eager.py) on the same weights, input size and threads,
- * in one run. Not a test: prints a table and the ratios.
+ * The performance benchmark, in one run: encode and decode frames/s and peak RSS of Node with
+ * a fast-mode and an exact-mode bundle and of our eager PyTorch model (bench/python_eager.py),
+ * on the same weights, input and threads, each in its own process; the model's FLOPs
+ * (bench/flops.py) as effective GFLOP/s; the machine's conv2d/conv3d GFLOP/s
+ * (bench/conv_peak.py) as the ceiling; and the ratios. Not a test.
  *
- *   node --import tsx bench/vae.ts [--case 16z-ch32-video|16z-full-video] [--size 16x256x256]
- *                                  [--repeat 2] [--threads 2] [--json]
+ *   node --import tsx bench/vae.ts [--configs ch32-256,full-128] [--repeat 1] [--threads 2] [--json]
+ *
+ * Configs: ch32-256 (ch32 16z, 16x256x256), full-128 (full-width 16z, 8x128x128), full-720p
+ * (full-width 16z, 16x720x1280 encode with 256-pixel tiles, Node fast only; --max-tiles N stops
+ * after N tiles and extrapolates the time; peak RSS is reached on the first tile).
+ * Weights: the synthetic checkpoints of ../shared/parity (same FLOPs as the released ones).
  */
 import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { setNumThreads, Tensor, VideoVAE } from '../lib/index.js'
-import { parityBundle, parityCheckpoint, PYTHON } from '../test/support/parity.js'
+import { Tensor, writeSafetensors } from '../lib/index.js'
+import { parityBundle, parityCheckpoint, PYTHON, ROOT } from '../test/support/parity.js'
 
 const { values } = parseArgs({
   options: {
-    case: { type: 'string', default: '16z-ch32-video' },
-    size: { type: 'string', default: '16x256x256' },
-    repeat: { type: 'string', default: '2' },
+    configs: { type: 'string', default: 'ch32-256,full-128' },
+    repeat: { type: 'string', default: '1' },
     threads: { type: 'string', default: '2' },
+    'max-tiles': { type: 'string', default: '2' },
     json: { type: 'boolean', default: false }
   }
 })
-const [T, H, W] = values.size!.split('x').map(Number) as [number, number, number]
-const repeat = Number(values.repeat)
-const threads = Number(values.threads)
 
-async function timed<R>(fn: () => Promise<R>): Promise<[number, R]> {
-  let out = await fn() // warm-up (TorchScript profiling runs)
-  const start = performance.now()
-  for (let i = 0; i < repeat; i++) out = await fn()
-  return [(performance.now() - start) / repeat / 1000, out]
+interface Config {
+  case: string
+  size: [number, number, number]
+  tile?: number
+  encodeOnly?: boolean
+  runners: ('python' | 'exact' | 'fast')[]
+}
+
+const CONFIGS: Record<string, Config> = {
+  'ch32-256': { case: '16z-ch32-video', size: [16, 256, 256], runners: ['python', 'exact', 'fast'] },
+  'ch32-smoke': { case: '16z-ch32-video', size: [8, 64, 64], runners: ['python', 'exact', 'fast'] },
+  'full-128': { case: '16z-full-video', size: [8, 128, 128], runners: ['python', 'exact', 'fast'] },
+  'full-720p': { case: '16z-full-video', size: [16, 720, 1280], tile: 256, encodeOnly: true, runners: ['fast'] }
+}
+
+interface Run {
+  encode_s: number
+  decode_s: number | null
+  peak_rss_mb: number
+  extrapolated?: boolean
+}
+
+const threads = values.threads!
+const repeat = values.repeat!
+const log = (s: string): void => void (values.json ? process.stderr : process.stdout).write(s + '\n')
+
+function json<T>(file: string, args: string[]): T {
+  const out = execFileSync(file, args, { encoding: 'utf8', cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 })
+  return JSON.parse(out.trim().split('\n').pop()!) as T
+}
+
+/** A seeded uniform [-1, 1) video, written once and read by every runner. */
+async function inputFile([T, H, W]: [number, number, number]): Promise<string> {
+  const file = path.join(ROOT, '.cache', 'bench', `input-${T}x${H}x${W}.safetensors`)
+  if (fs.existsSync(file)) return file
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  const data = new Float32Array(3 * T * H * W)
+  let s = 12345
+  for (let i = 0; i < data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    data[i] = s / 2 ** 31 - 1
+  }
+  await writeSafetensors(file, { video: Tensor.from(data, [1, 3, T, H, W]) })
+  return file
+}
+
+function convPeak(): { conv2d_gflops: number; conv3d_gflops: number } {
+  return json(PYTHON, [path.join(__dirname, 'conv_peak.py'), threads, '7'])
+}
+
+async function measure(name: string, cfg: Config): Promise<Record<string, unknown>> {
+  const [T, H, W] = cfg.size
+  const checkpoint = parityCheckpoint(cfg.case)
+  const input = await inputFile(cfg.size)
+  const flops = json<{ encode_gflop: number; decode_gflop: number }>(PYTHON, [path.join(__dirname, 'flops.py'), checkpoint, String(T), String(H), String(W)])
+  const runs: Record<string, Run> = {}
+  for (const runner of cfg.runners) {
+    log(`  ${name}: ${runner} ...`)
+    if (runner === 'python') {
+      runs.python = json<Run>(PYTHON, [path.join(__dirname, 'python_eager.py'), checkpoint, input, repeat, threads])
+      continue
+    }
+    const args = ['--import', 'tsx', path.join(__dirname, 'node_run.ts'), '--bundle', parityBundle(cfg.case, runner), '--input', input, '--repeat', repeat, '--threads', threads]
+    if (cfg.tile) args.push('--tile', String(cfg.tile), '--max-tiles', values['max-tiles']!)
+    if (cfg.encodeOnly) args.push('--encode-only')
+    runs[`node ${runner}`] = json<Run>(process.execPath, args)
+  }
+  return { config: name, case: cfg.case, size: cfg.size.join('x'), tile: cfg.tile ?? null, flops, runs }
+}
+
+function report(results: Record<string, unknown>[], peak: { conv2d_gflops: number; conv3d_gflops: number }): void {
+  log(`conv ceiling (${threads} threads): conv2d 3x3 ${peak.conv2d_gflops.toFixed(0)} GFLOP/s, conv3d 3x3x3 ${peak.conv3d_gflops.toFixed(0)} GFLOP/s`)
+  for (const r of results) {
+    const [T] = (r.size as string).split('x').map(Number) as [number]
+    const flops = r.flops as { encode_gflop: number; decode_gflop: number }
+    const runs = r.runs as Record<string, Run>
+    log(`\n${r.config}: ${r.case} at ${r.size}${r.tile ? `, tiles of ${r.tile}` : ''}; ${flops.encode_gflop.toFixed(0)} + ${flops.decode_gflop.toFixed(0)} GFLOP`)
+    log('                encode fps  decode fps  eff. GFLOP/s  % conv2d peak  peak RSS MB')
+    for (const [name, run] of Object.entries(runs)) {
+      const seconds = run.encode_s + (run.decode_s ?? 0)
+      const gflops = (flops.encode_gflop + (run.decode_s === null ? 0 : flops.decode_gflop)) / seconds
+      const dec = run.decode_s === null ? '-' : (T / run.decode_s).toFixed(2)
+      log(`${name.padEnd(15)} ${(T / run.encode_s).toFixed(2).padStart(10)} ${dec.padStart(11)} ${gflops.toFixed(0).padStart(13)} ${((100 * gflops) / peak.conv2d_gflops).toFixed(0).padStart(13)}% ${run.peak_rss_mb.toFixed(0).padStart(12)}${run.extrapolated ? '  (time extrapolated from the first tiles)' : ''}`)
+    }
+    const py = runs.python, fast = runs['node fast'], exact = runs['node exact']
+    const ratio = (a?: Run, b?: Run): string =>
+      a && b ? `encode ${(a.encode_s / b.encode_s).toFixed(2)}x, decode ${a.decode_s && b.decode_s ? (a.decode_s / b.decode_s).toFixed(2) : '-'}x` : '-'
+    if (py && fast) log(`node fast / python eager speed: ${ratio(py, fast)}`)
+    if (exact && fast) log(`node fast / node exact speed:   ${ratio(exact, fast)}`)
+    if (py && exact) log(`node exact / python eager:      ${ratio(py, exact)}`)
+  }
 }
 
 async function main(): Promise<void> {
-  const checkpoint = parityCheckpoint(values.case!)
-  const bundle = parityBundle(values.case!)
-  const py = JSON.parse(
-    execFileSync(PYTHON, [path.join(__dirname, 'python_eager.py'), checkpoint, String(T), String(H), String(W), String(repeat), String(threads)], {
-      encoding: 'utf8'
-    })
-  ) as { encode_s: number; decode_s: number; peak_rss_mb: number }
-
-  setNumThreads(threads)
-  const vae = await VideoVAE.load(bundle)
-  const x = Tensor.from(new Float32Array(3 * T * H * W).map(() => Math.random() * 2 - 1), [1, 3, T, H, W])
-  const [encodeS, latent] = await timed(() => vae.encode(x))
-  const [decodeS] = await timed(() => vae.decode(latent))
-  const node = { encode_s: encodeS, decode_s: decodeS, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }
-
-  const fps = (s: number): number => T / s
-  const result = {
-    case: values.case,
-    size: values.size,
-    threads,
-    python_eager: { ...py, encode_fps: fps(py.encode_s), decode_fps: fps(py.decode_s) },
-    node: { ...node, encode_fps: fps(node.encode_s), decode_fps: fps(node.decode_s) },
-    ratio: { encode: py.encode_s / node.encode_s, decode: py.decode_s / node.decode_s }
-  }
-  if (values.json) {
-    console.log(JSON.stringify(result))
-    return
-  }
-  console.log(`${values.case} at ${values.size}, ${threads} threads, mean of ${repeat} after a warm-up`)
-  console.log('              encode fps   decode fps   peak RSS MB')
-  for (const [name, r] of [['python eager', result.python_eager], ['node', result.node]] as const) {
-    console.log(`${name.padEnd(12)} ${r.encode_fps.toFixed(2).padStart(11)} ${r.decode_fps.toFixed(2).padStart(12)} ${r.peak_rss_mb.toFixed(0).padStart(13)}`)
-  }
-  console.log(`node / python speed: encode ${result.ratio.encode.toFixed(2)}x, decode ${result.ratio.decode.toFixed(2)}x`)
+  const names = values.configs!.split(',')
+  for (const n of names) if (!CONFIGS[n]) throw new Error(`unknown config ${n} (known: ${Object.keys(CONFIGS).join(', ')})`)
+  const load = (): string => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  log(`load average before: ${load()}`)
+  const before = convPeak()
+  const results = []
+  for (const n of names) results.push(await measure(n, CONFIGS[n]!))
+  const after = convPeak()
+  // The better of two measurements: other load on the machine only ever lowers it.
+  const peak = { conv2d_gflops: Math.max(before.conv2d_gflops, after.conv2d_gflops), conv3d_gflops: Math.max(before.conv3d_gflops, after.conv3d_gflops) }
+  log(`load average after: ${load()}`)
+  if (values.json) console.log(JSON.stringify({ threads: Number(threads), repeat: Number(repeat), convPeak: peak, results }))
+  else report(results, peak)
 }
 
 main().catch((err) => {

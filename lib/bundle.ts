@@ -38,8 +38,13 @@ export interface BundleInfo {
   text: { required: boolean; dim: number; maxLength: number } | null
   /** Storage dtype of the weights. */
   dtype: string
-  /** Mid-block attention implementation chosen at export (`exact` or `chunked`). */
+  /** Mid-block attention implementation chosen at export (`exact`, `chunked`, or `sdpa` in fast mode). */
   attention: string
+  /**
+   * Export mode: `exact` (bit-exact with the official model) or `fast` (same weights, faster
+   * layers, within 1e-4 of exact). Bundles written before the field existed are exact.
+   */
+  mode: 'exact' | 'fast'
   torchVersion: string
   /** Absolute path of each stage's TorchScript file, verified against its sha256. */
   files: Record<StageName, string>
@@ -114,6 +119,10 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
   if (m.kind === 'text') {
     throw bundleError(`${root} is a text-only bundle (T5 encoder and tokenizer): load it with CaptionEncoder.load, not as a VideoVAE`)
   }
+  const mode = m.mode ?? 'exact'
+  if (mode !== 'exact' && mode !== 'fast') {
+    throw bundleError(`${where}: unknown "mode" ${JSON.stringify(mode)} (expected "exact" or "fast"); re-export the bundle`)
+  }
   const resolved = await verifyFiles(root, field<Json>(m, 'files', 'object', where), where, verify)
   for (const stage of STAGE_NAMES) {
     if (!resolved[stage]) throw bundleError(`${where}: stage "${stage}" is missing from files`)
@@ -155,6 +164,7 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
     },
     dtype: field<string>(m, 'dtype', 'string', where),
     attention: typeof m.attention === 'string' ? m.attention : 'exact',
+    mode,
     torchVersion: field<string>(m, 'torch_version', 'string', where),
     files: stageFiles,
     extraFiles,

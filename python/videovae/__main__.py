@@ -1,7 +1,7 @@
 """Command line: `python -m videovae export|info ...` (run with PYTHONPATH=python).
 
     python -m videovae export --checkpoint sota-16z.ckpt --out bundles/16z [--config config_16z]
-                              [--attention exact|chunked] [--force]
+                              [--attention exact|chunked] [--mode exact|fast] [--force]
     python -m videovae export --checkpoint sota-16z-text.ckpt --t5 flan-t5-large/ --out bundles/16z-text
                               [--t5-dtype bfloat16|float32]
     python -m videovae export --t5 flan-t5-large/ --out bundles/t5      # text-only bundle
@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--config", choices=sorted(CONFIGS), help="expected config; must agree with the checkpoint")
     ex.add_argument("--attention", choices=("exact", "chunked"), default="exact",
                     help="mid-block spatial attention: exact reference path or query-chunked (less memory)")
+    ex.add_argument("--mode", choices=("exact", "fast"), default="exact",
+                    help="exact: bit-exact with the official model (default); fast: frame convs on oneDNN, "
+                         "channels-last, fused attention (within 1e-4 of exact, see python/NOTES.md)")
     ex.add_argument("--force", action="store_true", help="replace an existing bundle directory")
 
     info = sub.add_parser("info", help="describe a checkpoint or a bundle")
@@ -70,12 +73,13 @@ def main(argv=None) -> int:
                 _reexec_with_fixed_hash_seed()
             from .export import export_checkpoint
             manifest = export_checkpoint(args.checkpoint, args.out, args.config, args.attention, args.force,
-                                         args.t5, args.t5_dtype)
+                                         args.t5, args.t5_dtype, args.mode)
             if manifest.get("kind") == "text":
                 print("wrote %s (text-only, T5 %d-d, %s)" % (args.out, manifest["t5"]["d_model"], manifest["t5"]["dtype"]))
             else:
-                print("wrote %s (%s, %s, attention %s%s)" % (args.out, manifest["variant"], manifest["config"],
-                                                           manifest["attention"], ", with T5" if "t5" in manifest else ""))
+                print("wrote %s (%s, %s, mode %s, attention %s%s)" % (
+                    args.out, manifest["variant"], manifest["config"], manifest["mode"], manifest["attention"],
+                    ", with T5" if "t5" in manifest else ""))
         elif args.bundle:
             from .bundle import read_manifest, verify_files
             manifest = read_manifest(args.bundle)

@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from .layers import group_norm
+from .layers import channels_last, group_norm
 
 
 
@@ -92,6 +92,7 @@ class TemporalAttention(nn.Module):
         self.relative_position_v = RelativePosition(channels)
         self.proj_out = nn.Conv1d(channels, channels, kernel_size=1)
         self.scale = 1.0 / math.sqrt(math.sqrt(channels))  # applied to q and k separately
+        self.channels_last_out = False  # set by the fast export mode (videovae.fast)
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, t, h, w = x.shape
@@ -107,7 +108,10 @@ class TemporalAttention(nn.Module):
         rel_v = self.relative_position_v(t)
         out = out + torch.einsum("nij,ijc->nci", probs, rel_v)
         out = seq + self.proj_out(out)
-        return out.reshape(b, h, w, c, t).permute(0, 3, 4, 1, 2)
+        out = out.reshape(b, h, w, c, t).permute(0, 3, 4, 1, 2)
+        if self.channels_last_out:
+            out = channels_last(out)
+        return out
 
 
 class CrossAttention(nn.Module):
@@ -132,6 +136,7 @@ class CrossAttention(nn.Module):
         self.to_v = nn.Linear(context_dim, inner, bias=False)
         # Index 1 is a p=0 dropout in the reference: no parameters, no effect.
         self.to_out = nn.Sequential(nn.Linear(inner, patch_dim), nn.Identity())
+        self.channels_last_out = False  # set by the fast export mode (videovae.fast)
 
     def forward(self, x: Tensor, context: Tensor, mask: Optional[Tensor]) -> Tensor:
         b, c, t, h, w = x.shape
@@ -164,7 +169,10 @@ class CrossAttention(nn.Module):
         n = g1 * g2
         out = out.reshape(b * t, self.heads, n, self.dim_head).permute(0, 2, 1, 3).reshape(b * t, n, self.heads * self.dim_head)
         out = self.to_out(out)
-        return out.reshape(b, t, g1, g2, p, p, c).permute(0, 6, 1, 2, 4, 3, 5).reshape(b, c, t, h, w)
+        out = out.reshape(b, t, g1, g2, p, p, c).permute(0, 6, 1, 2, 4, 3, 5).reshape(b, c, t, h, w)
+        if self.channels_last_out:
+            out = channels_last(out)
+        return out
 
     def _split_heads(self, x: Tensor) -> Tensor:
         bt, n, _ = x.shape

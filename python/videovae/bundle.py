@@ -32,6 +32,8 @@ def read_manifest(bundle_dir: str) -> Dict[str, object]:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise BundleError("unsupported bundle format_version %r in %s (expected %d)"
                           % (manifest.get("format_version"), path, FORMAT_VERSION))
+    if manifest.get("mode", "exact") not in ("exact", "fast"):  # no "mode": an older, exact bundle
+        raise BundleError("unknown bundle mode %r in %s (expected 'exact' or 'fast')" % (manifest.get("mode"), path))
     files = manifest.get("files")
     # A VAE bundle: the four stages, plus the T5 files when it carries a text encoder
     # (manifest "t5"). A text-only bundle ("kind": "text"): the T5 files alone.

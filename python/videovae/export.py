@@ -17,6 +17,7 @@ from .export_t5 import T5Export, check_width, prepare_t5, t5_manifest, write_t5_
 
 from .checkpoint import CheckpointError, load_model, sha256_file
 from .config import TEMPORAL_COMPRESSION, TEXT_MAX_LENGTH, VideoVAEConfig
+from .fast import check_mode, fast_copy
 from .model import STAGE_NAMES, VideoVAEPlus
 
 FORMAT_VERSION = 1
@@ -24,7 +25,8 @@ MANIFEST = "manifest.json"
 
 
 def build_manifest(config: VideoVAEConfig, attention: str, checkpoint_sha256: Optional[str],
-                   files: Dict[str, Dict[str, str]], t5: Optional[T5Export] = None) -> Dict[str, object]:
+                   files: Dict[str, Dict[str, str]], t5: Optional[T5Export] = None,
+                   mode: str = "exact") -> Dict[str, object]:
     f = config.spatial_compression
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -37,6 +39,7 @@ def build_manifest(config: VideoVAEConfig, attention: str, checkpoint_sha256: Op
         "text": {"required": True, "dim": config.text_dim, "max_length": TEXT_MAX_LENGTH} if config.caption else None,
         "dtype": "float32",
         "attention": attention,
+        "mode": mode,
         "torch_version": torch.__version__,
         "source_checkpoint_sha256": checkpoint_sha256,
         "files": {name: files[name] for name in STAGE_NAMES},
@@ -61,8 +64,13 @@ def build_text_manifest(t5: T5Export, files: Dict[str, Dict[str, str]]) -> Dict[
 
 def write_bundle(model: VideoVAEPlus, out_dir: str, attention: str = "exact",
                  checkpoint_sha256: Optional[str] = None, overwrite: bool = False,
-                 t5: Optional[T5Export] = None) -> Dict[str, object]:
-    """Scripts the model's four stages (and the T5 encoder, if any) and writes them atomically to out_dir."""
+                 t5: Optional[T5Export] = None, mode: str = "exact") -> Dict[str, object]:
+    """Scripts the model's four stages (and the T5 encoder, if any) and writes them atomically to out_dir.
+
+    mode "fast" scripts the fast form of the model (videovae.fast) instead; `model` itself is
+    left unchanged.
+    """
+    check_mode(mode)
     if t5 is not None:
         if not model.config.caption:
             raise CheckpointError("the checkpoint is not a text model (%s): it takes no captions, so --t5 does not apply"
@@ -72,14 +80,17 @@ def write_bundle(model: VideoVAEPlus, out_dir: str, attention: str = "exact",
     model.set_attention(attention)
     try:
         files = write_t5_files(t5, tmp) if t5 is not None else {}
-        for name, stage in model.stages().items():
+        stages = model.stages() if mode == "exact" else fast_copy(model).stages()
+        for name, stage in stages.items():
             path = os.path.join(tmp, name + ".pt")
             with warnings.catch_warnings():
                 # TorchScript is deprecated upstream but is what libtorch loads; keep output quiet.
                 warnings.simplefilter("ignore", DeprecationWarning)
                 torch.jit.save(torch.jit.script(stage), path)
             files[name] = {"path": name + ".pt", "sha256": sha256_file(path)}
-        manifest = build_manifest(model.config, attention, checkpoint_sha256, files, t5)
+        # The fast mode replaces the mid-block attention by fused SDPA whatever was asked.
+        recorded = attention if mode == "exact" else "sdpa"
+        manifest = build_manifest(model.config, recorded, checkpoint_sha256, files, t5, mode)
         _finish_bundle(tmp, out_dir, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -139,15 +150,16 @@ def _move_into_place(tmp: str, out_dir: str) -> None:
 
 def export_checkpoint(checkpoint: Optional[str], out_dir: str, config_name: Optional[str] = None,
                       attention: str = "exact", overwrite: bool = False, t5_dir: Optional[str] = None,
-                      t5_dtype: str = "bfloat16") -> Dict[str, object]:
+                      t5_dtype: str = "bfloat16", mode: str = "exact") -> Dict[str, object]:
     """Checkpoint file (and/or HF T5 directory) -> bundle directory. Returns the manifest.
     With only t5_dir, writes a text-only bundle."""
     if attention not in ("exact", "chunked"):
         raise ValueError("attention must be 'exact' or 'chunked', got %r" % (attention,))
+    check_mode(mode)
     if checkpoint is None and t5_dir is None:
         raise ValueError("nothing to export: give a checkpoint, a T5 directory, or both")
     model = load_model(checkpoint, config_name)[0] if checkpoint is not None else None
     t5 = prepare_t5(t5_dir, t5_dtype) if t5_dir is not None else None
     if model is None:
         return write_text_bundle(t5, out_dir, overwrite)
-    return write_bundle(model, out_dir, attention, sha256_file(checkpoint), overwrite, t5)
+    return write_bundle(model, out_dir, attention, sha256_file(checkpoint), overwrite, t5, mode)

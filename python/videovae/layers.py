@@ -22,6 +22,21 @@ class Swish(nn.Module):
         return swish(x)
 
 
+def channels_last(x: Tensor, enabled: bool = True) -> Tensor:
+    """x in channels-last-3d with canonical strides.
+
+    Size-1 dims (B = 1, T = 1) may carry any stride; an odd one makes later ops guess the
+    layout wrong (suggest_memory_format) and copy to contiguous, so such strides are reset
+    (free: the same elements in the same order).
+    """
+    if not enabled or x.dim() != 5:
+        return x
+    if not x.is_contiguous(memory_format=torch.channels_last_3d):
+        return x.contiguous(memory_format=torch.channels_last_3d)
+    b, c, t, h, w = x.shape
+    return x.as_strided([b, c, t, h, w], [c * t * h * w, 1, h * w * c, w * c, c], x.storage_offset())
+
+
 def group_norm(channels: int, eps: float = 1e-6) -> nn.GroupNorm:
     return nn.GroupNorm(num_groups=32, num_channels=channels, eps=eps, affine=True)
 

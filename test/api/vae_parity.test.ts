@@ -3,75 +3,21 @@
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 
-import { readSafetensors, setNumThreads, Tensor, VideoVAE } from '../../lib/index.js'
-import { caseDir, maxAbsDiff, needsParity, parityBundle, readCase } from '../support/parity.js'
+import { setNumThreads, VideoVAE } from '../../lib/index.js'
+import { needsParity, parityBundle, PARITY_CH32_CASES } from '../support/parity.js'
+import { parityErrors } from '../support/parity_run.js'
 
-const CASES = ['16z-ch32-video', '4z-ch32-video', '16z_cap-ch32-video', '4z_cap-ch32-video', '16z-ch32-image', '16z-ch32-chunked']
+const CASES: string[] = [...PARITY_CH32_CASES]
 // The full-width case needs a 2 GB checkpoint and bundle: `npm run test:full`.
 if (process.env.VIDEOVAE_FULL === '1') CASES.push('16z-full-video')
-
-async function values(t: Tensor): Promise<Float32Array> {
-  return (await t.data()) as Float32Array
-}
-
-/** Elements [from, to) along T of a [B,C,T,H,W] tensor's data. */
-function sliceT(data: Float32Array, shape: number[], from: number, to: number): Float32Array {
-  const [B, C, T, H, W] = shape as [number, number, number, number, number]
-  const plane = H * W
-  const out = new Float32Array(B * C * (to - from) * plane)
-  let o = 0
-  for (let bc = 0; bc < B * C; bc++) {
-    out.set(data.subarray((bc * T + from) * plane, (bc * T + to) * plane), o)
-    o += (to - from) * plane
-  }
-  return out
-}
 
 describe('VideoVAE parity with the official fixtures', { skip: needsParity }, () => {
   before(() => setNumThreads(2))
 
   for (const name of CASES) {
     test(name, async () => {
-      const meta = readCase(name)
       const vae = await VideoVAE.load(parityBundle(name))
-      const { tensors: ref } = await readSafetensors(`${caseDir(name)}/tensors.safetensors`)
-      const text = ref.text_emb ? { textEmbedding: ref.text_emb, textMask: ref.text_mask } : {}
-      const textArgs = ref.text_emb ? [ref.text_emb, ref.text_mask] : [null, null]
-      const image = meta.pipeline === 'image'
-      const errors: Record<string, number> = {}
-      const check = async (key: string, got: Tensor | Float32Array): Promise<void> => {
-        const expected = await values(ref[key]!)
-        const actual = got instanceof Tensor ? await values(got) : got
-        if (got instanceof Tensor) assert.deepEqual(got.shape, ref[key]!.shape, `${key} shape`)
-        errors[key] = maxAbsDiff(actual, expected)
-      }
-
-      if (meta.pipeline === 'chunked') {
-        const chunk = meta.chunk_size!
-        const latent = await vae.encode(ref.input!, { chunkFrames: chunk })
-        const data = await values(latent)
-        for (let k = 0, t = 0; ref[`latent_chunk${k}`]; k++) {
-          const len = ref[`latent_chunk${k}`]!.shape[2]!
-          await check(`latent_chunk${k}`, sliceT(data, latent.shape, t, t + len))
-          t += len
-        }
-        await check('reconstruction_chunked', await vae.reconstruct(ref.input!, { chunkFrames: chunk }))
-      } else {
-        const [mean, logvar] = (await vae.stages[0]!.forward(ref.input!, ...textArgs, image)) as Tensor[]
-        await check('spatial_mean', mean!)
-        await check('spatial_logvar', logvar!)
-        if (ref.z_spatial) await check('z_spatial', mean!)
-        const post = await vae.encode(ref.input!, { ...text, image, posterior: true })
-        if (!image) {
-          await check('temporal_mean', post.mean)
-          await check('temporal_logvar', post.logvar)
-          await check('dec_temporal_out', (await vae.stages[2]!.forward(post.latent, ...textArgs)) as Tensor)
-        }
-        await check('latent', post.latent)
-        await check('reconstruction', await vae.decode(post.latent, { ...text, image, frames: post.frames }))
-      }
-      const expectedKeys = Object.keys(meta.tensors).filter((k) => !['input', 'text_emb', 'text_mask'].includes(k))
-      assert.deepEqual(Object.keys(errors).sort(), expectedKeys.sort(), 'every stored tensor is checked')
+      const errors = await parityErrors(vae, name)
       for (const [key, err] of Object.entries(errors)) assert.equal(err, 0, `${name} ${key}: max abs ${err}`)
       vae.dispose()
     })

@@ -80,14 +80,14 @@ class CaseResources:
             self._models[name] = load_model(case_checkpoint(name), load_case(name)["config"])[0]
         return self._models[name]
 
-    def bundle_dir(self, name):
-        if name not in self._bundles:
+    def bundle_dir(self, name, mode="exact"):
+        if (name, mode) not in self._bundles:
             from videovae.checkpoint import sha256_file
             from videovae.export import write_bundle
-            out = os.path.join(str(self._tmp.mktemp("bundle-" + name)), "bundle")
-            write_bundle(self.model(name), out, "exact", sha256_file(case_checkpoint(name)))
-            self._bundles[name] = out
-        return self._bundles[name]
+            out = os.path.join(str(self._tmp.mktemp("bundle-%s-%s" % (name, mode))), "bundle")
+            write_bundle(self.model(name), out, "exact", sha256_file(case_checkpoint(name)), mode=mode)
+            self._bundles[(name, mode)] = out
+        return self._bundles[(name, mode)]
 
 
 @pytest.fixture(scope="session")

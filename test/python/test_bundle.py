@@ -35,7 +35,7 @@ def twice_exported(resources, tmp_path_factory):
 def test_manifest_text_model(resources):
     manifest = read_manifest(resources.bundle_dir(TEXT_CASE))
     assert list(manifest) == ["format_version", "variant", "config", "widths", "latent_channels", "compression",
-                              "rules", "text", "dtype", "attention", "torch_version", "source_checkpoint_sha256",
+                              "rules", "text", "dtype", "attention", "mode", "torch_version", "source_checkpoint_sha256",
                               "files"]
     assert manifest["format_version"] == 1
     assert (manifest["variant"], manifest["config"]) == ("4z-text", "config_4z_cap")
@@ -44,7 +44,7 @@ def test_manifest_text_model(resources):
     assert manifest["compression"] == {"t": 4, "h": 8, "w": 8}
     assert manifest["rules"] == {"t_multiple": 4, "t_min": 4, "hw_multiple": 8}
     assert manifest["text"] == {"required": True, "dim": 1024, "max_length": 100}
-    assert (manifest["dtype"], manifest["attention"]) == ("float32", "exact")
+    assert (manifest["dtype"], manifest["attention"], manifest["mode"]) == ("float32", "exact", "exact")
     assert manifest["torch_version"] == torch.__version__
     from videovae.checkpoint import sha256_file
     assert manifest["source_checkpoint_sha256"] == sha256_file(case_checkpoint(TEXT_CASE))

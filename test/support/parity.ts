@@ -27,6 +27,16 @@ export interface ParityCase {
   tensors: Record<string, { shape: number[]; max_abs: number }>
 }
 
+/** The ch32 cases (small synthetic models) that every test run covers. */
+export const PARITY_CH32_CASES = [
+  '16z-ch32-video',
+  '4z-ch32-video',
+  '16z_cap-ch32-video',
+  '4z_cap-ch32-video',
+  '16z-ch32-image',
+  '16z-ch32-chunked',
+] as const
+
 export function caseDir(name: string): string {
   return path.join(PARITY_DIR, 'cases', name)
 }
@@ -49,13 +59,16 @@ export function parityCheckpoint(name: string): string {
   return file
 }
 
-/** A bundle exported from the case's checkpoint (cached in .cache/bundles/<case>). */
-export function parityBundle(name: string): string {
-  const dir = path.join(ROOT, '.cache', 'bundles', name)
+/**
+ * A bundle exported from the case's checkpoint, in the exact (default) or fast export mode
+ * (cached in .cache/bundles/<case> or .cache/bundles/<case>-fast).
+ */
+export function parityBundle(name: string, mode: 'exact' | 'fast' = 'exact'): string {
+  const dir = path.join(ROOT, '.cache', 'bundles', mode === 'exact' ? name : `${name}-${mode}`)
   if (!fs.existsSync(path.join(dir, 'manifest.json'))) {
     fs.rmSync(dir, { recursive: true, force: true })
     fs.mkdirSync(path.dirname(dir), { recursive: true })
-    execFileSync(PYTHON, ['-m', 'videovae', 'export', '--checkpoint', parityCheckpoint(name), '--out', dir], {
+    execFileSync(PYTHON, ['-m', 'videovae', 'export', '--checkpoint', parityCheckpoint(name), '--out', dir, '--mode', mode], {
       env: { ...process.env, PYTHONPATH: path.join(ROOT, 'python') },
       stdio: 'inherit'
     })

@@ -25,6 +25,7 @@ interface ExportFlags {
   out?: string
   config?: string
   attention: string
+  mode: string
   force?: boolean
 }
 
@@ -41,6 +42,7 @@ export function registerExport(program: Command, run: Runner): Command {
     .addOption(new Option('--out <dir>', 'same as --output').hideHelp())
     .addOption(new Option('--config <name>', 'expected config; must agree with the checkpoint (detected from it otherwise)').choices(CONFIGS))
     .addOption(new Option('--attention <mode>', 'mid-block attention: exact (reference) or chunked (less memory, same results)').choices(['exact', 'chunked']).default('exact'))
+    .addOption(new Option('--mode <mode>', 'exact (bit-exact with the official model) or fast (faster layers, within 1e-4 of exact)').choices(['exact', 'fast']).default('exact'))
     .option('--force', 'replace an existing bundle directory')
   addOutputFlags(cmd)
   cmd.addHelpText('after', '\nNeeds a clone of the repository with its Python environment (.venv, made by npm test or scripts/setup.sh).')
@@ -74,7 +76,7 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
     throw new CliError('ERR_EXISTS', `${output} already exists; use --force to replace it`)
   }
   const { python, pythonPath, root } = exporterPaths()
-  const args = ['-m', 'videovae', 'export', '--out', out, '--attention', flags.attention]
+  const args = ['-m', 'videovae', 'export', '--out', out, '--attention', flags.attention, '--mode', flags.mode]
   if (flags.checkpoint !== undefined) args.push('--checkpoint', path.resolve(flags.checkpoint))
   if (flags.t5 !== undefined) args.push('--t5', path.resolve(flags.t5), '--t5-dtype', flags.t5Dtype)
   if (flags.config) args.push('--config', flags.config)
@@ -108,7 +110,7 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
   const t5 = manifest.t5 as { dtype: string; d_model: number } | undefined
   const what = manifest.kind === 'text'
     ? `text-only, T5 ${t5?.d_model}-d ${t5?.dtype}`
-    : `${String(manifest.variant)}, ${String(manifest.config)}, attention ${String(manifest.attention)}${t5 ? `, T5 ${t5.dtype}` : ''}`
+    : `${String(manifest.variant)}, ${String(manifest.config)}, mode ${String(manifest.mode)}, attention ${String(manifest.attention)}${t5 ? `, T5 ${t5.dtype}` : ''}`
   ctx.print(`wrote ${output} (${what}) in ${seconds.toFixed(1)} s`)
   return EXIT.OK
 }

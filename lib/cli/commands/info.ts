@@ -68,7 +68,13 @@ export function memoryEstimate(
     runtime: 300 * MB,
     frameBuffers: frames * hp * wp * 3 * (1 + 4 + 4 + 1),
     activations: 64 * info.widths.ch * frames * th * tw,
-    attention: info.attention === 'chunked' ? Math.min(8 * frames * tokens * tokens, 700 * MB) : 8 * frames * tokens * tokens,
+    // Fused SDPA (fast mode) keeps no [tokens, tokens] logits: q, k, v and the output only.
+    attention:
+      info.attention === 'sdpa'
+        ? 4 * 4 * frames * tokens * info.widths.ch * info.widths.chMult[info.widths.chMult.length - 1]!
+        : info.attention === 'chunked'
+          ? Math.min(8 * frames * tokens * tokens, 700 * MB)
+          : 8 * frames * tokens * tokens,
   }
   return { ...terms, total: Object.values(terms).reduce((a, b) => a + b, 0) }
 }
@@ -99,7 +105,7 @@ async function info(ctx: Context, flags: InfoFlags): Promise<void> {
     `widths     ch ${bundle.widths.ch}, ch_mult [${bundle.widths.chMult}], res blocks ${bundle.widths.numResBlocks}, temporal hidden ${bundle.widths.hiddenChannel}`,
     `compress   T/${bundle.compression.t}, H/${bundle.compression.h}, W/${bundle.compression.w}; input T a multiple of ${bundle.rules.tMultiple} (padded) and >= ${bundle.rules.tMin}, H and W multiples of ${bundle.rules.hwMultiple}`,
     `text       ${bundle.text ? `captions required (embeddings [B, <=${bundle.text.maxLength}, ${bundle.text.dim}])` : 'none'}`,
-    `attention  ${bundle.attention}`,
+    `mode       ${bundle.mode}, attention ${bundle.attention}`,
     `torch      ${bundle.torchVersion}`,
     `manifest   sha256 ${bundle.sha256}`,
   ]
