@@ -53,7 +53,7 @@ export function parityCheckpoint(name: string): string {
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true })
     const tmp = `${file}.tmp-${process.pid}`
-    execFileSync(PYTHON, [path.join(PARITY_DIR, 'make_checkpoint.py'), '--keys', path.join(PARITY_DIR, meta.key_file), '--seed', String(meta.seed), '--out', tmp], { stdio: 'inherit' })
+    execFileSync(PYTHON, [path.join(PARITY_DIR, 'make_checkpoint.py'), '--keys', path.join(PARITY_DIR, meta.key_file), '--seed', String(meta.seed), '--out', tmp], { stdio: ['ignore', 2, 2] })
     fs.renameSync(tmp, file)
   }
   return file
@@ -70,7 +70,7 @@ export function parityBundle(name: string, mode: 'exact' | 'fast' = 'exact'): st
     fs.mkdirSync(path.dirname(dir), { recursive: true })
     execFileSync(PYTHON, ['-m', 'videovae', 'export', '--checkpoint', parityCheckpoint(name), '--out', dir, '--mode', mode], {
       env: { ...process.env, PYTHONPATH: path.join(ROOT, 'python') },
-      stdio: 'inherit'
+      stdio: ['ignore', 2, 2] // progress to stderr: stdout may carry a benchmark's JSON
     })
   }
   return dir
