@@ -42,11 +42,17 @@ export interface ShardWriterOptions {
   perItem: boolean
   /** sha256 of the bundle's manifest.json, recorded in every index line. */
   bundle: string
+  /**
+   * Asked right before items are written, one answer per item: false drops the item uncommitted
+   * (its `add` promise resolves with null). Queue workers use it to check that they still own
+   * the item's job, so that a job another worker took over is not committed twice.
+   */
+  claim?: (items: EncodedItem[]) => Promise<boolean[]>
 }
 
 interface Pending {
   encoded: EncodedItem
-  resolve: (entry: IndexEntry) => void
+  resolve: (entry: IndexEntry | null) => void
   reject: (err: unknown) => void
 }
 
@@ -101,10 +107,10 @@ export class ShardWriter {
     return this.#buffer.length
   }
 
-  /** Queues an item; resolves with its index entry once committed. */
-  add(encoded: EncodedItem): Promise<IndexEntry> {
+  /** Queues an item; resolves with its index entry once committed (null: the claim refused it). */
+  add(encoded: EncodedItem): Promise<IndexEntry | null> {
     if (this.#error !== undefined) return Promise.reject(this.#error)
-    const promise = new Promise<IndexEntry>((resolve, reject) => this.#buffer.push({ encoded, resolve, reject }))
+    const promise = new Promise<IndexEntry | null>((resolve, reject) => this.#buffer.push({ encoded, resolve, reject }))
     if (this.#options.perItem || this.#buffer.length >= this.#options.itemsPerShard) void this.flush().catch(() => undefined)
     return promise
   }
@@ -136,6 +142,12 @@ export class ShardWriter {
       return
     }
     try {
+      if (this.#options.claim !== undefined) {
+        const keep = await this.#options.claim(batch.map((p) => p.encoded))
+        batch.forEach((p, i) => keep[i] !== true && p.resolve(null))
+        batch = batch.filter((_, i) => keep[i] === true)
+        if (batch.length === 0) return
+      }
       const entries = this.#options.perItem ? await this.#writeItems(batch) : await this.#writeShard(batch)
       await this.#index.append(entries)
       entries.forEach((e, i) => {

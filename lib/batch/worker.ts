@@ -4,7 +4,10 @@
  * only after its item is committed, so a worker that dies loses nothing: its jobs stall, and
  * another worker's stalled-job check puts them back on the queue once their lock expires.
  * Exactly once: a job that was started before (retried or recovered) first checks every index
- * of the directory, because the dead worker may have committed it just before dying.
+ * of the directory, because the dead worker may have committed it just before dying. And right
+ * before its item is written, a job renews its lock and (when started before) checks the indexes
+ * again: a worker that stalled past its lock (a stopped process, a VM pause) and lost the job to
+ * another worker drops the item instead of committing it a second time.
  */
 import { hostname } from 'node:os'
 import { mkdir } from 'node:fs/promises'
@@ -51,6 +54,8 @@ export interface WorkerReport {
   processed: number
   /** Jobs whose item another (dead) worker had already committed. */
   skipped: number
+  /** Jobs this worker lost to another worker (its lock expired while it stalled) before committing them. */
+  lost: number
   /** Items that failed for good (after their retries) in this worker. */
   failed: FailureRecord[]
   seconds: number
@@ -68,10 +73,21 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
   const concurrency = options.concurrency ?? 1
   const id = writerName(options.workerId ?? `${hostname()}-${process.pid}`)
   await mkdir(options.outdir, { recursive: true })
+  const stillOwned = async (itemId: string): Promise<boolean> => {
+    const h = held.get(itemId)
+    if (h === undefined || h.token === undefined) return false
+    const renewed = await h.job.extendLock(h.token, lockMs).catch(() => 0)
+    if (renewed !== 1) {
+      h.lost = true
+      return false
+    }
+    return !(h.job.attemptsStarted > 1 && (await committedElsewhere(itemId)))
+  }
   const writer = await ShardWriter.open(options.outdir, `worker-${id}`, {
     itemsPerShard: options.itemsPerShard ?? 64,
     perItem: options.perItem === true,
     bundle: vae.info.sha256,
+    claim: async (items) => Promise.all(items.map(async (e) => stillOwned(e.item.id))),
   })
   const failures = await FailuresFile.open(writer.files.failures, true)
   let encoder: BatchEncoder | undefined
@@ -79,6 +95,10 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
   let inFlight = 0
   let processed = 0
   let skipped = 0
+  let lost = 0
+  const lockMs = options.lockMs ?? 30000
+  /** The jobs in flight, by item id, with the lock token that proves this worker still owns them. */
+  const held = new Map<string, { job: Job<QueueJobData>; token: string | undefined; lost?: boolean }>()
 
   // Items wait in the writer until every job this worker holds is waiting there too.
   const maybeFlush = (): void => {
@@ -101,9 +121,10 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
   const committedElsewhere = async (itemId: string): Promise<boolean> =>
     writer.committed.has(itemId) || (await readDatasetIndex(options.outdir)).some((e) => e.id === itemId)
 
-  const processJob = async (job: Job<QueueJobData>): Promise<{ shard?: string; offset?: number; skipped?: boolean }> => {
+  const processJob = async (job: Job<QueueJobData>, token?: string): Promise<{ shard?: string; offset?: number; skipped?: boolean }> => {
     inFlight++
     const { item, settings } = job.data
+    held.set(item.id, { job, token })
     try {
       if (job.attemptsStarted > 1 && (await committedElsewhere(item.id))) {
         skipped++
@@ -114,6 +135,11 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
       const committed = writer.add(encoded)
       maybeFlush()
       const entry = await committed
+      if (entry === null) {
+        if (held.get(item.id)?.lost === true) lost++
+        else skipped++
+        return { skipped: true }
+      }
       options.onItem?.(item.id, ++processed)
       return { shard: entry.shard, offset: entry.offset }
     } catch (err) {
@@ -123,6 +149,7 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
       if (INPUT_ERRORS.has(code)) throw new UnrecoverableError(`${(err as Error).message} (${code})`)
       throw err
     } finally {
+      held.delete(item.id)
       inFlight--
       maybeFlush()
     }
@@ -162,5 +189,5 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
     await failures.close()
   }
   const seconds = (performance.now() - started) / 1000
-  return { worker: id, processed, skipped, failed: failures.records, seconds, itemsPerSecond: seconds > 0 ? processed / seconds : 0, index: writer.files.index }
+  return { worker: id, processed, skipped, lost, failed: failures.records, seconds, itemsPerSecond: seconds > 0 ? processed / seconds : 0, index: writer.files.index }
 }

@@ -114,13 +114,14 @@ def vae_loss(recon: Tensor, target: Tensor, posteriors, weights: Optional[LossWe
 
 
 def lr_at(step: int, base_lr: float, warmup: int, schedule: str = "constant", total: int = 0,
-          min_ratio: float = 0.1, start_step: int = 0) -> float:
+          min_ratio: float = 0.1, start_step: int = 0, decay_from: int = 0) -> float:
     """Linear warmup (counted from start_step, so a resumed run without optimizer state warms up
-    again), then constant or cosine decay to min_ratio * base_lr at `total` steps."""
+    again), then constant or cosine decay to min_ratio * base_lr, from step `decay_from` (a run that
+    trained at a constant rate can switch to a decay phase) to step `total`."""
     since = step - start_step
     if warmup > 0 and since < warmup:
         return base_lr * (since + 1) / warmup
     if schedule == "cosine" and total > 0:
-        p = min(max(step / float(total), 0.0), 1.0)
+        p = min(max((step - decay_from) / float(max(total - decay_from, 1)), 0.0), 1.0)
         return base_lr * (min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * p)))
     return base_lr

@@ -41,8 +41,8 @@ MODEL_WIDTHS: Dict[str, Dict[str, object]] = {
     "small": {"ch": 32, "ch_mult": (1, 1, 2, 2), "num_res_blocks": 1, "hidden_channel": 32},
     "narrow": {"ch": 32, "ch_mult": (1, 1, 1, 1), "num_res_blocks": 1, "hidden_channel": 32},
 }
-OVERRIDABLE = ("lr", "warmup", "p_image", "schedule", "total_steps", "video_size", "video_batch", "image_size",
-               "image_batch")
+OVERRIDABLE = ("lr", "warmup", "p_image", "schedule", "total_steps", "decay_from", "video_size", "video_batch",
+               "image_size", "image_batch", "p_colour")
 
 
 @dataclass
@@ -56,6 +56,8 @@ class TrainSettings:
     warmup: int = 50
     schedule: str = "constant"
     total_steps: int = 0  # for the cosine schedule only
+    decay_from: int = 0  # the cosine decay runs from this step to total_steps
+    p_colour: float = 0.0  # share of training clips/images given a random saturation/hue/gamma change
     weight_decay: float = 0.01
     betas: Tuple[float, float] = (0.9, 0.99)
     grad_clip: float = 1.0
@@ -186,9 +188,10 @@ class BatchStream:
     def __init__(self, pool, settings: TrainSettings, seed: int):
         import numpy as np
         from .data import ClipSynthesizer, to_model_input
+        from .data.synth import SynthConfig
 
         self.np = np
-        self.synth = ClipSynthesizer(pool)
+        self.synth = ClipSynthesizer(pool, SynthConfig(p_colour=settings.p_colour))
         self.to_input = to_model_input
         self.s = settings
         self.seed = seed
@@ -462,7 +465,7 @@ def run(args) -> Dict[str, object]:
             t0 = time.time()
             x, image = stream.batch(int(state["batch"]))
             lr = lr_at(int(state["step"]), settings.lr, settings.warmup, settings.schedule, settings.total_steps,
-                       start_step=int(state.get("warmup_from", 0)))
+                       start_step=int(state.get("warmup_from", 0)), decay_from=settings.decay_from)
             for gparam in opt.param_groups:
                 gparam["lr"] = lr
             out = train_step(model, opt, x, image, settings, bf16=args.bf16)
@@ -525,6 +528,10 @@ def parse_args(argv=None):
     ap.add_argument("--p-image", dest="p_image", type=float, default=None)
     ap.add_argument("--schedule", choices=("constant", "cosine"), default=None)
     ap.add_argument("--total-steps", dest="total_steps", type=int, default=None)
+    ap.add_argument("--decay-from", dest="decay_from", type=int, default=None,
+                    help="cosine schedule: start the decay at this step (default 0)")
+    ap.add_argument("--p-colour", dest="p_colour", type=float, default=None,
+                    help="share of training clips given a random saturation/hue/gamma change (held-out sets: none)")
     ap.add_argument("--video-size", dest="video_size", type=_thw, default=None, help="T,H,W of video clips")
     ap.add_argument("--video-batch", dest="video_batch", type=int, default=None)
     ap.add_argument("--image-size", dest="image_size", type=int, default=None)

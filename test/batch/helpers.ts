@@ -71,11 +71,16 @@ json.dump({"mean": means.mean(axis=1).tolist(), "std": means.std(axis=1).tolist(
 }
 
 /** What VideoVAE.encode gives for a clip read like `videovae batch` reads it (fit pad, chunks of 16). */
-export async function referenceLatents(vae: VideoVAE, clip: string, sample?: number): Promise<Record<string, Float32Array>> {
+export async function referenceLatents(vae: VideoVAE, clip: string, sample?: number, caption?: string): Promise<Record<string, Float32Array>> {
   const { frames, shape } = await readVideoFrames(clip, { fit: 'pad' })
   const video = Tensor.from(frames, [1, ...shape], { dtype: 'uint8' })
   try {
-    const post = await vae.encode(video, { posterior: true, chunkFrames: 16, ...(sample === undefined ? {} : { sample: { seed: sample } }) })
+    const post = await vae.encode(video, {
+      posterior: true,
+      chunkFrames: 16,
+      ...(sample === undefined ? {} : { sample: { seed: sample } }),
+      ...(caption === undefined ? {} : { caption }),
+    })
     const out = {
       mean: (await post.mean.data()) as Float32Array,
       logvar: (await post.logvar.data()) as Float32Array,

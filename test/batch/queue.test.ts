@@ -1,14 +1,17 @@
 // Many machines: items enqueued as BullMQ jobs on a real redis-server, two workers, one killed
 // with SIGKILL midway; the survivor recovers the dead worker's stalled jobs, and every item ends
 // up in the index exactly once, with the same latents as VideoVAE.encode. A corrupt item fails
-// once (no retries) and shows in the final report.
+// once (no retries) and shows in the final report. A worker that stalls past its lock (SIGSTOP)
+// loses its job to another worker and, resumed, does not commit the item a second time.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
+import { Queue } from 'bullmq'
+
 import { VideoVAE } from '../../lib/vae.js'
-import { cli, cliAsync, json, needsPython, tempDir } from '../cli/helpers.js'
+import { cli, cliAsync, json, makeVideo, needsPython, tempDir, type CliResult } from '../cli/helpers.js'
 import { BATCH_TOLERANCE, jsonl, makeClips, makeCorrupt, maxAbsDiff, readWithPython, referenceLatents } from './helpers.js'
 import { needsRedis, startRedis, type RedisServer } from './redis.js'
 
@@ -86,6 +89,45 @@ describe('batch --queue and workers', { skip: needsRedis || needsPython }, () =>
       }
     } finally {
       vae.dispose()
+    }
+  })
+
+  it('a worker stalled past its lock loses the job to another and does not commit it again', async () => {
+    const url = redis.url('stall')
+    // Long enough to encode that the worker is still busy with it when it is stopped.
+    const clip = makeVideo(path.join(dir, 'long.mp4'), { width: 96, height: 96, frames: 64, source: 'testsrc2' })
+    const m = path.join(dir, 'stall.jsonl')
+    fs.writeFileSync(m, JSON.stringify({ path: clip, id: 'long' }))
+    assert.equal(cli(['batch', m, '--queue', url]).code, 0)
+    const outdir = path.join(dir, 'out-stall')
+    const worker = (id: string): string[] =>
+      ['worker', '--queue', url, '-o', outdir, '--worker-id', id, '--lock-ms', '1000', '--stalled-ms', '500', '--until-empty', '--threads', '1', '--json']
+    const queue = new Queue('stall', { connection: { host: '127.0.0.1', port: redis.port } })
+    let b: Promise<CliResult> | undefined
+    try {
+      const a = await cliAsync(worker('a'), (child) => {
+        // Once a holds the job: stop it until b has taken the job over (a's lock expired) and committed it.
+        const poll = setInterval(() => {
+          void queue.getActiveCount().then((active) => {
+            if (active === 0 || b !== undefined) return
+            clearInterval(poll)
+            child.kill('SIGSTOP')
+            b = cliAsync(worker('b'))
+            void b.finally(() => child.kill('SIGCONT'))
+          })
+        }, 20)
+        child.on('close', () => clearInterval(poll))
+      })
+      assert.ok(b !== undefined, `worker a finished before it was stopped: ${a.stderr}`)
+      const rb = await b
+      assert.equal(rb.code, 0, rb.stderr)
+      assert.equal(json<{ processed: number }>(rb).processed, 1, 'b took over the job and committed it')
+      assert.equal(a.code, 0, a.stderr)
+      assert.deepEqual(json<{ processed: number; lost: number }>(a), { ...json(a), processed: 0, lost: 1 })
+      const ids = fs.readdirSync(outdir).filter((n) => n.startsWith('index.')).flatMap((n) => jsonl<{ id: string }>(path.join(outdir, n)).map((e) => e.id))
+      assert.deepEqual(ids, ['long'], 'committed exactly once')
+    } finally {
+      await queue.close()
     }
   })
 })

@@ -100,3 +100,37 @@ describe('batch: killed and rerun, exactly once', { skip: needsPython }, () => {
     assert.equal(fs.readFileSync(index, 'utf8'), damaged)
   })
 })
+
+describe('batch: interrupted with SIGINT (^C), then rerun', { skip: needsPython }, () => {
+  const dir = tempDir()
+  const clips = makeClips(dir, N)
+  const manifest = path.join(dir, 'm.jsonl')
+  fs.writeFileSync(manifest, clips.map((c, i) => JSON.stringify({ path: c, id: `c${i}` })).join('\n'))
+  const out = path.join(dir, 'out')
+  const args = ['batch', manifest, '-o', out, '--threads', '2', '--shard-items', '2', '--batch-size', '2', '--json']
+  const index = path.join(out, 'index.jsonl')
+
+  it('stops cleanly with exit code 130, what it committed is whole, and a rerun completes', async () => {
+    const interrupted = await cliAsync(args, (child) => {
+      const poll = setInterval(() => {
+        if (fs.existsSync(index) && fs.readFileSync(index, 'utf8').length > 0) {
+          clearInterval(poll)
+          child.kill('SIGINT')
+        }
+      }, 10)
+      child.on('close', () => clearInterval(poll))
+    })
+    assert.equal(interrupted.code, 130, `exit code of an interrupted run: ${interrupted.stderr}`)
+    const committed = jsonl<{ id: string; shard: string }>(index)
+    assert.ok(committed.length >= 2 && committed.length < N, `interrupted midway (${committed.length} committed)`)
+    const referenced = new Set(committed.map((e) => e.shard.replace(/^data\//, '')))
+    assert.deepEqual(fs.readdirSync(path.join(out, 'data')).sort(), [...referenced].sort(), 'no temporaries or uncommitted shards')
+    assert.ok(!fs.existsSync(path.join(out, '.lock')), 'the lock is released')
+    assert.equal(readWithPython(out).entries.length, committed.length, 'every committed item reads back')
+
+    const rerun = cli(args)
+    assert.equal(rerun.code, 0, rerun.stderr)
+    assert.deepEqual(json<{ encoded: number; skipped: number }>(rerun), { ...json(rerun), encoded: N - committed.length, skipped: committed.length })
+    checkComplete(out, clips)
+  })
+})

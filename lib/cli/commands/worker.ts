@@ -68,7 +68,7 @@ async function worker(ctx: Context, flags: WorkerFlags): Promise<number> {
   }
   ctx.print(
     `worker ${report.worker}: ${report.processed} item(s) encoded, ${report.skipped} already committed by others, ` +
-      `${report.failed.length} failed (${report.itemsPerSecond.toFixed(2)} items/s); index ${report.index}`,
+      `${report.lost > 0 ? `${report.lost} lost to other workers after a stall, ` : ''}${report.failed.length} failed (${report.itemsPerSecond.toFixed(2)} items/s); index ${report.index}`,
   )
   ctx.result(report)
   if (ctx.signal.aborted) return EXIT.INTERRUPTED

@@ -45,6 +45,9 @@ class SynthConfig:
     p_cutout: float = 0.6        # overlay is a photo cut-out (else a feathered patch)
     min_src_per_out: float = 0.55  # max upsampling of the source (1/0.55 = 1.8x)
     blur_substeps: int = 3
+    # static colour change of the whole clip (saturation, hue, gamma): the photo pool is mostly muted,
+    # real footage is not. 0 keeps the original stream (the held-out sets use 0).
+    p_colour: float = 0.0
 
 
 KINDS = ("static", "camera", "overlay", "large")
@@ -362,6 +365,22 @@ class ClipSynthesizer:
             x = x * T(ramp)[None, :, None, None]
         return x
 
+    @staticmethod
+    def _colour(rng, x: torch.Tensor) -> torch.Tensor:
+        """Saturation scale, hue rotation about the grey axis and gamma, the same for every frame."""
+        if rng.random() < 0.5:
+            angle = rng.uniform(-math.pi, math.pi)
+            c, s3 = math.cos(angle), math.sin(angle) / math.sqrt(3.0)
+            a, b = (1 - c) / 3.0 + c, (1 - c) / 3.0
+            rot = torch.tensor([[a, b - s3, b + s3], [b + s3, a, b - s3], [b - s3, b + s3, a]],
+                               dtype=x.dtype)   # Rodrigues rotation about (1,1,1)/sqrt(3)
+            x = torch.einsum("ij,jthw->ithw", rot, x)
+        grey = x.mean(0, keepdim=True)
+        x = grey + (x - grey) * float(np.exp(rng.uniform(-0.5, 0.9)))
+        if rng.random() < 0.35:
+            x = x.clamp(0, 1).pow(float(np.exp(rng.uniform(-0.4, 0.7))))
+        return x
+
     # --------------------------------------------------------------- public
     def clip(self, rng: np.random.Generator, num_frames: int = 16, height: int = 128,
              width: int = 128, kind: Optional[str] = None) -> torch.Tensor:
@@ -390,6 +409,8 @@ class ClipSynthesizer:
             frames = frames.view(3, T_, S, height, width).mean(2)
         if moving and rng.random() < cfg.p_lighting:
             frames = self._lighting(rng, frames, base)
+        if cfg.p_colour > 0 and rng.random() < cfg.p_colour:
+            frames = self._colour(rng, frames)
         out = (frames.clamp_(0, 1) * 255.0).round_().to(torch.uint8)
         return out.permute(1, 2, 3, 0).contiguous()     # [T,H,W,3]
 
