@@ -11,6 +11,7 @@
         "cpp/device.cc",
         "cpp/dtype.cc",
         "cpp/errors.cc",
+        "cpp/host_allocator.cc",
         "cpp/ivalue_convert.cc",
         "cpp/job.cc",
         "cpp/job_control.cc",

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util'
 
-import { readSafetensors, setNumThreads, VideoVAE, VideoVaeError, type Tensor } from '../lib/index.js'
+import { memory, readSafetensors, setNumThreads, VideoVAE, VideoVaeError, type Tensor } from '../lib/index.js'
 
 const { values } = parseArgs({
   options: {
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const [encodeS, latent] = await best(Number(values.repeat), () => vae.encode(video, { tile }))
   let decodeS: number | null = null
   if (!values['encode-only']) [decodeS] = await best(Number(values.repeat), () => vae.decode(latent as Tensor, { tile }))
-  console.log(JSON.stringify({ encode_s: encodeS, decode_s: decodeS, peak_rss_mb: process.resourceUsage().maxRSS / 1024, mode: vae.info.mode }))
+  console.log(JSON.stringify({ encode_s: encodeS, decode_s: decodeS, peak_rss_mb: process.resourceUsage().maxRSS / 1024, mode: vae.info.mode, host_cache: memory().hostCache }))
 }
 
 main().catch((err) => {

@@ -30,18 +30,28 @@ const { values } = parseArgs({
   }
 })
 
+/**
+ * python: our eager model as users run it. python-malloc: the same with glibc told to keep freed
+ * memory (MALLOC_MMAP_MAX_=0, a large MALLOC_TRIM_THRESHOLD_), the Python-side equivalent of the
+ * addon's host cache, for a like-for-like comparison. fast-bf16: the fast bundle computing in
+ * bfloat16 (AVX512-BF16), against float32 references.
+ */
+type Runner = 'python' | 'python-malloc' | 'exact' | 'fast' | 'fast-bf16'
+const MALLOC_KEEP = { ...process.env, MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: String(2 ** 40) }
+const ALL: Runner[] = ['python', 'python-malloc', 'exact', 'fast', 'fast-bf16']
+
 interface Config {
   case: string
   size: [number, number, number]
   tile?: number
   encodeOnly?: boolean
-  runners: ('python' | 'exact' | 'fast')[]
+  runners: Runner[]
 }
 
 const CONFIGS: Record<string, Config> = {
-  'ch32-256': { case: '16z-ch32-video', size: [16, 256, 256], runners: ['python', 'exact', 'fast'] },
-  'ch32-smoke': { case: '16z-ch32-video', size: [8, 64, 64], runners: ['python', 'exact', 'fast'] },
-  'full-128': { case: '16z-full-video', size: [8, 128, 128], runners: ['python', 'exact', 'fast'] },
+  'ch32-256': { case: '16z-ch32-video', size: [16, 256, 256], runners: ALL },
+  'ch32-smoke': { case: '16z-ch32-video', size: [8, 64, 64], runners: ALL },
+  'full-128': { case: '16z-full-video', size: [8, 128, 128], runners: ALL },
   'full-720p': { case: '16z-full-video', size: [16, 720, 1280], tile: 256, encodeOnly: true, runners: ['fast'] }
 }
 
@@ -56,8 +66,8 @@ const threads = values.threads!
 const repeat = values.repeat!
 const log = (s: string): void => void (values.json ? process.stderr : process.stdout).write(s + '\n')
 
-function json<T>(file: string, args: string[]): T {
-  const out = execFileSync(file, args, { encoding: 'utf8', cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 })
+function json<T>(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): T {
+  const out = execFileSync(file, args, { encoding: 'utf8', cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 })
   return JSON.parse(out.trim().split('\n').pop()!) as T
 }
 
@@ -77,7 +87,7 @@ async function inputFile([T, H, W]: [number, number, number]): Promise<string> {
 }
 
 function convPeak(): { conv2d_gflops: number; conv3d_gflops: number } {
-  return json(PYTHON, [path.join(__dirname, 'conv_peak.py'), threads, '7'])
+  return json(PYTHON, [path.join(__dirname, 'conv_peak.py'), threads, '7'], MALLOC_KEEP)
 }
 
 async function measure(name: string, cfg: Config): Promise<Record<string, unknown>> {
@@ -88,11 +98,14 @@ async function measure(name: string, cfg: Config): Promise<Record<string, unknow
   const runs: Record<string, Run> = {}
   for (const runner of cfg.runners) {
     log(`  ${name}: ${runner} ...`)
-    if (runner === 'python') {
-      runs.python = json<Run>(PYTHON, [path.join(__dirname, 'python_eager.py'), checkpoint, input, repeat, threads])
+    if (runner === 'python' || runner === 'python-malloc') {
+      const env = runner === 'python' ? process.env : MALLOC_KEEP
+      runs[runner] = json<Run>(PYTHON, [path.join(__dirname, 'python_eager.py'), checkpoint, input, repeat, threads], env)
       continue
     }
-    const args = ['--import', 'tsx', path.join(__dirname, 'node_run.ts'), '--bundle', parityBundle(cfg.case, runner), '--input', input, '--repeat', repeat, '--threads', threads]
+    const mode = runner === 'exact' ? 'exact' : 'fast'
+    const args = ['--import', 'tsx', path.join(__dirname, 'node_run.ts'), '--bundle', parityBundle(cfg.case, mode), '--input', input, '--repeat', repeat, '--threads', threads]
+    if (runner === 'fast-bf16') args.push('--dtype', 'bfloat16')
     if (cfg.tile) args.push('--tile', String(cfg.tile), '--max-tiles', values['max-tiles']!)
     if (cfg.encodeOnly) args.push('--encode-only')
     runs[`node ${runner}`] = json<Run>(process.execPath, args)
@@ -107,19 +120,21 @@ function report(results: Record<string, unknown>[], peak: { conv2d_gflops: numbe
     const flops = r.flops as { encode_gflop: number; decode_gflop: number }
     const runs = r.runs as Record<string, Run>
     log(`\n${r.config}: ${r.case} at ${r.size}${r.tile ? `, tiles of ${r.tile}` : ''}; ${flops.encode_gflop.toFixed(0)} + ${flops.decode_gflop.toFixed(0)} GFLOP`)
-    log('                encode fps  decode fps  eff. GFLOP/s  % conv2d peak  peak RSS MB')
+    log('                   encode fps  decode fps  eff. GFLOP/s  % conv2d peak  peak RSS MB')
     for (const [name, run] of Object.entries(runs)) {
       const seconds = run.encode_s + (run.decode_s ?? 0)
       const gflops = (flops.encode_gflop + (run.decode_s === null ? 0 : flops.decode_gflop)) / seconds
       const dec = run.decode_s === null ? '-' : (T / run.decode_s).toFixed(2)
-      log(`${name.padEnd(15)} ${(T / run.encode_s).toFixed(2).padStart(10)} ${dec.padStart(11)} ${gflops.toFixed(0).padStart(13)} ${((100 * gflops) / peak.conv2d_gflops).toFixed(0).padStart(13)}% ${run.peak_rss_mb.toFixed(0).padStart(12)}${run.extrapolated ? '  (time extrapolated from the first tiles)' : ''}`)
+      log(`${name.padEnd(18)} ${(T / run.encode_s).toFixed(2).padStart(10)} ${dec.padStart(11)} ${gflops.toFixed(0).padStart(13)} ${((100 * gflops) / peak.conv2d_gflops).toFixed(0).padStart(13)}% ${run.peak_rss_mb.toFixed(0).padStart(12)}${run.extrapolated ? '  (time extrapolated from the first tiles)' : ''}`)
     }
-    const py = runs.python, fast = runs['node fast'], exact = runs['node exact']
+    const py = runs.python, pyMalloc = runs['python-malloc'], fast = runs['node fast'], exact = runs['node exact'], bf16 = runs['node fast-bf16']
     const ratio = (a?: Run, b?: Run): string =>
       a && b ? `encode ${(a.encode_s / b.encode_s).toFixed(2)}x, decode ${a.decode_s && b.decode_s ? (a.decode_s / b.decode_s).toFixed(2) : '-'}x` : '-'
-    if (py && fast) log(`node fast / python eager speed: ${ratio(py, fast)}`)
-    if (exact && fast) log(`node fast / node exact speed:   ${ratio(exact, fast)}`)
-    if (py && exact) log(`node exact / python eager:      ${ratio(py, exact)}`)
+    if (py && fast) log(`node fast / python eager speed:          ${ratio(py, fast)}`)
+    if (pyMalloc && fast) log(`node fast / python eager (malloc tuned): ${ratio(pyMalloc, fast)}`)
+    if (exact && fast) log(`node fast / node exact speed:            ${ratio(exact, fast)}`)
+    if (py && exact) log(`node exact / python eager:               ${ratio(py, exact)}`)
+    if (py && bf16) log(`node fast bf16 / python eager (fp32):    ${ratio(py, bf16)}`)
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "addon_state.h"
 #include "device.h"
+#include "host_allocator.h"
 #include "memory.h"
 #include "module.h"
 #include "runtime_info.h"
@@ -29,6 +30,7 @@ Napi::Value SetExternalBuffers(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallWarningHandler();
   InitAddonState(env);
+  InstallHostAllocator();
   RegisterRuntimeInfo(env, exports);
   RegisterDevice(env, exports);
   RegisterMemory(env, exports);

@@ -1,5 +1,7 @@
 #include "job.h"
 
+#include "host_allocator.h"
+
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/InferenceMode.h>
@@ -16,6 +18,11 @@ Napi::Promise Job::Start() {
 }
 
 void Job::Execute() {
+  // Large freed blocks are reused while any job runs (see host_allocator.h).
+  struct CacheScope {
+    CacheScope() { HostAllocatorJobStarted(); }
+    ~CacheScope() { HostAllocatorJobEnded(); }
+  } cache_scope;
   try {
     // libuv threads start with OpenMP defaults: apply setNumThreads() here too.
     at::init_num_threads();

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "errors.h"
+#include "host_allocator.h"
 
 namespace videovae {
 namespace {
@@ -21,6 +22,14 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
     out.Set("tensors", static_cast<double>(live_tensors.load()));
     out.Set("hostBytes", static_cast<double>(live_host_bytes.load()));
     out.Set("modules", static_cast<double>(live_modules.load()));
+    const HostCacheStats cache = GetHostCacheStats();
+    Napi::Object host_cache = Napi::Object::New(env);
+    host_cache.Set("enabled", cache.enabled);
+    host_cache.Set("cachedBytes", static_cast<double>(cache.cached_bytes));
+    host_cache.Set("peakCachedBytes", static_cast<double>(cache.peak_cached_bytes));
+    host_cache.Set("hits", static_cast<double>(cache.hits));
+    host_cache.Set("misses", static_cast<double>(cache.misses));
+    out.Set("hostCache", host_cache);
     if (torch::cuda::is_available()) {
       constexpr auto kAll = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
       Napi::Array devices = Napi::Array::New(env);

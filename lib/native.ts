@@ -77,7 +77,16 @@ export interface NativeMemory {
   tensors: number
   hostBytes: number
   modules: number
+  hostCache: HostCacheInfo
   cuda?: { device: string; allocatedBytes: number; reservedBytes: number }[]
+}
+
+export interface HostCacheInfo {
+  enabled: boolean
+  cachedBytes: number
+  peakCachedBytes: number
+  hits: number
+  misses: number
 }
 
 export interface NativeTensorInfo {

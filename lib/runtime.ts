@@ -1,6 +1,8 @@
 /** Process-wide facts and knobs: memory counters, CUDA, intra-op threads. */
 import { nativeSync, VideoVaeError } from './errors.js'
-import { native, type NativeBuildInfo, type NativeRuntimeInfo } from './native.js'
+import { native, type HostCacheInfo, type NativeBuildInfo, type NativeRuntimeInfo } from './native.js'
+
+export type { HostCacheInfo }
 
 export interface MemoryInfo {
   /** Live Tensor handles (created and neither disposed nor garbage-collected). */
@@ -9,6 +11,14 @@ export interface MemoryInfo {
   hostBytes: number
   /** Live TorchModule handles. */
   modules: number
+  /**
+   * The addon's CPU allocator keeps freed blocks of 1 MiB and more for reuse while jobs run
+   * (fresh large allocations are page-faulted in on every layer otherwise) and returns them to
+   * the system when the last running job ends. `cachedBytes` is what it holds now (0 when idle),
+   * `peakCachedBytes` the most it held, `hits`/`misses` the large allocations it served from the
+   * cache or from the system. VIDEOVAE_HOST_CACHE=0 in the environment turns it off.
+   */
+  hostCache: HostCacheInfo
   /** Per CUDA device, from libtorch's caching allocator; absent without CUDA. */
   cuda?: { device: string; allocatedBytes: number; reservedBytes: number }[]
 }

@@ -1,11 +1,15 @@
 // Leaks: 1,000 create/forward/dispose cycles return every counter to zero and keep RSS flat;
-// handles dropped without dispose() are freed by their finalizers once garbage-collected.
+// handles dropped without dispose() are freed by their finalizers once garbage-collected. The
+// host cache reuses large blocks during a job, holds nothing once idle, and changes no result.
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import path from 'node:path'
 import { test } from 'node:test'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
 import { memory, Tensor, TorchModule } from '../../lib/index.js'
+import { spinDigest } from './fixtures/spin_child.js'
 import { fixtures } from './helpers/fixtures.js'
 
 /** RSS growth allowed over 900 measured cycles (after 100 warm-up cycles). */
@@ -92,4 +96,21 @@ test('a zero-copy buffer is released even when a worker thread drops the last re
   await collectUntil(() => collected)
   assert.equal(collected, true, 'the ArrayBuffer behind a zero-copy tensor was never released')
   box.dispose()
+})
+
+test('the host cache serves large blocks from freed ones during a job, is empty when idle, changes no result', async () => {
+  const before = memory().hostCache
+  assert.equal(before.enabled, true)
+  const digest = await spinDigest(fixtures().toolbox) // 20 iterations x 2 fresh 4 MiB tensors
+  const after = memory().hostCache
+  assert.ok(after.hits - before.hits >= 30, `hits ${after.hits - before.hits}, misses ${after.misses - before.misses}`)
+  assert.ok(after.misses - before.misses <= 6, `misses ${after.misses - before.misses}`)
+  assert.equal(after.cachedBytes, 0, 'everything cached went back to the system when the job ended')
+  assert.ok(after.peakCachedBytes >= 4 * 2 ** 20)
+
+  const child = path.join(__dirname, 'fixtures', 'spin_child.ts')
+  const off = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', child, fixtures().toolbox], { encoding: 'utf8', env: { ...process.env, VIDEOVAE_HOST_CACHE: '0' } }),
+  ) as { digest: string; enabled: boolean }
+  assert.deepEqual(off, { digest, enabled: false }, 'VIDEOVAE_HOST_CACHE=0 turns it off, with bit-identical results')
 })

@@ -1,0 +1,154 @@
+#include "host_allocator.h"
+
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+
+#include <atomic>
+#include <map>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace videovae {
+namespace {
+
+constexpr size_t kMiB = size_t{1} << 20;
+
+class CachingHostAllocator final : public c10::Allocator {
+ public:
+  c10::DataPtr allocate(size_t n) override {
+    if (n < kMiB) {
+      void* small = c10::alloc_cpu(n);
+      return {small, small, &FreeSmall, c10::Device(c10::DeviceType::CPU)};
+    }
+    const size_t size = (n + kMiB - 1) / kMiB * kMiB;
+    void* data = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      // Best fit among the cached blocks, up to twice the size: a larger block that is already
+      // resident costs nothing, a new one costs its page faults.
+      auto it = free_.lower_bound(size);
+      if (it != free_.end() && it->first <= 2 * size) {
+        data = it->second;
+        cached_bytes_ -= static_cast<int64_t>(it->first);
+        free_.erase(it);
+        ++hits_;
+      } else {
+        ++misses_;
+      }
+    }
+    if (data == nullptr) {
+      data = c10::alloc_cpu(size);  // throws c10::Error when out of memory
+      std::lock_guard<std::mutex> lock(mutex_);
+      sizes_[data] = size;
+    }
+    return {data, data, &Free, c10::Device(c10::DeviceType::CPU)};
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override { return &Free; }
+
+  void copy_data(void* dest, const void* src, std::size_t count) const override { std::memcpy(dest, src, count); }
+
+  void JobStarted() { ++running_jobs_; }
+
+  void JobEnded() {
+    if (--running_jobs_ == 0) Release();
+  }
+
+  HostCacheStats Stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    HostCacheStats s;
+    s.enabled = true;
+    s.cached_bytes = cached_bytes_;
+    s.peak_cached_bytes = peak_cached_bytes_;
+    s.hits = hits_;
+    s.misses = misses_;
+    return s;
+  }
+
+  static CachingHostAllocator& Instance() {
+    static auto* instance = new CachingHostAllocator();  // never destroyed: tensors may outlive static destructors
+    return *instance;
+  }
+
+ private:
+  static void FreeSmall(void* data) { c10::free_cpu(data); }
+
+  // Also the raw deleter (raw_allocate / raw_deallocate): small blocks come here too.
+  static void Free(void* data) { Instance().Put(data); }
+
+  void Put(void* data) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto known = sizes_.find(data);
+      if (known == sizes_.end()) {
+        // a small block (not tracked): straight back to the system, below
+      } else if (running_jobs_.load() > 0) {
+        const size_t size = known->second;
+        free_.emplace(size, data);
+        cached_bytes_ += static_cast<int64_t>(size);
+        if (cached_bytes_ > peak_cached_bytes_) peak_cached_bytes_ = cached_bytes_;
+        return;
+      } else {
+        sizes_.erase(known);
+      }
+    }
+    c10::free_cpu(data);
+  }
+
+  // Returns every cached block to the system (blocks in use stay tracked).
+  void Release() {
+    std::vector<void*> blocks;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (running_jobs_.load() > 0) return;  // a job started meanwhile: it may reuse them
+      for (auto& [size, p] : free_) {
+        sizes_.erase(p);
+        blocks.push_back(p);
+      }
+      free_.clear();
+      cached_bytes_ = 0;
+    }
+    for (void* p : blocks) c10::free_cpu(p);
+  }
+
+  std::mutex mutex_;
+  std::multimap<size_t, void*> free_;                   // cached free blocks by size
+  std::unordered_map<void*, size_t> sizes_;             // every large block this allocator made
+  int64_t cached_bytes_ = 0;
+  int64_t peak_cached_bytes_ = 0;
+  int64_t hits_ = 0;
+  int64_t misses_ = 0;
+  std::atomic<int> running_jobs_{0};
+};
+
+bool Enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("VIDEOVAE_HOST_CACHE");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return enabled;
+}
+
+}  // namespace
+
+void InstallHostAllocator() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (Enabled()) c10::SetCPUAllocator(&CachingHostAllocator::Instance(), /*priority=*/1);
+  });
+}
+
+void HostAllocatorJobStarted() {
+  if (Enabled()) CachingHostAllocator::Instance().JobStarted();
+}
+
+void HostAllocatorJobEnded() {
+  if (Enabled()) CachingHostAllocator::Instance().JobEnded();
+}
+
+HostCacheStats GetHostCacheStats() { return Enabled() ? CachingHostAllocator::Instance().Stats() : HostCacheStats{}; }
+
+}  // namespace videovae
