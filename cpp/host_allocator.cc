@@ -2,6 +2,8 @@
 
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
+#include <c10/util/Exception.h>
+#include <sys/mman.h>
 
 #include <atomic>
 #include <map>
@@ -15,6 +17,7 @@ namespace videovae {
 namespace {
 
 constexpr size_t kMiB = size_t{1} << 20;
+constexpr size_t kHugePage = size_t{2} << 20;
 
 class CachingHostAllocator final : public c10::Allocator {
  public:
@@ -40,7 +43,7 @@ class CachingHostAllocator final : public c10::Allocator {
       }
     }
     if (data == nullptr) {
-      data = c10::alloc_cpu(size);  // throws c10::Error when out of memory
+      data = AllocateLarge(size);
       std::lock_guard<std::mutex> lock(mutex_);
       sizes_[data] = size;
     }
@@ -76,6 +79,19 @@ class CachingHostAllocator final : public c10::Allocator {
  private:
   static void FreeSmall(void* data) { c10::free_cpu(data); }
 
+  // 2 MiB-aligned and marked for transparent huge pages (the kernel's THP mode is usually
+  // "madvise"): a miss then faults in 2 MiB at a time instead of 4 KiB.
+  static void* AllocateLarge(size_t size) {
+    void* data = nullptr;
+    if (posix_memalign(&data, kHugePage, size) != 0 || data == nullptr) {
+      TORCH_CHECK_WITH(OutOfMemoryError, false, "videovae: out of host memory allocating ", size, " bytes");
+    }
+#ifdef MADV_HUGEPAGE
+    if (size >= kHugePage) madvise(data, size, MADV_HUGEPAGE);
+#endif
+    return data;
+  }
+
   // Also the raw deleter (raw_allocate / raw_deallocate): small blocks come here too.
   static void Free(void* data) { Instance().Put(data); }
 
@@ -95,7 +111,7 @@ class CachingHostAllocator final : public c10::Allocator {
         sizes_.erase(known);
       }
     }
-    c10::free_cpu(data);
+    std::free(data);  // small blocks and large ones alike come from the C heap
   }
 
   // Returns every cached block to the system (blocks in use stay tracked).
@@ -111,7 +127,7 @@ class CachingHostAllocator final : public c10::Allocator {
       free_.clear();
       cached_bytes_ = 0;
     }
-    for (void* p : blocks) c10::free_cpu(p);
+    for (void* p : blocks) std::free(p);
   }
 
   std::mutex mutex_;
