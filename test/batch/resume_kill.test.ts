@@ -1,8 +1,10 @@
 // Exactly once: a batch run killed with SIGKILL midway and run again ends with every item in
 // the index once, every shard whole, no temporaries or orphan shards, and the same latents as
 // VideoVAE.encode. Also the recovery paths a kill can leave: a torn last index line, a shard
-// renamed but never committed, a writer's temporary file.
+// renamed but never committed, a writer's temporary file. And ^C (SIGINT) midway: a clean stop
+// with exit code 130, then a rerun that completes.
 import assert from 'node:assert/strict'
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
@@ -22,26 +24,36 @@ function checkComplete(out: string, clips: string[]): ReturnType<typeof readWith
   return readWithPython(out)
 }
 
-describe('batch: killed and rerun, exactly once', { skip: needsPython }, () => {
+/** N clips, their manifest, and the batch command over them (shards of 2). */
+function batchRun(): { clips: string[]; out: string; args: string[]; index: string } {
   const dir = tempDir()
   const clips = makeClips(dir, N)
   const manifest = path.join(dir, 'm.jsonl')
   fs.writeFileSync(manifest, clips.map((c, i) => JSON.stringify({ path: c, id: `c${i}` })).join('\n'))
   const out = path.join(dir, 'out')
   const args = ['batch', manifest, '-o', out, '--threads', '2', '--shard-items', '2', '--batch-size', '2', '--json']
-  const index = path.join(out, 'index.jsonl')
+  return { clips, out, args, index: path.join(out, 'index.jsonl') }
+}
+
+/** A `during` hook for cliAsync: sends `signal` as soon as the first shard is committed (midway). */
+function signalAfterFirstCommit(index: string, signal: NodeJS.Signals) {
+  return (child: ChildProcess): void => {
+    const poll = setInterval(() => {
+      if (fs.existsSync(index) && fs.readFileSync(index, 'utf8').length > 0) {
+        clearInterval(poll)
+        child.kill(signal)
+      }
+    }, 10)
+    child.on('close', () => clearInterval(poll))
+  }
+}
+
+describe('batch: killed and rerun, exactly once', { skip: needsPython }, () => {
+  const { clips, out, args, index } = batchRun()
 
   it('SIGKILL after the first commit, then again at once, then a rerun completes', async () => {
     // First kill: as soon as a shard is committed (the run is midway).
-    const killed = await cliAsync(args, (child) => {
-      const poll = setInterval(() => {
-        if (fs.existsSync(index) && fs.readFileSync(index, 'utf8').length > 0) {
-          clearInterval(poll)
-          child.kill('SIGKILL')
-        }
-      }, 10)
-      child.on('close', () => clearInterval(poll))
-    })
+    const killed = await cliAsync(args, signalAfterFirstCommit(index, 'SIGKILL'))
     assert.equal(killed.signal, 'SIGKILL', `the run ended before it was killed: ${killed.stderr}`)
     const committed = jsonl(index).length
     assert.ok(committed >= 2 && committed < N, `killed midway (${committed} committed)`)
@@ -102,24 +114,10 @@ describe('batch: killed and rerun, exactly once', { skip: needsPython }, () => {
 })
 
 describe('batch: interrupted with SIGINT (^C), then rerun', { skip: needsPython }, () => {
-  const dir = tempDir()
-  const clips = makeClips(dir, N)
-  const manifest = path.join(dir, 'm.jsonl')
-  fs.writeFileSync(manifest, clips.map((c, i) => JSON.stringify({ path: c, id: `c${i}` })).join('\n'))
-  const out = path.join(dir, 'out')
-  const args = ['batch', manifest, '-o', out, '--threads', '2', '--shard-items', '2', '--batch-size', '2', '--json']
-  const index = path.join(out, 'index.jsonl')
+  const { clips, out, args, index } = batchRun()
 
   it('stops cleanly with exit code 130, what it committed is whole, and a rerun completes', async () => {
-    const interrupted = await cliAsync(args, (child) => {
-      const poll = setInterval(() => {
-        if (fs.existsSync(index) && fs.readFileSync(index, 'utf8').length > 0) {
-          clearInterval(poll)
-          child.kill('SIGINT')
-        }
-      }, 10)
-      child.on('close', () => clearInterval(poll))
-    })
+    const interrupted = await cliAsync(args, signalAfterFirstCommit(index, 'SIGINT'))
     assert.equal(interrupted.code, 130, `exit code of an interrupted run: ${interrupted.stderr}`)
     const committed = jsonl<{ id: string; shard: string }>(index)
     assert.ok(committed.length >= 2 && committed.length < N, `interrupted midway (${committed.length} committed)`)
