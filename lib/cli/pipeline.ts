@@ -6,6 +6,7 @@
  * chunk 0 reads the whole clip and runs it in one piece.
  */
 import { VideoIOError } from '../io/ffmpeg.js'
+import { readAhead } from '../io/read_ahead.js'
 import { readVideoWithPlan, type ReadPlan, type ReadVideoOptions } from '../io/video_reader.js'
 import type { FrameBatch } from '../io/video_writer.js'
 import { Tensor } from '../tensor.js'
@@ -66,8 +67,8 @@ export async function* readChunks(
   let t = 0
   let h = 0
   let w = 0
-  const reader = readVideoWithPlan(file, { ...options, chunkFrames: chunk > 0 ? chunk : 16, signal: ctx.signal }, (plan) =>
-    onInfo(readInfo(plan, options)),
+  const reader = readAhead(
+    readVideoWithPlan(file, { ...options, chunkFrames: chunk > 0 ? chunk : 16, signal: ctx.signal }, (plan) => onInfo(readInfo(plan, options))),
   )
   for await (const c of reader) {
     if (chunk > 0) {
