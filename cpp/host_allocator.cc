@@ -5,7 +5,9 @@
 #include <c10/util/Exception.h>
 #include <sys/mman.h>
 
-#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <map>
 #include <cstdlib>
 #include <cstring>
@@ -54,10 +56,27 @@ class CachingHostAllocator final : public c10::Allocator {
 
   void copy_data(void* dest, const void* src, std::size_t count) const override { std::memcpy(dest, src, count); }
 
-  void JobStarted() { ++running_jobs_; }
+  void JobStarted() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++running_jobs_;
+    ++generation_;
+    retaining_ = true;
+  }
 
   void JobEnded() {
-    if (--running_jobs_ == 0) Release();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--running_jobs_ > 0) return;
+      if (idle_ms_ > 0) {
+        if (!releaser_started_) {
+          releaser_started_ = true;
+          std::thread([this] { ReleaseWhenIdle(); }).detach();
+        }
+        idle_.notify_one();
+        return;
+      }
+    }
+    Release();
   }
 
   HostCacheStats Stats() {
@@ -101,7 +120,7 @@ class CachingHostAllocator final : public c10::Allocator {
       auto known = sizes_.find(data);
       if (known == sizes_.end()) {
         // a small block (not tracked): straight back to the system, below
-      } else if (running_jobs_.load() > 0) {
+      } else if (retaining_) {
         const size_t size = known->second;
         free_.emplace(size, data);
         cached_bytes_ += static_cast<int64_t>(size);
@@ -119,15 +138,38 @@ class CachingHostAllocator final : public c10::Allocator {
     std::vector<void*> blocks;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (running_jobs_.load() > 0) return;  // a job started meanwhile: it may reuse them
-      for (auto& [size, p] : free_) {
-        sizes_.erase(p);
-        blocks.push_back(p);
-      }
-      free_.clear();
-      cached_bytes_ = 0;
+      if (running_jobs_ > 0) return;  // a job started meanwhile: it may reuse them
+      TakeAll(blocks);
     }
     for (void* p : blocks) std::free(p);
+  }
+
+  void TakeAll(std::vector<void*>& blocks) {  // under mutex_
+    for (auto& [size, p] : free_) {
+      sizes_.erase(p);
+      blocks.push_back(p);
+    }
+    free_.clear();
+    cached_bytes_ = 0;
+    retaining_ = false;
+  }
+
+  // The releaser thread: once no job has run for idle_ms_, the cache goes back to the system.
+  // Back-to-back calls (a service, a benchmark's repeats) keep reusing warm memory meanwhile.
+  void ReleaseWhenIdle() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      idle_.wait(lock, [this] { return running_jobs_ == 0 && retaining_; });
+      const uint64_t generation = generation_;
+      const bool busy_again = idle_.wait_for(lock, std::chrono::milliseconds(idle_ms_),
+                                             [&] { return running_jobs_ > 0 || generation_ != generation; });
+      if (busy_again) continue;
+      std::vector<void*> blocks;
+      TakeAll(blocks);
+      lock.unlock();
+      for (void* p : blocks) std::free(p);
+      lock.lock();
+    }
   }
 
   std::mutex mutex_;
@@ -137,7 +179,20 @@ class CachingHostAllocator final : public c10::Allocator {
   int64_t peak_cached_bytes_ = 0;
   int64_t hits_ = 0;
   int64_t misses_ = 0;
-  std::atomic<int> running_jobs_{0};
+  int running_jobs_ = 0;
+  uint64_t generation_ = 0;     // jobs started so far
+  bool retaining_ = false;      // freed blocks are kept (a job runs, or ran less than idle_ms_ ago)
+  bool releaser_started_ = false;
+  std::condition_variable idle_;
+  const int64_t idle_ms_ = IdleMs();
+
+  static int64_t IdleMs() {
+    const char* v = std::getenv("VIDEOVAE_HOST_CACHE_IDLE_MS");
+    if (v == nullptr || *v == '\0') return 2000;
+    char* end = nullptr;
+    const long long ms = std::strtoll(v, &end, 10);
+    return (end != nullptr && *end == '\0' && ms >= 0) ? ms : 2000;
+  }
 };
 
 bool Enabled() {

@@ -5,9 +5,11 @@
 // pays page faults for its whole output. On this project's VM that was most of the time of a
 // GroupNorm (105 ms instead of 5 ms on a 67 MB activation) and half that of a 3x3 conv.
 // Blocks of 1 MiB and more are therefore kept after free and handed out again (best fit, up
-// to twice the size asked for); the cache is emptied whenever the last running job ends, so an idle process
-// holds nothing extra. New large blocks are 2 MiB-aligned and advised for transparent huge
-// pages, so the faults they still take are 512x fewer. VIDEOVAE_HOST_CACHE=0 turns it off (the libtorch allocator is used as is).
+// to twice the size asked for). The cache is emptied once no job has run for
+// VIDEOVAE_HOST_CACHE_IDLE_MS (default 2000; 0 empties it as soon as the last running job
+// ends): back-to-back calls reuse warm memory, an idle process holds nothing extra. New large
+// blocks are 2 MiB-aligned and advised for transparent huge pages, so the faults they still
+// take are 512x fewer. VIDEOVAE_HOST_CACHE=0 turns it all off (libtorch's allocator as is).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,7 @@ namespace videovae {
 // Installs the allocator as libtorch's CPU allocator (once; a no-op when turned off).
 void InstallHostAllocator();
 
-// Bracket every job: the cache is kept while at least one job runs and emptied after the last.
+// Bracket every job: the cache is kept while jobs run, and emptied when they have been idle a while.
 void HostAllocatorJobStarted();
 void HostAllocatorJobEnded();
 
