@@ -7,11 +7,11 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <thread>
-#include <map>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -46,6 +46,12 @@ class CachingHostAllocator final : public c10::Allocator {
     }
     if (data == nullptr) {
       data = AllocateLarge(size);
+      if (data == nullptr) {
+        // Out of memory with blocks of other sizes cached: give those back and try once more.
+        FreeCached();
+        data = AllocateLarge(size);
+      }
+      TORCH_CHECK_WITH(OutOfMemoryError, data != nullptr, "videovae: out of host memory allocating ", size, " bytes");
       std::lock_guard<std::mutex> lock(mutex_);
       sizes_[data] = size;
     }
@@ -100,11 +106,10 @@ class CachingHostAllocator final : public c10::Allocator {
 
   // 2 MiB-aligned and marked for transparent huge pages (the kernel's THP mode is usually
   // "madvise"): a miss then faults in 2 MiB at a time instead of 4 KiB.
+  // Null when out of memory.
   static void* AllocateLarge(size_t size) {
     void* data = nullptr;
-    if (posix_memalign(&data, kHugePage, size) != 0 || data == nullptr) {
-      TORCH_CHECK_WITH(OutOfMemoryError, false, "videovae: out of host memory allocating ", size, " bytes");
-    }
+    if (posix_memalign(&data, kHugePage, size) != 0) return nullptr;
 #ifdef MADV_HUGEPAGE
     if (size >= kHugePage) madvise(data, size, MADV_HUGEPAGE);
 #endif
@@ -133,25 +138,36 @@ class CachingHostAllocator final : public c10::Allocator {
     std::free(data);  // small blocks and large ones alike come from the C heap
   }
 
-  // Returns every cached block to the system (blocks in use stay tracked).
+  // Returns every cached block to the system (blocks in use stay tracked), unless a job started
+  // meanwhile: it may reuse them.
   void Release() {
     std::vector<void*> blocks;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (running_jobs_ > 0) return;  // a job started meanwhile: it may reuse them
-      TakeAll(blocks);
+      if (running_jobs_ > 0) return;
+      TakeAll(blocks, /*stop_retaining=*/true);
     }
     for (void* p : blocks) std::free(p);
   }
 
-  void TakeAll(std::vector<void*>& blocks) {  // under mutex_
+  // Frees the cached blocks now, jobs running or not (they are free blocks): the out-of-memory path.
+  void FreeCached() {
+    std::vector<void*> blocks;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      TakeAll(blocks, /*stop_retaining=*/false);
+    }
+    for (void* p : blocks) std::free(p);
+  }
+
+  void TakeAll(std::vector<void*>& blocks, bool stop_retaining) {  // under mutex_
     for (auto& [size, p] : free_) {
       sizes_.erase(p);
       blocks.push_back(p);
     }
     free_.clear();
     cached_bytes_ = 0;
-    retaining_ = false;
+    if (stop_retaining) retaining_ = false;
   }
 
   // The releaser thread: once no job has run for idle_ms_, the cache goes back to the system.
@@ -165,7 +181,7 @@ class CachingHostAllocator final : public c10::Allocator {
                                              [&] { return running_jobs_ > 0 || generation_ != generation; });
       if (busy_again) continue;
       std::vector<void*> blocks;
-      TakeAll(blocks);
+      TakeAll(blocks, /*stop_retaining=*/true);
       lock.unlock();
       for (void* p : blocks) std::free(p);
       lock.lock();
