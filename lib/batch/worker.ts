@@ -73,6 +73,11 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
   const concurrency = options.concurrency ?? 1
   const id = writerName(options.workerId ?? `${hostname()}-${process.pid}`)
   await mkdir(options.outdir, { recursive: true })
+  const lockMs = options.lockMs ?? 30000
+  /** The jobs in flight, by item id, with the lock token that proves this worker still owns them. */
+  const held = new Map<string, { job: Job<QueueJobData>; token: string | undefined; lost?: boolean }>()
+  // The writer's claim, right before an item is written: the job is still ours, and (when it was
+  // started before) no other worker has committed its item meanwhile.
   const stillOwned = async (itemId: string): Promise<boolean> => {
     const h = held.get(itemId)
     if (h === undefined || h.token === undefined) return false
@@ -87,7 +92,7 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
     itemsPerShard: options.itemsPerShard ?? 64,
     perItem: options.perItem === true,
     bundle: vae.info.sha256,
-    claim: async (items) => Promise.all(items.map(async (e) => stillOwned(e.item.id))),
+    claim: (items) => Promise.all(items.map((e) => stillOwned(e.item.id))),
   })
   const failures = await FailuresFile.open(writer.files.failures, true)
   let encoder: BatchEncoder | undefined
@@ -96,9 +101,6 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
   let processed = 0
   let skipped = 0
   let lost = 0
-  const lockMs = options.lockMs ?? 30000
-  /** The jobs in flight, by item id, with the lock token that proves this worker still owns them. */
-  const held = new Map<string, { job: Job<QueueJobData>; token: string | undefined; lost?: boolean }>()
 
   // Items wait in the writer until every job this worker holds is waiting there too.
   const maybeFlush = (): void => {
@@ -158,7 +160,7 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
   const worker = new Worker<QueueJobData>(target.name, processJob, {
     connection: bullConnection(target),
     concurrency,
-    lockDuration: options.lockMs ?? 30000,
+    lockDuration: lockMs,
     stalledInterval: options.stalledMs ?? 30000,
     maxStalledCount: 2,
   })
