@@ -110,7 +110,8 @@ export function jsonl<T = Record<string, unknown>>(file: string): T[] {
 }
 
 /**
- * Batched and single-clip encodes run different conv kernels: they agree to float32 rounding
- * (measured 5e-6 on latents of magnitude ~10), not bit for bit.
+ * Batched and single-clip encodes run different conv kernels: they agree to float32 rounding,
+ * not bit for bit. Measured up to 2.5e-5 on the default model's latents, whose values reach
+ * |30| (logvar is clamped at 30, where one float32 ulp is 1.9e-6); 3e-4 is about 150 ulps there.
  */
-export const BATCH_TOLERANCE = 5e-5
+export const BATCH_TOLERANCE = 3e-4
