@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -93,6 +94,7 @@ class CachingHostAllocator final : public c10::Allocator {
     s.peak_cached_bytes = peak_cached_bytes_;
     s.hits = hits_;
     s.misses = misses_;
+    s.max_cached_bytes = max_cached_bytes_;
     return s;
   }
 
@@ -125,7 +127,7 @@ class CachingHostAllocator final : public c10::Allocator {
       auto known = sizes_.find(data);
       if (known == sizes_.end()) {
         // a small block (not tracked): straight back to the system, below
-      } else if (retaining_) {
+      } else if (retaining_ && cached_bytes_ + static_cast<int64_t>(known->second) <= max_cached_bytes_) {
         const size_t size = known->second;
         free_.emplace(size, data);
         cached_bytes_ += static_cast<int64_t>(size);
@@ -201,6 +203,19 @@ class CachingHostAllocator final : public c10::Allocator {
   bool releaser_started_ = false;
   std::condition_variable idle_;
   const int64_t idle_ms_ = IdleMs();
+  const int64_t max_cached_bytes_ = MaxCachedBytes();
+
+  // VIDEOVAE_HOST_CACHE_MAX_MB: a cap on the cached (free) bytes; a block freed while the cache
+  // is full goes straight back to the system. Unset: no cap (the cache never holds more than
+  // the job's own peak of freed blocks, but blocks of sizes the job stops asking for stay).
+  static int64_t MaxCachedBytes() {
+    constexpr int64_t kNoCap = INT64_MAX / 2;
+    const char* v = std::getenv("VIDEOVAE_HOST_CACHE_MAX_MB");
+    if (v == nullptr || *v == '\0') return kNoCap;
+    char* end = nullptr;
+    const long long mb = std::strtoll(v, &end, 10);
+    return (end != nullptr && *end == '\0' && mb >= 0) ? static_cast<int64_t>(mb) * static_cast<int64_t>(kMiB) : kNoCap;
+  }
 
   static int64_t IdleMs() {
     const char* v = std::getenv("VIDEOVAE_HOST_CACHE_IDLE_MS");

@@ -9,7 +9,8 @@
 // VIDEOVAE_HOST_CACHE_IDLE_MS (default 2000; 0 empties it as soon as the last running job
 // ends): back-to-back calls reuse warm memory, an idle process holds nothing extra. New large
 // blocks are 2 MiB-aligned and advised for transparent huge pages, so the faults they still
-// take are 512x fewer. VIDEOVAE_HOST_CACHE=0 turns it all off (libtorch's allocator as is).
+// take are 512x fewer. VIDEOVAE_HOST_CACHE_MAX_MB caps the cached bytes (peak memory against
+// speed). VIDEOVAE_HOST_CACHE=0 turns it all off (libtorch's allocator as is).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@ struct HostCacheStats {
   int64_t peak_cached_bytes = 0;
   int64_t hits = 0;           // allocations served from the cache
   int64_t misses = 0;         // large allocations that went to the system
+  int64_t max_cached_bytes = 0;  // VIDEOVAE_HOST_CACHE_MAX_MB, or a huge value when uncapped
 };
 HostCacheStats GetHostCacheStats();
 

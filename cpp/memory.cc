@@ -4,6 +4,7 @@
 #include <torch/cuda.h>
 
 #include <atomic>
+#include <climits>
 
 #include "errors.h"
 #include "host_allocator.h"
@@ -29,6 +30,12 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
     host_cache.Set("peakCachedBytes", static_cast<double>(cache.peak_cached_bytes));
     host_cache.Set("hits", static_cast<double>(cache.hits));
     host_cache.Set("misses", static_cast<double>(cache.misses));
+    // null when uncapped
+    if (cache.enabled && cache.max_cached_bytes < INT64_MAX / 2) {
+      host_cache.Set("maxCachedBytes", static_cast<double>(cache.max_cached_bytes));
+    } else {
+      host_cache.Set("maxCachedBytes", env.Null());
+    }
     out.Set("hostCache", host_cache);
     if (torch::cuda::is_available()) {
       constexpr auto kAll = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);

@@ -27,7 +27,11 @@ export interface BundleInfo {
   variant: string
   /** The official inference config the weights correspond to, e.g. `config_16z`. */
   config: string
-  widths: { ch: number; chMult: number[]; numResBlocks: number; hiddenChannel: number }
+  /**
+   * Layer widths. `normGroupChannels` is 0 for the official GroupNorm(32) everywhere, k > 0 for
+   * min(32, C / k) groups per C-channel norm (the embedded default model uses 4).
+   */
+  widths: { ch: number; chMult: number[]; numResBlocks: number; hiddenChannel: number; normGroupChannels: number }
   /** Channels of the latent (16 or 4). */
   latentChannels: number
   /** Compression factors: time 4, height 8, width 8. */
@@ -149,6 +153,7 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
       chMult: widths.ch_mult as number[],
       numResBlocks: widths.num_res_blocks as number,
       hiddenChannel: widths.hidden_channel as number,
+      normGroupChannels: (widths.norm_group_channels as number | undefined) ?? 0,
     },
     latentChannels: field<number>(m, 'latent_channels', 'number', where),
     compression: { t: compression.t as number, h: compression.h as number, w: compression.w as number },

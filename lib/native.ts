@@ -87,6 +87,8 @@ export interface HostCacheInfo {
   peakCachedBytes: number
   hits: number
   misses: number
+  /** VIDEOVAE_HOST_CACHE_MAX_MB in bytes; null when the cache is uncapped (the default) or off. */
+  maxCachedBytes: number | null
 }
 
 export interface NativeTensorInfo {

@@ -40,6 +40,10 @@ CHECKPOINT_FORMAT = "videovae-train/1"
 MODEL_WIDTHS: Dict[str, Dict[str, object]] = {
     "small": {"ch": 32, "ch_mult": (1, 1, 2, 2), "num_res_blocks": 1, "hidden_channel": 32},
     "narrow": {"ch": 32, "ch_mult": (1, 1, 1, 1), "num_res_blocks": 1, "hidden_channel": 32},
+    # "small" with 4 channels per GroupNorm group (the official ratio) instead of 1 at 32 channels,
+    # which erased absolute colour (TRAINING.md). Same weights and shapes as "small".
+    "small-gn4": {"ch": 32, "ch_mult": (1, 1, 2, 2), "num_res_blocks": 1, "hidden_channel": 32,
+                  "norm_group_channels": 4},
 }
 OVERRIDABLE = ("lr", "warmup", "p_image", "schedule", "total_steps", "decay_from", "video_size", "video_batch",
                "image_size", "image_batch", "p_colour")
@@ -384,6 +388,18 @@ def run(args) -> Dict[str, object]:
         opt = make_optimizer(model, settings)
         state.update(restore(ck, model, opt))
         print("resumed from %s at step %d" % (ck_path, state["step"]), flush=True)
+    elif args.resume and args.init_checkpoint:
+        # Another run's checkpoint, possibly of another config with the same weight shapes (a
+        # change of GroupNorm groups): weights, optimizer and position carry over.
+        ck = load_checkpoint(args.init_checkpoint)
+        settings = replace(settings_from_dict(ck["settings"]), **overrides)
+        opt = make_optimizer(model, settings)
+        state.update(restore(ck, model, opt))
+        state["warmup_from"] = state["step"]
+        state.setdefault("surgery", []).append({"step": state["step"], "from_config": ck["config"],
+                                                "to_config": args.config, "from": args.init_checkpoint})
+        print("started from %s (config %s) at step %d" % (args.init_checkpoint, ck["config"], state["step"]),
+              flush=True)
     elif args.resume and args.init_bundle:
         with open(os.path.join(args.init_bundle, "resume.json")) as fh:
             meta = json.load(fh)
@@ -521,6 +537,9 @@ def parse_args(argv=None):
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (or --init-bundle)")
     ap.add_argument("--init-bundle", default=None,
                     help="with --resume and no checkpoint in OUT: start from this bundle's weights and resume.json")
+    ap.add_argument("--init-checkpoint", default=None,
+                    help="with --resume and no checkpoint in OUT: start from this training checkpoint "
+                         "(any config with the same weight shapes; optimizer state kept, LR warms up again)")
     ap.add_argument("--pool", default=None, help="image pool (default .cache/training-data/pool)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lr", type=float, default=None)

@@ -33,6 +33,10 @@ class VideoVAEConfig:
     num_res_blocks: int = 2
     hidden_channel: int = 128
     text_dim: int = TEXT_DIM
+    # 0: every GroupNorm has 32 groups (the official model). k > 0: min(32, C // k) groups, so a
+    # reduced-width model keeps the official ratio of 4 channels per group (128 / 32) instead of
+    # turning GroupNorm(32) on 32 channels into a per-channel norm (see norm_groups).
+    norm_group_channels: int = 0
 
     @property
     def embed_dim(self) -> int:
@@ -55,9 +59,26 @@ class VideoVAEConfig:
     def spatial_compression(self) -> int:
         return 2 ** (len(self.ch_mult) - 1)
 
+    def norm_groups(self, channels: int) -> int:
+        """GroupNorm groups for a `channels`-wide layer.
+
+        With one channel per group, GroupNorm normalises away each channel's mean and scale over
+        the whole clip; before the output conv that erases absolute colour (a flat orange frame
+        comes out grey), which is why small models set norm_group_channels.
+        """
+        if self.norm_group_channels <= 0:
+            return 32
+        groups = min(32, max(1, channels // self.norm_group_channels))
+        if channels % groups:
+            raise ValueError("%d channels do not split into %d GroupNorm groups" % (channels, groups))
+        return groups
+
     def widths(self) -> Dict[str, object]:
-        return {"ch": self.ch, "ch_mult": list(self.ch_mult), "num_res_blocks": self.num_res_blocks,
-                "hidden_channel": self.hidden_channel}
+        out: Dict[str, object] = {"ch": self.ch, "ch_mult": list(self.ch_mult),
+                                  "num_res_blocks": self.num_res_blocks, "hidden_channel": self.hidden_channel}
+        if self.norm_group_channels:
+            out["norm_group_channels"] = self.norm_group_channels
+        return out
 
 
 def config_from_name(name: str, **widths) -> VideoVAEConfig:

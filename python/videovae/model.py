@@ -57,6 +57,12 @@ class VideoVAEPlus(nn.Module):
             self.post_quant_conv = nn.Identity()
         self.encoder_temporal = EncoderTemporal1DCNN(zc, config.hidden_channel, cap, dim)
         self.decoder_temporal = DecoderTemporal1DCNN(zc, config.hidden_channel, cap, dim)
+        if config.norm_group_channels:
+            # Group counts hold no weights: set them after construction instead of threading the
+            # config through every block.
+            for m in self.modules():
+                if isinstance(m, nn.GroupNorm):
+                    m.num_groups = config.norm_groups(m.num_channels)
 
     # -- stages (what a bundle contains) ------------------------------------------------
 

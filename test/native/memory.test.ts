@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
-import { memory, Tensor, TorchModule } from '../../lib/index.js'
+import { memory, Tensor, TorchModule, type HostCacheInfo } from '../../lib/index.js'
 import { spinDigest } from './fixtures/spin_child.js'
 import { fixtures } from './helpers/fixtures.js'
 
@@ -119,8 +119,18 @@ test('the host cache serves large blocks from freed ones during a job, is empty 
   assert.ok(idleMs > 1500, `released after ${idleMs.toFixed(0)} ms idle, expected about 2000`)
 
   const child = path.join(__dirname, 'fixtures', 'spin_child.ts')
-  const off = JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', child, fixtures().toolbox], { encoding: 'utf8', env: { ...process.env, VIDEOVAE_HOST_CACHE: '0' } }),
-  ) as { digest: string; enabled: boolean }
-  assert.deepEqual(off, { digest, enabled: false }, 'VIDEOVAE_HOST_CACHE=0 turns it off, with bit-identical results')
+  const runChild = (env: Record<string, string>) =>
+    JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', child, fixtures().toolbox], { encoding: 'utf8', env: { ...process.env, ...env } })) as {
+      digest: string
+    } & HostCacheInfo
+  const off = runChild({ VIDEOVAE_HOST_CACHE: '0' })
+  assert.deepEqual([off.digest, off.enabled, off.maxCachedBytes], [digest, false, null], 'VIDEOVAE_HOST_CACHE=0 turns it off, with bit-identical results')
+  assert.equal(before.maxCachedBytes, null, 'uncapped by default')
+
+  // A cap of 5 MiB holds one 4 MiB block: the second freed block of an iteration goes back.
+  const capped = runChild({ VIDEOVAE_HOST_CACHE_MAX_MB: '5' })
+  assert.equal(capped.digest, digest)
+  assert.equal(capped.maxCachedBytes, 5 * 2 ** 20)
+  assert.ok(capped.peakCachedBytes <= 5 * 2 ** 20 && capped.peakCachedBytes >= 4 * 2 ** 20, `peak cached ${capped.peakCachedBytes}`)
+  assert.ok(capped.hits >= 15, `still served from the cache: hits ${capped.hits}, misses ${capped.misses}`)
 })

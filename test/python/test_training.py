@@ -202,6 +202,22 @@ def test_cli_runs_and_resumes(pool_dir, tmp_path):
     assert rows[0].startswith("step,") and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
 
 
+def test_init_checkpoint_starts_a_new_run_from_another(pool_dir, tmp_path):
+    common = ["--pool", pool_dir, "--video-size", "4,16,16", "--image-size", "16", "--image-batch", "2",
+              "--eval-minutes", "0", "--print-every", "0"]
+    first = str(tmp_path / "first")
+    T.run(T.parse_args(["--out", first, "--config", "narrow", "--steps", "2"] + common))
+    src = T.load_checkpoint(os.path.join(first, T.CHECKPOINT))
+    second = str(tmp_path / "second")
+    st = T.run(T.parse_args(["--out", second, "--config", "narrow", "--steps", "1", "--resume",
+                             "--init-checkpoint", os.path.join(first, T.CHECKPOINT)] + common))
+    assert st["step"] == 3 and st["batch"] == 3 and st["warmup_from"] == 2
+    assert st["surgery"][-1]["from_config"] == "narrow" and st["surgery"][-1]["step"] == 2
+    ck = T.load_checkpoint(os.path.join(second, T.CHECKPOINT))
+    assert any(not torch.equal(src["model"][k], ck["model"][k]) for k in src["model"])
+    assert T.load_checkpoint(os.path.join(first, T.CHECKPOINT))["state"]["step"] == 2  # source untouched
+
+
 def test_export_bundle_fp16_and_resume_from_bundle(narrow, tmp_path):
     from training.export_default import export
     from videovae.bundle import load_bundle
