@@ -57,9 +57,10 @@ const CONFIGS: Record<string, Config> = {
 
 interface Run {
   encode_s: number
-  decode_s: number | null
+  decode_s?: number | null
   peak_rss_mb: number
   extrapolated?: boolean
+  tiles_total?: number
 }
 
 const threads = values.threads!
@@ -94,7 +95,10 @@ async function measure(name: string, cfg: Config): Promise<Record<string, unknow
   const [T, H, W] = cfg.size
   const checkpoint = parityCheckpoint(cfg.case)
   const input = await inputFile(cfg.size)
-  const flops = json<{ encode_gflop: number; decode_gflop: number }>(PYTHON, [path.join(__dirname, 'flops.py'), checkpoint, String(T), String(H), String(W)])
+  // Tiled runs do the work of their tiles (overlaps included, mid-block attention over each tile
+  // only): count one tile and multiply by the tile count the run reports.
+  const [fH, fW] = cfg.tile ? [cfg.tile, cfg.tile] : [H, W]
+  const flops = json<{ encode_gflop: number; decode_gflop: number }>(PYTHON, [path.join(__dirname, 'flops.py'), checkpoint, String(T), String(fH), String(fW)])
   const runs: Record<string, Run> = {}
   for (const runner of cfg.runners) {
     log(`  ${name}: ${runner} ...`)
@@ -110,6 +114,8 @@ async function measure(name: string, cfg: Config): Promise<Record<string, unknow
     if (cfg.encodeOnly) args.push('--encode-only')
     runs[`node ${runner}`] = json<Run>(process.execPath, args)
   }
+  const tiles = Object.values(runs).find((r) => r.tiles_total)?.tiles_total
+  if (tiles) (flops.encode_gflop *= tiles), (flops.decode_gflop *= tiles)
   return { config: name, case: cfg.case, size: cfg.size.join('x'), tile: cfg.tile ?? null, flops, runs }
 }
 
@@ -119,12 +125,13 @@ function report(results: Record<string, unknown>[], peak: { conv2d_gflops: numbe
     const [T] = (r.size as string).split('x').map(Number) as [number]
     const flops = r.flops as { encode_gflop: number; decode_gflop: number }
     const runs = r.runs as Record<string, Run>
-    log(`\n${r.config}: ${r.case} at ${r.size}${r.tile ? `, tiles of ${r.tile}` : ''}; ${flops.encode_gflop.toFixed(0)} + ${flops.decode_gflop.toFixed(0)} GFLOP`)
+    log(`\n${r.config}: ${r.case} at ${r.size}${r.tile ? `, tiles of ${r.tile} (FLOPs of all tiles)` : ''}; ${flops.encode_gflop.toFixed(0)} + ${flops.decode_gflop.toFixed(0)} GFLOP`)
     log('                   encode fps  decode fps  eff. GFLOP/s  % conv2d peak  peak RSS MB')
     for (const [name, run] of Object.entries(runs)) {
+      // decode_s is null or absent for encode-only runs
       const seconds = run.encode_s + (run.decode_s ?? 0)
-      const gflops = (flops.encode_gflop + (run.decode_s === null ? 0 : flops.decode_gflop)) / seconds
-      const dec = run.decode_s === null ? '-' : (T / run.decode_s).toFixed(2)
+      const gflops = (flops.encode_gflop + (run.decode_s == null ? 0 : flops.decode_gflop)) / seconds
+      const dec = run.decode_s == null ? '-' : (T / run.decode_s).toFixed(2)
       log(`${name.padEnd(18)} ${(T / run.encode_s).toFixed(2).padStart(10)} ${dec.padStart(11)} ${gflops.toFixed(0).padStart(13)} ${((100 * gflops) / peak.conv2d_gflops).toFixed(0).padStart(13)}% ${run.peak_rss_mb.toFixed(0).padStart(12)}${run.extrapolated ? '  (time extrapolated from the first tiles)' : ''}`)
     }
     const py = runs.python, pyMalloc = runs['python-malloc'], fast = runs['node fast'], exact = runs['node exact'], bf16 = runs['node fast-bf16']
