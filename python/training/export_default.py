@@ -1,7 +1,7 @@
 """Export a training checkpoint as the shipped default bundle (assets/default-bundle/).
 
     PYTHONPATH=python python -m training.export_default \
-        [--checkpoint .cache/train-run/checkpoint.pt] [--out assets/default-bundle] \
+        [--checkpoint .cache/train-gn4/checkpoint.pt] [--out assets/default-bundle] \
         [--dtype float16|float32] [--mode exact|fast] [--no-eval] [--max-mb 20]
 
 Writes, atomically (temporary sibling directory, then rename):
@@ -32,7 +32,7 @@ from .train import (CHECKPOINT, EVAL_SETS, build_model, count_params, evaluate, 
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_OUT = os.path.join(ROOT, "assets", "default-bundle")
-DEFAULT_CHECKPOINT = os.path.join(ROOT, ".cache", "train-run", CHECKPOINT)
+DEFAULT_CHECKPOINT = os.path.join(ROOT, ".cache", "train-gn4", CHECKPOINT)
 RESUME_FILE = "resume.json"
 RESUME_FORMAT = "videovae-train-resume/1"
 

@@ -24,3 +24,21 @@ test('the default model reconstructs the sample clip above the quality floor', a
   assert.ok(db > PSNR_FLOOR_DB, `default model PSNR ${db.toFixed(2)} dB is below ${PSNR_FLOOR_DB} dB`)
   vae.dispose()
 })
+
+// With one channel per GroupNorm group (the official GroupNorm(32) at width 32) the model could
+// not reproduce a flat colour: orange came out grey. The shipped model uses 4 channels per group.
+test('the default model keeps saturated colour (a flat orange clip comes back orange)', async () => {
+  const vae = await VideoVAE.load()
+  assert.equal(vae.info.widths.normGroupChannels, 4)
+  const [T, H, W] = [4, 64, 64]
+  const orange = [255, 128, 0]
+  const frames = new Uint8Array(T * H * W * 3).map((_, i) => orange[i % 3]!)
+  const video = Tensor.from(frames, [T, H, W, 3], { dtype: 'uint8' })
+  const rgb = await vae.reconstruct(video, { output: 'uint8' })
+  const out = (await rgb.data()) as Uint8Array
+  const mean = [0, 1, 2].map((c) => out.filter((_, i) => i % 3 === c).reduce((a, b) => a + b, 0) / (out.length / 3))
+  for (const c of [0, 1, 2]) {
+    assert.ok(Math.abs(mean[c]! - orange[c]!) < 48, `channel ${c}: mean ${mean[c]!.toFixed(1)}, expected about ${orange[c]}`)
+  }
+  vae.dispose()
+})
