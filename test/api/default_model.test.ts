@@ -1,6 +1,6 @@
 // The embedded default model: loads with no arguments (float16 storage widened to float32)
 // and reconstructs the shipped sample clip above a quality floor. The floor tracks the
-// model's measured quality (17.5 dB at step 1014) with a margin; raise it as training goes on.
+// model's measured quality (23.2 dB on the whole clip at step 12,752) with a margin; raise it as training goes on.
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { test } from 'node:test'
@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import { psnr, readVideoFrames, Tensor, VideoVAE } from '../../lib/index.js'
 import { ROOT } from '../support/parity.js'
 
-const PSNR_FLOOR_DB = 16
+const PSNR_FLOOR_DB = 20
 
 test('the default model reconstructs the sample clip above the quality floor', async () => {
   const vae = await VideoVAE.load()
