@@ -1,5 +1,6 @@
 #include "device.h"
 
+#include <ATen/Context.h>
 #include <ATen/DeviceAccelerator.h>
 #include <torch/cuda.h>
 
@@ -43,6 +44,15 @@ void SynchronizeDevice(const c10::Device& device) {
   if (device.is_cuda()) at::accelerator::synchronizeDevice(device.index());
 }
 
+// The legacy switches, not setFloat32Precision: their signature is the same in every libtorch
+// 2.x (the new API changed from strings to enums between 2.9 and 2.13).
+void SetCudaTF32(bool allow) {
+  at::globalContext().setAllowTF32CuDNN(allow);
+  at::globalContext().setAllowTF32CuBLAS(allow);
+}
+
+bool CudaTF32() { return at::globalContext().allowTF32CuDNN(); }
+
 namespace {
 
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
@@ -63,9 +73,24 @@ Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value CudaSetTF32(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    SetCudaTF32(info[0].ToBoolean().Value());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value CudaGetTF32(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), CudaTF32()); });
+}
+
 }  // namespace
 
 void RegisterDevice(Napi::Env env, Napi::Object exports) {
+  // float32 means IEEE float32 on every device (libtorch would let cuDNN use TF32).
+  SetCudaTF32(false);
+  exports.Set("cudaSetTF32", Napi::Function::New(env, CudaSetTF32, "cudaSetTF32"));
+  exports.Set("cudaTF32", Napi::Function::New(env, CudaGetTF32, "cudaTF32"));
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable, "cudaIsAvailable"));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount, "cudaDeviceCount"));
   exports.Set("cudaEmptyCache", Napi::Function::New(env, CudaEmptyCache, "cudaEmptyCache"));

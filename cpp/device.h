@@ -18,6 +18,12 @@ std::string DeviceName(const c10::Device& device);
 // Blocks until queued work on `device` finished (no-op on CPU).
 void SynchronizeDevice(const c10::Device& device);
 
+// float32 on CUDA is IEEE float32 by default, as on the CPU: libtorch lets cuDNN convolutions
+// run in TF32 (a 10-bit mantissa), which moves float32 outputs by ~1e-3 and breaks parity with a
+// CPU or strict-fp32 PyTorch reference. SetCudaTF32(true) trades that for speed (convs, matmuls).
+void SetCudaTF32(bool allow);
+bool CudaTF32();
+
 void RegisterDevice(Napi::Env env, Napi::Object exports);
 
 }  // namespace videovae

@@ -106,6 +106,8 @@ export interface NativeAddon {
   cudaIsAvailable(): boolean
   cudaDeviceCount(): number
   cudaEmptyCache(): void
+  cudaSetTF32(allow: boolean): void
+  cudaTF32(): boolean
   memory(): NativeMemory
 
   /** Zero-copy on CPU unless `copy` (the ArrayBuffer is then held until the tensor is freed). */

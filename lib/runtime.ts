@@ -38,6 +38,20 @@ export const cuda = {
   /** Releases cached, unused GPU memory back to the driver (no-op without CUDA). */
   emptyCache(): void {
     nativeSync(() => native().cudaEmptyCache())
+  },
+  /**
+   * Lets float32 convolutions and matmuls on CUDA use TF32 tensor cores (faster, ~1e-3 relative
+   * error). Off by default: float32 means IEEE float32, so CUDA results match CPU and PyTorch
+   * references (PyTorch itself enables TF32 for cuDNN convolutions unless told otherwise).
+   * Process-wide; bfloat16/float16 runs are unaffected.
+   */
+  setTF32(allow: boolean): void {
+    if (typeof allow !== 'boolean') throw new VideoVaeError('ERR_ARGUMENT', 'cuda.setTF32 takes a boolean')
+    nativeSync(() => native().cudaSetTF32(allow))
+  },
+  /** Whether float32 on CUDA may use TF32 (false unless cuda.setTF32(true) was called). */
+  tf32(): boolean {
+    return nativeSync(() => native().cudaTF32())
   }
 }
 

@@ -15,6 +15,15 @@ test('without CUDA the queries answer plainly and nothing throws', { skip: hasCu
   assert.equal(memory().cuda, undefined)
 })
 
+test('float32 on CUDA is IEEE float32 unless TF32 is allowed', () => {
+  assert.equal(cuda.tf32(), false)
+  cuda.setTF32(true)
+  assert.equal(cuda.tf32(), true)
+  cuda.setTF32(false)
+  assert.equal(cuda.tf32(), false)
+  assert.throws(() => cuda.setTF32('yes' as unknown as boolean), { code: 'ERR_ARGUMENT' })
+})
+
 test('host -> CUDA -> host round trip through pinned memory', needsCuda, async () => {
   const data = new Float32Array(4096).map((_, i) => i / 7)
   const onGpu = Tensor.from(data, [64, 64], { device: 'cuda' })
@@ -41,7 +50,7 @@ test('a module on CUDA matches the CPU result closely and refuses CPU inputs', n
   const got = (await y.data()) as Float32Array
   const want = (await tensors.y.data()) as Float32Array
   const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0)
-  assert.ok(worst < 1e-3, `max abs difference ${worst}`)
+  assert.ok(worst < 1e-4, `max abs difference ${worst} (TF32 must be off)`)
   await assert.rejects(TorchModule.load(fixtures().convnet, { device: `cuda:${cuda.deviceCount()}` }), { code: 'ERR_DEVICE' })
   for (const t of [x, y]) t.dispose()
   net.dispose()
