@@ -11,7 +11,10 @@
  * Not a test. Prints a line per measurement and writes every figure to --out as JSON.
  *
  *   node --import tsx bench/gpu.ts [--parts precision,throughput] [--frames FILE] [--out gpu.json]
- *        [--size 16x720x1280] [--repeat 2]
+ *        [--size 16x720x1280] [--repeat 2] [--dtypes bfloat16,float32]
+ *        [--precision-dtypes float32,bfloat16,float16] [--device cuda:0]
+ *
+ * A smoke run of the code paths on CPU: --device cpu --size 4x64x64 --precision-dtypes float32,bfloat16
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -29,12 +32,15 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'gpu.json' },
     size: { type: 'string', default: '16x720x1280' },
     repeat: { type: 'string', default: '2' },
-    dtypes: { type: 'string', default: 'bfloat16,float32' }
+    dtypes: { type: 'string', default: 'bfloat16,float32' },
+    'precision-dtypes': { type: 'string', default: 'float32,bfloat16,float16' },
+    device: { type: 'string', default: 'cuda:0' }
   }
 })
 
 type Dtype = 'float32' | 'bfloat16' | 'float16'
-const results: Record<string, unknown> = { started: new Date().toISOString() }
+const device = values.device as 'cpu' | 'cuda:0'
+const results: Record<string, unknown> = { started: new Date().toISOString(), device }
 const save = (): void => fs.writeFileSync(values.out!, JSON.stringify(results, null, 1))
 
 function log(line: string): void {
@@ -59,9 +65,9 @@ async function precision(): Promise<void> {
   cpu.dispose()
   const rows: Record<string, unknown> = { cpu_float32: { psnr_db: psnr(source, refFrames) } }
   log(`precision: sample clip ${frames.shape.join('x')}, CPU float32 PSNR ${psnr(source, refFrames).toFixed(3)} dB`)
-  const onGpu = await frames.to({ device: 'cuda:0' })
-  for (const dtype of ['float32', 'bfloat16', 'float16'] as Dtype[]) {
-    const vae = await VideoVAE.load(undefined, { device: 'cuda:0', dtype })
+  const onGpu = await frames.to({ device })
+  for (const dtype of values['precision-dtypes']!.split(',') as Dtype[]) {
+    const vae = await VideoVAE.load(undefined, { device, dtype })
     await vae.reconstruct(onGpu) // warm-up
     const [encodeS, latent] = await timed(() => vae.encode(onGpu))
     const [decodeS, recon] = await timed(() => vae.decode(latent))
@@ -74,8 +80,8 @@ async function precision(): Promise<void> {
       encode_s: encodeS,
       decode_s: decodeS
     }
-    rows[`cuda_${dtype}`] = row
-    log(`precision: cuda ${dtype.padEnd(8)} ${JSON.stringify(row)}`)
+    rows[`${device}_${dtype}`] = row
+    log(`precision: ${device} ${dtype.padEnd(8)} ${JSON.stringify(row)}`)
     for (const t of [latent, recon]) t.dispose()
     vae.dispose()
   }
@@ -103,9 +109,9 @@ async function throughput(): Promise<void> {
   await writeSafetensors(input, { video })
   const repeat = Number(values.repeat)
   const rows: Record<string, unknown> = { size: [T, H, W], weights: 'full-width config_16z, seeded random (bench/random_weights.py)' }
-  const onGpu = await video.to({ device: 'cuda:0' })
+  const onGpu = await video.to({ device })
   for (const dtype of values.dtypes!.split(',') as Dtype[]) {
-    const vae = await VideoVAE.load(bundle, { device: 'cuda:0', dtype })
+    const vae = await VideoVAE.load(bundle, { device, dtype })
     const warm = await vae.encode(onGpu)
     await vae.decode(warm)
     let encodeS = Infinity
@@ -122,10 +128,10 @@ async function throughput(): Promise<void> {
     latent.dispose()
     warm.dispose()
     vae.dispose()
-    cuda.emptyCache()
+    cuda.emptyCache() // the Python run below needs the GPU memory this process cached
     const node = { encode_s: encodeS, decode_s: decodeS, encode_fps: T / encodeS, decode_fps: T / decodeS }
     log(`throughput: node fast ${dtype} ${JSON.stringify(node)}`)
-    const py = pythonJson([path.join(__dirname, 'python_eager.py'), checkpoint, input, String(repeat), '16', 'cuda:0', dtype])
+    const py = pythonJson([path.join(__dirname, 'python_eager.py'), checkpoint, input, String(repeat), device === 'cpu' ? '2' : '16', device, dtype])
     const eager = { ...py, encode_fps: T / py.encode_s!, decode_fps: T / py.decode_s! }
     log(`throughput: python eager ${dtype} ${JSON.stringify(eager)}`)
     rows[dtype] = {
@@ -146,7 +152,7 @@ function pythonJsonless(args: string[]): string {
 }
 
 async function main(): Promise<void> {
-  if (!cuda.isAvailable()) throw new Error('bench/gpu.ts needs a CUDA device and a CUDA build of the addon')
+  if (device !== 'cpu' && !cuda.isAvailable()) throw new Error('bench/gpu.ts needs a CUDA device and a CUDA build of the addon')
   const parts = values.parts!.split(',')
   for (const part of parts) {
     try {
