@@ -5,9 +5,10 @@
 #   1. env.txt                 GPU, driver, torch, compilers
 #   2. build.log               node-gyp build against the CUDA libtorch
 #   3. test-native-cuda.txt    test/native/cuda.test.ts (transfers, modules, TF32 off, memory)
-#   4. gpu.json, bench.txt     bench/gpu.ts: default model precision per dtype; 720p throughput
+#   4. gpu.json, bench.txt     bench/gpu.ts: default model precision per dtype; 720p bfloat16
 #   5. test-api-cuda.txt       test/api/vae_cuda.test.ts (parity cases on cuda:0, fast, dtypes)
 #   6. test-native-core.txt    the core tensor/module/error tests on the CUDA build (CPU paths)
+#   7. gpu-fp32.json           720p in float32 (no TF32): slow (~470 TFLOP per encode), so last
 # Usage (device): bash scripts/gpu/check.sh     Budget: about 8 minutes on 16 cores.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -74,8 +75,11 @@ runtest() { # name files...
 
 runtest test-native-cuda test/native/cuda.test.ts
 stamp "bench/gpu.ts"
-node --import tsx bench/gpu.ts --out "$OUT/gpu.json" > "$OUT/bench.txt" 2>&1
+node --import tsx bench/gpu.ts --dtypes bfloat16 --out "$OUT/gpu.json" > "$OUT/bench.txt" 2>&1
 stamp "bench: exit $?"; cat "$OUT/bench.txt" | grep -E '^(precision|throughput)' | cut -c1-300
 runtest test-api-cuda test/api/vae_cuda.test.ts
 runtest test-native-core test/native/tensor.test.ts test/native/module.test.ts test/native/errors.test.ts test/native/memory.test.ts
+stamp "bench/gpu.ts throughput float32"
+node --import tsx bench/gpu.ts --parts throughput --dtypes float32 --repeat 1 --out "$OUT/gpu-fp32.json" >> "$OUT/bench.txt" 2>&1
+stamp "bench float32: exit $?"
 stamp "done"
