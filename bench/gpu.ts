@@ -90,9 +90,14 @@ async function precision(): Promise<void> {
   save()
 }
 
+/** Runs a Python script with the project's Python; returns its stdout, trimmed. */
+function python(args: string[]): string {
+  return execFileSync(PYTHON, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
+}
+
+/** The JSON line a measuring script prints last. */
 function pythonJson(args: string[]): Record<string, number> {
-  const out = execFileSync(PYTHON, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-  return JSON.parse(out.trim().split('\n').pop()!)
+  return JSON.parse(python(args).split('\n').pop()!)
 }
 
 /** Full-width 16z at 720p on the GPU: Node fast bundle against Python eager. */
@@ -103,7 +108,7 @@ async function throughput(): Promise<void> {
   const bundle = path.join(work, 'bundle-fast')
   const input = path.join(work, 'input.safetensors')
   const env = { ...process.env, PYTHONPATH: path.join(ROOT, 'python') }
-  log(pythonJsonless([path.join(__dirname, 'random_weights.py'), 'config_16z', checkpoint]))
+  log(python([path.join(__dirname, 'random_weights.py'), 'config_16z', checkpoint]))
   execFileSync(PYTHON, ['-m', 'videovae', 'export', '--checkpoint', checkpoint, '--out', bundle, '--mode', 'fast'], { env, stdio: ['ignore', 'inherit', 'inherit'] })
   const video = Tensor.from(new Float32Array(3 * T * H * W).map((_, i) => Math.sin(i * 0.001) * 0.9), [1, 3, T, H, W])
   await writeSafetensors(input, { video })
@@ -145,10 +150,6 @@ async function throughput(): Promise<void> {
   }
   onGpu.dispose()
   fs.rmSync(work, { recursive: true, force: true })
-}
-
-function pythonJsonless(args: string[]): string {
-  return execFileSync(PYTHON, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
 }
 
 async function main(): Promise<void> {

@@ -76,7 +76,7 @@ runtest() { # name files...
 runtest test-native-cuda test/native/cuda.test.ts
 stamp "bench/gpu.ts"
 node --import tsx bench/gpu.ts --dtypes bfloat16 --out "$OUT/gpu.json" > "$OUT/bench.txt" 2>&1
-stamp "bench: exit $?"; cat "$OUT/bench.txt" | grep -E '^(precision|throughput)' | cut -c1-300
+stamp "bench: exit $?"; grep -E '^(precision|throughput)' "$OUT/bench.txt" | cut -c1-300
 runtest test-api-cuda test/api/vae_cuda.test.ts
 runtest test-native-core test/native/tensor.test.ts test/native/module.test.ts test/native/errors.test.ts test/native/memory.test.ts
 stamp "bench/gpu.ts throughput float32"
