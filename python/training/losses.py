@@ -89,6 +89,9 @@ class LossWeights:
     # KL summed over latent dims, ratio kl_weight). The released yamls say 0; we use 1e-6 (see
     # TRAINING.md) to keep logvar from drifting without constraining the mean.
     kl: float = 1e-6
+    # Squared error: PSNR is an MSE measure, and L1 alone settles on the median; a final phase
+    # with an MSE term trades a little SSIM for PSNR. Off by default.
+    mse: float = 0.0
 
 
 def vae_loss(recon: Tensor, target: Tensor, posteriors, weights: Optional[LossWeights] = None
@@ -107,6 +110,8 @@ def vae_loss(recon: Tensor, target: Tensor, posteriors, weights: Optional[LossWe
     kl_terms = [gaussian_kl(m, lv).mean() / per_sample for m, lv in posteriors]
     kl = torch.stack(kl_terms).sum() if kl_terms else recon.new_zeros(())
     total = w.l1 * l1 + w.ssim * (1.0 - s) + w.kl * kl
+    if w.mse:
+        total = total + w.mse * (recon - target).pow(2).mean()
     out = {"loss": total, "l1": l1, "ssim": s, "kl": kl}
     for i, t in enumerate(kl_terms):
         out["kl%d" % i] = t

@@ -417,6 +417,8 @@ def run(args) -> Dict[str, object]:
         print("no checkpoint in %s and no --init-bundle: starting from scratch" % args.out, flush=True)
     if opt is None:
         opt = make_optimizer(model, settings)
+    if args.mse_weight is not None:  # nested in the loss weights, so not one of OVERRIDABLE
+        settings = replace(settings, weights=replace(settings.weights, mse=args.mse_weight))
     if args.shift_logvar:
         shift_logvar_bias(model, args.shift_logvar)
         state.setdefault("surgery", []).append({"step": state["step"], "shift_logvar_bias": args.shift_logvar})
@@ -555,6 +557,8 @@ def parse_args(argv=None):
     ap.add_argument("--video-batch", dest="video_batch", type=int, default=None)
     ap.add_argument("--image-size", dest="image_size", type=int, default=None)
     ap.add_argument("--image-batch", dest="image_batch", type=int, default=None)
+    ap.add_argument("--mse-weight", dest="mse_weight", type=float, default=None,
+                    help="weight of a squared-error term added to the loss (default 0: L1 + SSIM only)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bf16", action="store_true",
                     help="bfloat16 mixed-precision forward (fp32 weights and optimizer); evaluation stays fp32")

@@ -56,6 +56,8 @@ def test_l1_psnr_kl_known_values():
     assert float(parts["l1"]) == pytest.approx(0.1, rel=1e-6)
     assert float(parts["loss"]) == pytest.approx(0.1, rel=1e-6)
     assert float(psnr(y, x)) == pytest.approx(10 * math.log10(4 / 0.01), rel=1e-5)
+    with_mse = vae_loss(y, x, [], LossWeights(l1=1.0, ssim=0.0, kl=0.0, mse=3.0))
+    assert float(with_mse["loss"]) == pytest.approx(0.1 + 3.0 * 0.01, rel=1e-5)
     mean, logvar = torch.zeros(2, 4, 1, 2, 2), torch.zeros(2, 4, 1, 2, 2)
     assert torch.equal(gaussian_kl(mean, logvar), torch.zeros(2))
     mean = torch.ones(2, 4, 1, 2, 2)
@@ -192,10 +194,12 @@ def test_cli_runs_and_resumes(pool_dir, tmp_path):
     st = T.run(T.parse_args(common + ["--steps", "2"]))
     assert st["step"] == 2 and st["batch"] == 2
     ck1 = T.load_checkpoint(os.path.join(out, T.CHECKPOINT))
-    st = T.run(T.parse_args(common + ["--steps", "1", "--resume"]))
+    assert ck1["settings"]["weights"]["mse"] == 0.0
+    st = T.run(T.parse_args(common + ["--steps", "1", "--resume", "--mse-weight", "2.5"]))
     assert st["step"] == 3 and st["runs"] == 2
     ck2 = T.load_checkpoint(os.path.join(out, T.CHECKPOINT))
     assert ck2["settings"]["video_size"] == [4, 16, 16]
+    assert ck2["settings"]["weights"]["mse"] == 2.5 and ck2["settings"]["weights"]["l1"] == 1.0
     assert any(not torch.equal(ck1["model"][k], ck2["model"][k]) for k in ck1["model"])
     with open(os.path.join(out, "train.csv")) as fh:
         rows = fh.read().strip().splitlines()
