@@ -249,3 +249,20 @@ def test_export_bundle_fp16_and_resume_from_bundle(narrow, tmp_path):
     with open(os.path.join(res["out"], "resume.json")) as fh:
         meta = json.load(fh)
     assert meta["config"] == "narrow" and meta["state"] == state
+
+
+def test_stage_gap_scores_both_paths(narrow):
+    from training.stage_gap import stage_gap
+
+    torch.manual_seed(1)
+    clips = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    scores = stage_gap(narrow, clips)
+    # the video path is what the held-out evaluation scores, clip by clip
+    ref = T.evaluate(narrow, {"v": (clips, False)}, batch=1)["psnr_v"]
+    assert sum(scores["video_path"]) / 2 == pytest.approx(ref, abs=1e-4)
+    # the image path treats each frame alone: four copies of one frame score as that frame
+    frame = clips[:1, :, :1]
+    still = stage_gap(narrow, frame.expand(1, 3, 4, 16, 16).contiguous())["image_path"][0]
+    recon, _ = T.train_forward(narrow, frame, image=True, sample=False)
+    assert still == pytest.approx(float(psnr(recon.clamp(-1, 1), frame)), abs=1e-4)
+    assert scores["image_path"][0] != pytest.approx(scores["video_path"][0], abs=1e-3)
