@@ -1,6 +1,7 @@
 // The embedded default model: loads with no arguments (float16 storage widened to float32)
 // and reconstructs the shipped sample clip above a quality floor. The floor tracks the
-// model's measured quality (25.1 dB on the whole clip at step 22,521) with a margin; raise it as training goes on.
+// model's measured quality (27.9 dB on these 8 frames, 26.0 dB on the whole clip at step 30,218)
+// with a margin; raise it as training goes on.
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { test } from 'node:test'
@@ -8,7 +9,7 @@ import { test } from 'node:test'
 import { psnr, readVideoFrames, Tensor, VideoVAE } from '../../lib/index.js'
 import { ROOT } from '../support/parity.js'
 
-const PSNR_FLOOR_DB = 20
+const PSNR_FLOOR_DB = 26
 
 test('the default model reconstructs the sample clip above the quality floor', async () => {
   const vae = await VideoVAE.load()
