@@ -8,16 +8,14 @@ difference is what the temporal compression costs.
 """
 import argparse
 import json
-import os
 from typing import Dict, List
 
 import torch
 
+from .export_default import DEFAULT_CHECKPOINT
 from .losses import psnr
-from .train import CHECKPOINT, build_model, heldout_set, load_checkpoint, split_pool, train_forward, \
-    weights_from_bundle
+from .train import build_model, heldout_set, load_checkpoint, split_pool, train_forward, weights_from_bundle
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VIDEO_SETS = (("video8x64", 8, 64, 64, 8, False), ("video16x128", 16, 128, 128, 2, False))
 
 
@@ -51,7 +49,7 @@ def main(argv=None) -> None:
         model.load_state_dict(weights_from_bundle(args.bundle), strict=True)
         label = args.bundle
     else:
-        path = args.checkpoint or os.path.join(ROOT, ".cache", "train-gn4", CHECKPOINT)
+        path = args.checkpoint or DEFAULT_CHECKPOINT
         ck = load_checkpoint(path)
         model.load_state_dict(ck["model"], strict=True)
         label = "%s (step %d)" % (path, ck["state"]["step"])
