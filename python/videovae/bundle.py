@@ -14,6 +14,7 @@ from .checkpoint import sha256_file
 from .export import FORMAT_VERSION, MANIFEST
 from .export_t5 import T5_FILES
 from .model import STAGE_NAMES
+from .quantize import FILE_KEY as QUANTIZED_FILE, check_quantization, load_quantized_weights
 
 
 class BundleError(ValueError):
@@ -40,6 +41,12 @@ def read_manifest(bundle_dir: str) -> Dict[str, object]:
     expected = set(T5_FILES) if manifest.get("kind") == "text" else set(STAGE_NAMES)
     if manifest.get("t5") is not None:
         expected |= set(T5_FILES)
+    try:
+        check_quantization(manifest, path)
+    except ValueError as e:
+        raise BundleError(str(e)) from None
+    if manifest.get("quantization") is not None:  # int8 weights in a side file (videovae.quantize)
+        expected.add(QUANTIZED_FILE)
     if not isinstance(files, dict) or set(files) != expected:
         raise BundleError("manifest %s must list exactly the files %s" % (path, ", ".join(sorted(expected))))
     return manifest
@@ -132,14 +139,20 @@ def load_bundle(bundle_dir: str, map_location: str = "cpu") -> Bundle:
     paths = verify_files(bundle_dir, manifest)
     modules = {}
     for name, path in paths.items():
-        if name == "spiece_model":
+        if name in ("spiece_model", QUANTIZED_FILE):
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript deprecation notice
-            module = torch.jit.load(path, map_location=map_location)
-        if name != "t5_encoder" and manifest.get("dtype", "float32") != "float32":
+            modules[name] = torch.jit.load(path, map_location=map_location)
+    stages = {k: m for k, m in modules.items() if k in STAGE_NAMES}
+    if QUANTIZED_FILE in paths:
+        try:
+            load_quantized_weights(stages, paths[QUANTIZED_FILE])  # float32, before the widening below
+        except ValueError as e:
+            raise BundleError(str(e)) from None
+    for name, module in modules.items():
+        if name in stages and manifest.get("dtype", "float32") != "float32":
             module.float()  # half-precision storage (the default bundle); computation is float32
         module.eval()  # the T5 encoder keeps its compute dtype (manifest t5.dtype)
-        modules[name] = module
     return Bundle(bundle_dir, manifest, modules, paths.get("spiece_model"))
 
