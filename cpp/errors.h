@@ -18,6 +18,7 @@ inline constexpr const char* kDtype = "ERR_DTYPE";
 inline constexpr const char* kDevice = "ERR_DEVICE";
 inline constexpr const char* kNotFound = "ERR_NOT_FOUND";
 inline constexpr const char* kModule = "ERR_MODULE";
+inline constexpr const char* kBundle = "ERR_BUNDLE";
 inline constexpr const char* kArgument = "ERR_ARGUMENT";
 inline constexpr const char* kLibtorch = "ERR_LIBTORCH";
 inline constexpr const char* kInternal = "ERR_INTERNAL";

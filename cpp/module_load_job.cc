@@ -1,6 +1,9 @@
-// moduleLoad(path, device, dtype?) -> Promise<module handle>: reads a TorchScript archive onto a
-// device, optionally converting its floating parameters and buffers to `dtype`.
+// moduleLoad(path, device, dtype?, quantized?) -> Promise<module handle>: reads a TorchScript
+// archive onto a device, fills in int8-stored weights, optionally converts its floating
+// parameters and buffers to `dtype`.
 #include <torch/csrc/jit/serialization/import.h>
+
+#include <unordered_map>
 
 #include <filesystem>
 
@@ -8,14 +11,54 @@
 #include "dtype.h"
 #include "job.h"
 #include "module.h"
+#include "tensor.h"
 
 namespace videovae {
 namespace {
 
+// One weight stored as int8 with a float32 scale per slice along dim 0 (python/videovae/quantize.py).
+struct QuantizedWeight {
+  std::string name;
+  at::Tensor values;
+  at::Tensor scale;
+};
+
+// Replaces each placeholder parameter by values * scale, computed in float32 exactly as the
+// Python loader does, then cast to the dtype the module ends up in. Every floating parameter of
+// two or more dims must be filled: the archive holds only a one-element placeholder for them.
+void FillQuantizedWeights(torch::jit::Module& module, const std::vector<QuantizedWeight>& weights,
+                          std::optional<c10::ScalarType> dtype) {
+  std::unordered_map<std::string, at::Tensor> params;
+  for (const auto& p : module.named_parameters(true)) params.emplace(p.name, p.value);
+  std::unordered_map<std::string, bool> filled;
+  for (const auto& w : weights) {
+    auto it = params.find(w.name);
+    if (it == params.end()) {
+      throw CodedError(code::kBundle, "quantized weight '" + w.name + "' is not a parameter of the module");
+    }
+    at::Tensor& param = it->second;
+    if (w.values.scalar_type() != c10::kChar || w.values.sizes() != param.sizes() || w.scale.dim() != 1 ||
+        w.scale.size(0) != param.size(0)) {
+      throw CodedError(code::kBundle, "quantized weight '" + w.name + "' has the wrong dtype or shape");
+    }
+    std::vector<int64_t> view(static_cast<size_t>(param.dim()), 1);
+    view[0] = -1;
+    at::Tensor full = w.values.to(c10::kFloat).mul(w.scale.to(c10::kFloat).reshape(view));
+    param.set_data(full.to(param.device(), dtype.value_or(param.scalar_type())));
+    filled[w.name] = true;
+  }
+  for (const auto& [name, param] : params) {
+    if (param.is_floating_point() && param.dim() >= 2 && !filled.count(name)) {
+      throw CodedError(code::kBundle, "the quantized weights have no weight '" + name + "' for this module");
+    }
+  }
+}
+
 class ModuleLoadJob : public Job {
  public:
-  ModuleLoadJob(Napi::Env env, std::string path, c10::Device device, std::optional<c10::ScalarType> dtype)
-      : Job(env, "videovae:moduleLoad", device), path_(std::move(path)), dtype_(dtype) {
+  ModuleLoadJob(Napi::Env env, std::string path, c10::Device device, std::optional<c10::ScalarType> dtype,
+                std::optional<std::vector<QuantizedWeight>> quantized)
+      : Job(env, "videovae:moduleLoad", device), path_(std::move(path)), dtype_(dtype), quantized_(std::move(quantized)) {
     loaded_.device = device;
   }
 
@@ -32,6 +75,8 @@ class ModuleLoadJob : public Job {
       ErrorInfo cause = DescribeCurrentException();
       throw CodedError(code::kModule, "'" + path_ + "' is not a readable TorchScript archive: " + cause.message);
     }
+    if (quantized_) FillQuantizedWeights(module, *quantized_, dtype_);
+    quantized_.reset();
     if (dtype_) module.to(*dtype_);
     module.eval();  // inference only: dropout off, batch norm uses running stats
     for (const auto& method : module.get_methods()) loaded_.methods.push_back(method.name());
@@ -43,6 +88,7 @@ class ModuleLoadJob : public Job {
  private:
   std::string path_;
   std::optional<c10::ScalarType> dtype_;
+  std::optional<std::vector<QuantizedWeight>> quantized_;  // set: an int8-stored module
   LoadedModule loaded_;
 };
 
@@ -57,7 +103,22 @@ Napi::Value ModuleLoad(const Napi::CallbackInfo& info) {
         throw CodedError(code::kDtype, "a module can only be converted to a floating dtype");
       }
     }
-    return new ModuleLoadJob(info.Env(), info[0].As<Napi::String>(), device, dtype);
+    std::optional<std::vector<QuantizedWeight>> quantized;
+    if (info.Length() > 3 && info[3].IsArray()) {
+      quantized.emplace();
+      Napi::Array entries = info[3].As<Napi::Array>();
+      for (uint32_t i = 0; i < entries.Length(); ++i) {
+        Napi::Value entry = entries.Get(i);
+        if (!entry.IsArray() || entry.As<Napi::Array>().Length() != 3 || !entry.As<Napi::Array>().Get(0u).IsString()) {
+          throw CodedError(code::kArgument, "quantized weights must be [name, values, scale] triples");
+        }
+        Napi::Array triple = entry.As<Napi::Array>();
+        std::string name = triple.Get(0u).As<Napi::String>();
+        quantized->push_back({name, UnwrapTensor(triple.Get(1u), "values of " + name),
+                             UnwrapTensor(triple.Get(2u), "scale of " + name)});
+      }
+    }
+    return new ModuleLoadJob(info.Env(), info[0].As<Napi::String>(), device, dtype, std::move(quantized));
   });
 }
 

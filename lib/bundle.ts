@@ -18,6 +18,9 @@ export const STAGE_NAMES = [
 ] as const
 export type StageName = (typeof STAGE_NAMES)[number]
 
+/** The one weight quantization this version reads (python/videovae/quantize.py). */
+export const QUANTIZATION_SCHEME = 'int8-absmax-dim0'
+
 /** What a bundle holds, as recorded by the exporter (manifest.json, camel-cased). */
 export interface BundleInfo {
   /** Bundle directory (absolute). */
@@ -40,8 +43,13 @@ export interface BundleInfo {
   rules: { tMultiple: number; tMin: number; hwMultiple: number }
   /** Caption conditioning, or null for the non-text variants. */
   text: { required: boolean; dim: number; maxLength: number } | null
-  /** Storage dtype of the weights. */
+  /** Storage dtype of the weights (of those not quantized, when `quantization` is set). */
   dtype: string
+  /**
+   * Weights stored as int8 in a side file (the embedded default model): conv and linear weights
+   * with one float32 scale per output slice, rebuilt as float32 at load. null: all in `dtype`.
+   */
+  quantization: { scheme: typeof QUANTIZATION_SCHEME; file: string } | null
   /** Mid-block attention implementation chosen at export (`exact`, `chunked`, or `sdpa` in fast mode). */
   attention: string
   /**
@@ -91,6 +99,17 @@ export function parseT5(value: unknown, where: string): T5Info | null {
     eosId: num('eos_id'),
     extraIds: num('extra_ids'),
   }
+}
+
+function parseQuantization(value: unknown, extraFiles: Record<string, string>, where: string): BundleInfo['quantization'] {
+  if (value === null || value === undefined) return null
+  const q = value as Json
+  if (q.scheme !== QUANTIZATION_SCHEME) {
+    throw bundleError(`${where}: unknown weight quantization ${JSON.stringify(q.scheme)} (this version reads "${QUANTIZATION_SCHEME}"); re-export the bundle`)
+  }
+  const file = typeof q.file === 'string' ? extraFiles[q.file] : undefined
+  if (!file) throw bundleError(`${where}: "quantization" names file ${JSON.stringify(q.file)}, which files does not list`)
+  return { scheme: QUANTIZATION_SCHEME, file }
 }
 
 export function bundleError(message: string, cause?: unknown): VideoVaeError {
@@ -143,6 +162,7 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
   if (t5 && !(extraFiles.t5_encoder && extraFiles.spiece_model)) {
     throw bundleError(`${where}: "t5" is set but files t5_encoder and spiece_model are not both listed`)
   }
+  const quantization = parseQuantization(m.quantization, extraFiles, where)
   return {
     dir: root,
     formatVersion: version,
@@ -168,6 +188,7 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
       maxLength: text.max_length as number,
     },
     dtype: field<string>(m, 'dtype', 'string', where),
+    quantization,
     attention: typeof m.attention === 'string' ? m.attention : 'exact',
     mode,
     torchVersion: field<string>(m, 'torch_version', 'string', where),

@@ -3,7 +3,7 @@
  * the raw addon contract lives in native.ts.
  */
 export { Tensor, type TensorFromOptions, type TensorToOptions } from './tensor.js'
-export { TorchModule, type ModuleArgument, type ModuleResult, type TorchModuleLoadOptions } from './module.js'
+export { TorchModule, type ModuleArgument, type ModuleResult, type QuantizedWeight, type TorchModuleLoadOptions } from './module.js'
 export { memory, cuda, setNumThreads, getNumThreads, libtorchInfo, type MemoryInfo, type HostCacheInfo } from './runtime.js'
 export { readSafetensors, writeSafetensors, type SafetensorsContent, type ReadSafetensorsOptions } from './safetensors.js'
 export { setDeviceConcurrency } from './device_queue.js'

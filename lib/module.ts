@@ -22,6 +22,18 @@ export interface TorchModuleLoadOptions {
   device?: string
   /** Convert floating parameters and buffers to this dtype after loading (e.g. 'bfloat16'). Default: as saved. */
   dtype?: DType
+  /**
+   * Weights stored apart as int8 (a bundle's quantized_weights file): each named parameter is
+   * replaced by `values * scale` (float32, scale broadcast along dim 0) before the dtype conversion.
+   */
+  quantizedWeights?: readonly QuantizedWeight[]
+}
+
+/** One int8-stored weight: the parameter's name, its int8 values, one float32 scale per dim-0 slice. */
+export interface QuantizedWeight {
+  name: string
+  values: Tensor
+  scale: Tensor
 }
 
 function toNative(value: ModuleArgument, where: string): NativeArgument {
@@ -62,7 +74,12 @@ export class TorchModule implements Disposable {
     if (typeof path !== 'string') throw new VideoVaeError('ERR_ARGUMENT', 'path must be a string')
     const device = normalizeDevice(options.device)
     const dtype = options.dtype ?? null
-    const handle = await runOnDevice(device, () => nativeAsync(() => native().moduleLoad(path, device, dtype)))
+    const quantized = options.quantizedWeights?.map((w): [string, NativeTensorHandle, NativeTensorHandle] => [
+      w.name,
+      w.values.handle(),
+      w.scale.handle(),
+    ])
+    const handle = await runOnDevice(device, () => nativeAsync(() => native().moduleLoad(path, device, dtype, quantized ?? null)))
     return new TorchModule(handle)
   }
 

@@ -125,7 +125,13 @@ export interface NativeAddon {
   tensorData(tensor: NativeTensorHandle): Promise<TensorArray>
   tensorTo(tensor: NativeTensorHandle, device: string | null, dtype: DType | null): Promise<NativeTensorHandle>
 
-  moduleLoad(path: string, device: string, dtype: DType | null): Promise<NativeModuleHandle>
+  /** quantized: [parameter name, int8 values, float32 scale per dim-0 slice] filled in as values * scale. */
+  moduleLoad(
+    path: string,
+    device: string,
+    dtype: DType | null,
+    quantized?: [string, NativeTensorHandle, NativeTensorHandle][] | null,
+  ): Promise<NativeModuleHandle>
   moduleInfo(module: NativeModuleHandle): { device: string; methods: string[] }
   moduleDispose(module: NativeModuleHandle): boolean
   moduleCall(module: NativeModuleHandle, method: string, args: NativeArgument[]): Promise<NativeResult>

@@ -19,6 +19,7 @@ import {
   type NativeTextInputs,
 } from './native.js'
 import { packageRoot } from './package_root.js'
+import { disposeWeights, readQuantizedWeights } from './quantized_weights.js'
 import { setNumThreads } from './runtime.js'
 import { Tensor } from './tensor.js'
 import {
@@ -95,7 +96,12 @@ export class VideoVAE implements Disposable {
     }
     // Weights stored in another precision (the default bundle keeps float16) are converted.
     const loadOptions = { device: device as Device, ...(dtype === info.dtype ? {} : { dtype }) }
-    const loaded = await Promise.allSettled(STAGE_NAMES.map((s) => TorchModule.load(info.files[s], loadOptions)))
+    // int8-stored weights (the embedded default model) are rebuilt in float32 while loading.
+    const quantized = info.quantization ? await readQuantizedWeights(info.quantization.file) : null
+    const loaded = await Promise.allSettled(
+      STAGE_NAMES.map((s) => TorchModule.load(info.files[s], { ...loadOptions, quantizedWeights: quantized?.[s] })),
+    )
+    disposeWeights(quantized)
     const stages = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
     // The T5 encoder keeps its own compute dtype (manifest t5.dtype); hashes were checked above.
     const captions = await (info.t5 ? CaptionEncoder.load(info.dir, { device: device as Device, verify: false }) : null)?.then(

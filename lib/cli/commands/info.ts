@@ -56,6 +56,8 @@ export function memoryEstimate(
 ): Record<string, number> {
   let weights = 0
   for (const file of Object.values(info.files)) weights += statSync(file).size
+  // int8-stored weights (one byte each) widen to float32 at load: twice what float16 ones do.
+  if (info.quantization) weights += 2 * statSync(info.quantization.file).size
   const hp = Math.ceil(h / 8) * 8
   const wp = Math.ceil(w / 8) * 8
   const tp = options.image ? t : Math.ceil(t / 4) * 4
