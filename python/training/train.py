@@ -44,6 +44,10 @@ MODEL_WIDTHS: Dict[str, Dict[str, object]] = {
     # which erased absolute colour (TRAINING.md). Same weights and shapes as "small".
     "small-gn4": {"ch": 32, "ch_mult": (1, 1, 2, 2), "num_res_blocks": 1, "hidden_channel": 32,
                   "norm_group_channels": 4},
+    # "small-gn4" with a 1.5x wider temporal autoencoder (48/96/192 channels), grown from a trained
+    # "small-gn4" by training/widen.py; about 15M weights, so it ships with int8 weight storage.
+    "small-gn4-t48": {"ch": 32, "ch_mult": (1, 1, 2, 2), "num_res_blocks": 1, "hidden_channel": 48,
+                      "norm_group_channels": 4, "norm_group_limit": 0},
 }
 OVERRIDABLE = ("lr", "warmup", "p_image", "schedule", "total_steps", "decay_from", "video_size", "video_batch",
                "image_size", "image_batch", "p_colour")

@@ -37,6 +37,10 @@ class VideoVAEConfig:
     # reduced-width model keeps the official ratio of 4 channels per group (128 / 32) instead of
     # turning GroupNorm(32) on 32 channels into a per-channel norm (see norm_groups).
     norm_group_channels: int = 0
+    # With norm_group_channels: the most groups a norm may have (32 like the official model; 0: no
+    # limit, so layers wider than 128 keep 4 channels per group, which widening a trained model
+    # without changing what it computes needs: training/widen.py).
+    norm_group_limit: int = 32
 
     @property
     def embed_dim(self) -> int:
@@ -68,7 +72,9 @@ class VideoVAEConfig:
         """
         if self.norm_group_channels <= 0:
             return 32
-        groups = min(32, max(1, channels // self.norm_group_channels))
+        groups = max(1, channels // self.norm_group_channels)
+        if self.norm_group_limit > 0:
+            groups = min(self.norm_group_limit, groups)
         if channels % groups:
             raise ValueError("%d channels do not split into %d GroupNorm groups" % (channels, groups))
         return groups
@@ -78,6 +84,8 @@ class VideoVAEConfig:
                                   "num_res_blocks": self.num_res_blocks, "hidden_channel": self.hidden_channel}
         if self.norm_group_channels:
             out["norm_group_channels"] = self.norm_group_channels
+        if self.norm_group_limit != 32:
+            out["norm_group_limit"] = self.norm_group_limit
         return out
 
 

@@ -266,3 +266,46 @@ def test_stage_gap_scores_both_paths(narrow):
     recon, _ = T.train_forward(narrow, frame, image=True, sample=False)
     assert still == pytest.approx(float(psnr(recon.clamp(-1, 1), frame)), abs=1e-4)
     assert scores["image_path"][0] != pytest.approx(scores["video_path"][0], abs=1e-3)
+
+
+def test_widen_keeps_outputs_and_lets_new_channels_learn(tmp_path):
+    from training.widen import widen_checkpoint
+
+    torch.manual_seed(0)
+    small = T.build_model("small-gn4", seed=0)
+    with torch.no_grad():  # trained-looking: the zero-initialised temporal convs of a fresh model hide errors
+        for p in small.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    opt = T.make_optimizer(small, T.TrainSettings())
+    x = torch.rand(1, 3, 8, 16, 16) * 2 - 1
+    small(x)[0].abs().mean().backward()
+    opt.step()
+    ck = T.make_checkpoint(small, opt, "small-gn4", T.TrainSettings(), {"step": 5, "batch": 5, "elapsed_s": 1.0})
+    wide_ck = widen_checkpoint(ck, "small-gn4-t48")
+    assert wide_ck["widths"]["hidden_channel"] == 48 and wide_ck["config"] == "small-gn4-t48"
+    wide = T.build_model("small-gn4-t48", seed=1)
+    wopt = T.make_optimizer(wide, T.TrainSettings())
+    T.restore(wide_ck, wide, wopt)  # shapes of weights and Adam moments fit the wider model
+    assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in small.parameters())
+    small.eval(), wide.eval()
+    with torch.no_grad():
+        a, b = small(x)[0], wide(x)[0]
+    assert float((a - b).abs().max()) < 1e-5
+    # A zeroed slice (old output reading a new channel) gets a gradient: the new width is used.
+    w = wide.decoder_temporal.conv_last.conv.weight
+    wide(x)[0].abs().mean().backward()
+    assert float(w.grad[:, 64:].abs().sum()) > 0 and float(w.detach()[:, 64:].abs().sum()) == 0
+    with pytest.raises(ValueError, match="cannot widen"):
+        widen_checkpoint(wide_ck, "small-gn4")  # narrowing is refused
+
+
+def test_widen_refuses_to_regroup_a_norm(monkeypatch):
+    from training.widen import widen_checkpoint
+
+    # 192 channels under the 32-group limit would be 6 channels a group: old groups would change.
+    capped = dict(T.MODEL_WIDTHS["small-gn4-t48"], norm_group_limit=32)
+    monkeypatch.setitem(T.MODEL_WIDTHS, "t48-capped", capped)
+    small = T.build_model("small-gn4", seed=0)
+    ck = T.make_checkpoint(small, None, "small-gn4", T.TrainSettings(), {"step": 1, "batch": 1, "elapsed_s": 0.0})
+    with pytest.raises(ValueError, match="cannot grow to 192 in 32"):
+        widen_checkpoint(ck, "t48-capped")
