@@ -70,6 +70,7 @@ def quantize_bundle(bundle_dir: str, stage_names) -> Dict[str, object]:
         entry["sha256"] = sha256_file(path)
     side_path = os.path.join(bundle_dir, FILE_NAME)
     save_file(side, side_path, metadata={"scheme": SCHEME})
+    os.chmod(side_path, 0o644)  # like the stage files: the package is read by other users
     manifest["files"][FILE_KEY] = {"path": FILE_NAME, "sha256": sha256_file(side_path)}
     manifest["dtype"] = "float16"
     manifest["quantization"] = {"scheme": SCHEME, "file": FILE_KEY}

@@ -43,6 +43,7 @@ def test_int8_bundle_matches_the_eager_model_with_dequantized_weights(exported):
     assert b.manifest["dtype"] == "float16" and b.manifest["quantization"]["scheme"] == "int8-absmax-dim0"
     # Half the weight bytes: the TorchScript files hold placeholders, the side file one byte a weight.
     assert dir_size(q8) < 0.7 * dir_size(half)
+    assert os.stat(os.path.join(q8, FILE_NAME)).st_mode & 0o777 == 0o644  # readable like the stage files
     ref = copy.deepcopy(model)
     sd = {k: dequantize(*quantize_tensor(v)) if v.dim() >= 2 else v.half().float() for k, v in model.state_dict().items()}
     ref.load_state_dict(sd)
