@@ -103,7 +103,7 @@ async function info(ctx: Context, flags: InfoFlags): Promise<void> {
   ctx.result(out)
   const lines = [
     `bundle     ${bundle.dir}${flags.verify ? ' (sha256 verified)' : ''}`,
-    `variant    ${bundle.variant} (${bundle.config}), latent channels ${bundle.latentChannels}, dtype ${bundle.dtype}`,
+    `variant    ${bundle.variant} (${bundle.config}), latent channels ${bundle.latentChannels}, dtype ${bundle.dtype}${bundle.quantization ? ` (conv/linear weights int8, ${bundle.quantization.scheme})` : ''}`,
     `widths     ch ${bundle.widths.ch}, ch_mult [${bundle.widths.chMult}], res blocks ${bundle.widths.numResBlocks}, temporal hidden ${bundle.widths.hiddenChannel}${bundle.widths.normGroupChannels ? `, ${bundle.widths.normGroupChannels} channels per GroupNorm group` : ''}`,
     `compress   T/${bundle.compression.t}, H/${bundle.compression.h}, W/${bundle.compression.w}; input T a multiple of ${bundle.rules.tMultiple} (padded) and >= ${bundle.rules.tMin}, H and W multiples of ${bundle.rules.hwMultiple}`,
     `text       ${bundle.text ? `captions required (embeddings [B, <=${bundle.text.maxLength}, ${bundle.text.dim}])` : 'none'}`,
