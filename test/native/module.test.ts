@@ -132,3 +132,26 @@ test('the per-device limit bounds how many module jobs run at once', async () =>
   assert.equal(peak, 2)
   setDeviceConcurrency('cpu', 3)
 })
+
+test('quantizedWeights: every 2+-dim weight must be given, by name, as int8 values of its shape', async () => {
+  const weights = { 'body.0.weight': [16, 3, 3, 3], 'body.2.weight': [16, 4, 3, 3], 'body.4.weight': [4, 16, 1, 1] }
+  const entry = (name: string, shape: number[], dtype: 'int8' | 'float32' = 'int8') => ({
+    name,
+    values: Tensor.from(dtype === 'int8' ? new Int8Array(shape.reduce((a, b) => a * b)) : new Float32Array(shape.reduce((a, b) => a * b)), shape),
+    scale: Tensor.from(new Float32Array(shape[0]!).fill(0.5), [shape[0]!]),
+  })
+  const all = Object.entries(weights).map(([n, s]) => entry(n, s))
+  const load = (quantizedWeights: ReturnType<typeof entry>[]) => TorchModule.load(fixtures().convnet, { quantizedWeights })
+  await assert.rejects(load([...all, entry('body.9.weight', [4, 4])]), { code: 'ERR_BUNDLE', message: /'body.9.weight' is not a parameter/ })
+  await assert.rejects(load([entry('body.0.weight', [16, 3, 3, 3], 'float32')]), { code: 'ERR_BUNDLE', message: /'body.0.weight' has the wrong dtype or shape/ })
+  await assert.rejects(load([entry('body.0.weight', [16, 3, 3, 1])]), { code: 'ERR_BUNDLE', message: /wrong dtype or shape/ })
+  await assert.rejects(load(all.slice(0, 2)), { code: 'ERR_BUNDLE', message: /have no weight 'body.4.weight'/ })
+  // All three given (zeros): the convs output their biases only, so the result no longer
+  // depends on the input.
+  const net = await load(all)
+  const { tensors } = await readSafetensors(fixtures().parity)
+  const values = (await ((await net.forward(tensors.x)) as Tensor).data()) as Float32Array
+  const plane = 32 * 32
+  assert.ok(values.slice(0, plane).every((v) => v === values[0]), 'zero weights: a constant plane')
+  net.dispose()
+})
