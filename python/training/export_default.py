@@ -1,16 +1,16 @@
 """Export a training checkpoint as the shipped default bundle (assets/default-bundle/).
 
     PYTHONPATH=python python -m training.export_default \
-        [--checkpoint .cache/train-gn4/checkpoint.pt] [--out assets/default-bundle] \
-        [--dtype float16|int8|float32] [--mode exact|fast] [--no-eval] [--max-mb 20]
+        [--checkpoint .cache/train-t48/checkpoint.pt] [--out assets/default-bundle] \
+        [--dtype int8|float16|float32] [--mode exact|fast] [--no-eval] [--max-mb 20]
 
 Writes, atomically (temporary sibling directory, then rename):
   - the four TorchScript stages and manifest.json, via videovae.export.write_bundle. With
-    --dtype float16 (default) the weights are stored in half precision and manifest "dtype" is
+    --dtype float16: the weights are stored in half precision and manifest "dtype" is
     "float16": loaders convert the modules to float32 after loading (videovae.bundle.load_bundle
-    does; all computation is float32). With --dtype int8 the conv and linear weights go to an
-    int8 side file with per-channel scales (videovae.quantize; the rest stays float16): half the
-    size, for a model twice as wide in the same 20 MB.
+    does; all computation is float32). With --dtype int8 (default; the shipped model) the conv and
+    linear weights go to an int8 side file with per-channel scales (videovae.quantize; the rest
+    stays float16): half the size, for a model twice as wide in the same 20 MB.
   - resume.json: the compact resume point (training config, settings, step, data position,
     running PSNR, held-out evaluation). With the bundle's weights it is all that a later session
     needs to continue training (`python -m training.train --resume --init-bundle DIR`); the
@@ -36,7 +36,7 @@ from .train import (CHECKPOINT, EVAL_SETS, build_model, count_params, evaluate, 
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_OUT = os.path.join(ROOT, "assets", "default-bundle")
-DEFAULT_CHECKPOINT = os.path.join(ROOT, ".cache", "train-gn4", CHECKPOINT)
+DEFAULT_CHECKPOINT = os.path.join(ROOT, ".cache", "train-t48", CHECKPOINT)
 RESUME_FILE = "resume.json"
 RESUME_FORMAT = "videovae-train-resume/1"
 
@@ -45,7 +45,7 @@ def dir_size(path: str) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
 
-def export(checkpoint: str, out_dir: str, dtype: str = "float16", eval_sets=None,
+def export(checkpoint: str, out_dir: str, dtype: str = "int8", eval_sets=None,
            max_bytes: Optional[int] = 20_000_000, overwrite: bool = True, mode: str = "exact") -> Dict[str, object]:
     ck = load_checkpoint(checkpoint)
     model = build_model(ck["config"])
@@ -114,7 +114,7 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
     ap.add_argument("--out", default=DEFAULT_OUT)
-    ap.add_argument("--dtype", choices=("float16", "int8", "float32"), default="float16")
+    ap.add_argument("--dtype", choices=("int8", "float16", "float32"), default="int8")
     ap.add_argument("--mode", choices=("exact", "fast"), default="exact",
                     help="bundle export mode (videovae.fast); fast is within 1e-4 of exact and faster on CPU")
     ap.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")

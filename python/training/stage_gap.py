@@ -4,10 +4,11 @@ Scores the held-out video clips twice: through the whole model (spatial AE, then
 AE) and frame by frame through the image path (spatial AE only, temporal layers masked). The
 difference is what the temporal compression costs.
 
-    PYTHONPATH=python python -m training.stage_gap [--checkpoint PT | --bundle DIR] [--config small-gn4]
+    PYTHONPATH=python python -m training.stage_gap [--checkpoint PT | --bundle DIR] [--config NAME]
 """
 import argparse
 import json
+import os
 from typing import Dict, List
 
 import torch
@@ -36,21 +37,25 @@ def stage_gap(model, clips: torch.Tensor) -> Dict[str, List[float]]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     src = ap.add_mutually_exclusive_group()
-    src.add_argument("--checkpoint", default=None, help="training checkpoint (default .cache/train-gn4/checkpoint.pt)")
+    src.add_argument("--checkpoint", default=None, help="training checkpoint (default .cache/train-t48/checkpoint.pt)")
     src.add_argument("--bundle", default=None, help="a bundle written by training.export_default")
-    ap.add_argument("--config", default="small-gn4")
+    ap.add_argument("--config", default=None,
+                    help="training config (default: the checkpoint's, or the bundle's resume.json)")
     ap.add_argument("--pool", default=None)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    model = build_model(args.config)
     if args.bundle:
+        with open(os.path.join(args.bundle, "resume.json")) as fh:
+            config = args.config or json.load(fh)["config"]
+        model = build_model(config)
         model.load_state_dict(weights_from_bundle(args.bundle), strict=True)
         label = args.bundle
     else:
         path = args.checkpoint or DEFAULT_CHECKPOINT
         ck = load_checkpoint(path)
+        model = build_model(args.config or ck["config"])
         model.load_state_dict(ck["model"], strict=True)
         label = "%s (step %d)" % (path, ck["state"]["step"])
     report = {"model": label}
