@@ -69,12 +69,11 @@ def widen_checkpoint(ck: Dict, config_name: str, seed: int = 0) -> Dict:
     if ck.get("optimizer") is not None:
         opt = make_optimizer(model, settings_from_dict(ck["settings"]))
         state = ck["optimizer"]
-        names = [k for k, _ in model.named_parameters()]
+        params = list(model.parameters())  # optimizer state is keyed by position in this order
         new_state = {}
         for i, slot in state["state"].items():
-            p = dict(model.named_parameters())[names[i]]
-            new_state[i] = {k: (widen_tensor(v, torch.zeros_like(p)) if torch.is_tensor(v) and v.dim() > 0 else v)
-                            for k, v in slot.items()}
+            new_state[i] = {k: (widen_tensor(v, torch.zeros_like(params[i])) if torch.is_tensor(v) and v.dim() > 0
+                                else v) for k, v in slot.items()}
         opt.load_state_dict({"state": new_state, "param_groups": state["param_groups"]})
         optimizer = opt.state_dict()
     return {**ck, "format": CHECKPOINT_FORMAT, "config": config_name, "widths": model.config.widths(),
