@@ -1,7 +1,7 @@
 // The embedded default model: loads with no arguments (int8 weights and float16 storage rebuilt
 // as float32) and reconstructs the shipped sample clip above a quality floor. The floor tracks
-// the model's measured quality (28.3 dB on these 8 frames, 26.3 dB on the whole clip at step
-// 37,194) with a margin; raise it as training goes on.
+// the model's measured quality (28.6 dB on these 8 frames at step 44,285) with a margin; raise it
+// as training goes on.
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { test } from 'node:test'
@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import { psnr, readVideoFrames, Tensor, VideoVAE } from '../../lib/index.js'
 import { ROOT } from '../support/parity.js'
 
-const PSNR_FLOOR_DB = 27
+const PSNR_FLOOR_DB = 27.5
 
 test('the default model reconstructs the sample clip above the quality floor', async () => {
   const vae = await VideoVAE.load()
