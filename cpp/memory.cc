@@ -41,7 +41,13 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
       constexpr auto kAll = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
       Napi::Array devices = Napi::Array::New(env);
       for (c10::DeviceIndex i = 0; i < static_cast<c10::DeviceIndex>(torch::cuda::device_count()); ++i) {
-        auto stats = at::accelerator::getDeviceStats(i);
+        // Until the first CUDA allocation the caching allocator is not set up and throws
+        // ("Invalid device argument"); nothing is allocated then, so the zeroed stats are right.
+        decltype(at::accelerator::getDeviceStats(i)) stats;  // the type moved between libtorch versions
+        try {
+          stats = at::accelerator::getDeviceStats(i);
+        } catch (const c10::Error&) {
+        }
         Napi::Object device = Napi::Object::New(env);
         device.Set("device", "cuda:" + std::to_string(i));
         device.Set("allocatedBytes", static_cast<double>(stats.allocated_bytes[kAll].current));

@@ -6,6 +6,7 @@
 import path from 'node:path'
 
 import { readBundle, STAGE_NAMES, type BundleInfo } from './bundle.js'
+import { explainTorchVersionSkew } from './bundle_torch_version.js'
 import { CaptionEncoder, captionList } from './caption_encoder.js'
 import { normalizeDevice, type Device } from './device.js'
 import { runOnDevice } from './device_queue.js'
@@ -112,7 +113,7 @@ export class VideoVAE implements Disposable {
     if (failure || (captions && !captions.ok)) {
       for (const m of stages) m.dispose()
       if (captions?.ok) captions.c.dispose()
-      throw failure ? failure.reason : (captions as { error: unknown }).error
+      throw failure ? explainTorchVersionSkew(failure.reason, info.torchVersion) : (captions as { error: unknown }).error
     }
     return new VideoVAE(info, stages, captions?.ok ? captions.c : null)
   }

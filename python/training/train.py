@@ -157,8 +157,13 @@ def train_step(model: VideoVAEPlus, opt: torch.optim.Optimizer, x: Tensor, image
     opt.zero_grad(set_to_none=True)
     parts["loss"].backward()
     gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-    opt.step()
+    # A non-finite gradient (rare, seen once on a bf16 image step) would turn every weight into
+    # NaN through the clip; the step is skipped instead and the caller counts it.
+    finite = bool(torch.isfinite(gnorm))
+    if finite:
+        opt.step()
     out = {k: float(v.detach()) for k, v in parts.items()}
+    out["skipped"] = 0.0 if finite else 1.0
     out["psnr"] = float(psnr(recon, x))
     out["grad_norm"] = float(gnorm)
     return out
@@ -477,6 +482,7 @@ def run(args) -> Dict[str, object]:
     previous_term = signal.signal(signal.SIGTERM, on_term)
     if args.eval_at_start:
         do_eval()
+    skipped_in_a_row = 0
     try:
         while True:
             if stop_step is not None and state["step"] >= stop_step:
@@ -493,6 +499,15 @@ def run(args) -> Dict[str, object]:
             out = train_step(model, opt, x, image, settings, bf16=args.bf16)
             if not math.isfinite(out["loss"]):
                 raise RuntimeError("non-finite loss at step %d: %r" % (state["step"], out))
+            if out["skipped"]:
+                skipped_in_a_row += 1
+                state["skipped_steps"] = int(state.get("skipped_steps", 0)) + 1
+                print("step %d: non-finite gradient, optimizer step skipped" % state["step"], flush=True)
+                if skipped_in_a_row >= 10:
+                    raise RuntimeError("non-finite gradients %d steps in a row at step %d" % (skipped_in_a_row,
+                                                                                              state["step"]))
+            else:
+                skipped_in_a_row = 0
             key = "psnr_ema_image" if image else "psnr_ema_video"
             prev = state.get(key)
             state[key] = out["psnr"] if prev is None else 0.95 * prev + 0.05 * out["psnr"]

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention import AttnBlock3D, CrossAttention, TemporalAttention
-from .layers import Downsample2plus1D, ResnetBlock2plus1D, TemporalConvLayer, Upsample2plus1D, channels_last
+from .layers import (Downsample2plus1D, ResnetBlock2plus1D, TemporalConvLayer, Upsample2plus1D, channels_last,
+                     upsample_nearest_2x)
 from .spatial import Decoder2plus1D, Encoder2plus1D
 from .temporal import SamePadConv3d, TemporalResBlock
 
@@ -189,10 +190,10 @@ class FastUpsample(nn.Module):
         b, c, t, h, w = x.shape
         if self.frames:
             # The frames view keeps channels-last (C*T folding would force a copy).
-            y = F.interpolate(x.transpose(1, 2).reshape(b * t, c, h, w), scale_factor=2.0, mode="nearest")
+            y = upsample_nearest_2x(x.transpose(1, 2).reshape(b * t, c, h, w))
             y = y.reshape(b, t, c, 2 * h, 2 * w).transpose(1, 2)
         else:
-            y = F.interpolate(x.reshape(b, c * t, h, w), scale_factor=2.0, mode="nearest")
+            y = upsample_nearest_2x(x.reshape(b, c * t, h, w))
             y = y.reshape(b, c, t, 2 * h, 2 * w)
         return self.conv(y)
 

@@ -106,6 +106,15 @@ class Downsample2plus1D(nn.Module):
         return self.conv(F.pad(x, [0, 1, 0, 1, 0, 0], mode="constant", value=0.0))
 
 
+def upsample_nearest_2x(x: Tensor) -> Tensor:
+    """Nearest x2 in the last two dims (each pixel becomes a 2x2 block), as F.interpolate does it.
+
+    The aten op is called directly: scripting F.interpolate compiles its whole body, and torch
+    2.13's body names ops (lanczos) that an older libtorch refuses to load.
+    """
+    return torch._C._nn.upsample_nearest2d(x, None, [2.0, 2.0])
+
+
 class Upsample2plus1D(nn.Module):
     """Nearest x2 in H and W (each pixel becomes a 2x2 block), then a (1,3,3) conv."""
 
@@ -116,5 +125,5 @@ class Upsample2plus1D(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         b, c, t, h, w = x.shape
         # Nearest interpolation on the 4D view, frames folded into channels.
-        y = F.interpolate(x.reshape(b, c * t, h, w), scale_factor=2.0, mode="nearest")
+        y = upsample_nearest_2x(x.reshape(b, c * t, h, w))
         return self.conv(y.reshape(b, c, t, 2 * h, 2 * w))

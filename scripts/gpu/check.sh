@@ -9,14 +9,20 @@
 #   5. test-api-cuda.txt       test/api/vae_cuda.test.ts (parity cases on cuda:0, fast, dtypes)
 #   6. test-native-core.txt    the core tensor/module/error tests on the CUDA build (CPU paths)
 #   7. gpu-fp32.json           720p in float32 (no TF32): slow (~470 TFLOP per encode), so last
-# Usage (device): bash scripts/gpu/check.sh     Budget: about 8 minutes on 16 cores.
+# Usage (device): bash scripts/gpu/check.sh [STEP...]   Budget: about 8 minutes on 16 cores.
+#   STEP (default all): native-cuda bench api-cuda native-core bench-fp32, or quick (build, the
+#   native tests, the fast-bundle CUDA test and the precision bench: about 3 minutes)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+steps=" ${*:-native-cuda bench api-cuda native-core bench-fp32} "
+[ "$steps" = " quick " ] && steps=" native-cuda native-core api-cuda-fast bench-precision "
+want() { [[ "$steps" == *" $1 "* ]]; }
 OUT=${OUT:-$PWD/.cache/gpu-out}
 mkdir -p "$OUT"
 carry=.cache/gpu-carry
 t0=$(date +%s)
-stamp() { echo "[check +$(( $(date +%s) - t0 ))s] $*" | tee -a "$OUT/steps.txt"; }
+# Steps go to stdout and env.txt (the run tool brings back at most 8 files).
+stamp() { echo "[check +$(( $(date +%s) - t0 ))s] $*" | tee -a "$OUT/env.txt"; }
 
 stamp "env"
 {
@@ -25,7 +31,7 @@ stamp "env"
   g++ --version 2>&1 | head -1
   ldd --version 2>&1 | head -1
   cat /etc/os-release 2>/dev/null | grep PRETTY
-} > "$OUT/env.txt" 2>&1
+} >> "$OUT/env.txt" 2>&1
 
 py=$(command -v python3 || command -v python)
 mkdir -p .cache/tools
@@ -50,6 +56,8 @@ fi
   .venv/bin/python -c 'import torch, sys; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "gpu", torch.cuda.is_available() and torch.cuda.get_device_name(0))'
   .venv/bin/python -c 'import numpy, safetensors; print("numpy", numpy.__version__, "safetensors", safetensors.__version__)'
   node scripts/libtorch.js json
+  # cuda.emptyCache() looks this up at run time
+  nm -D --defined-only "$(node scripts/libtorch.js libdir 2>/dev/null || echo .)/libtorch_cuda.so" 2>&1 | grep -m1 clearCublasWorkspaces || echo "clearCublasWorkspaces: not found"
 } >> "$OUT/env.txt" 2>&1
 
 # node-gyp needs make; without it, cmake-js with Ninja (the image has CMake and ninja).
@@ -73,13 +81,19 @@ runtest() { # name files...
   stamp "$name: exit $? ($(grep -E '^ℹ (pass|fail|skipped)' "$OUT/$name.txt" | tr '\n' ' '))"
 }
 
-runtest test-native-cuda test/native/cuda.test.ts
-stamp "bench/gpu.ts"
-node --import tsx bench/gpu.ts --dtypes bfloat16 --out "$OUT/gpu.json" > "$OUT/bench.txt" 2>&1
-stamp "bench: exit $?"; grep -E '^(precision|throughput)' "$OUT/bench.txt" | cut -c1-300
-runtest test-api-cuda test/api/vae_cuda.test.ts
-runtest test-native-core test/native/tensor.test.ts test/native/module.test.ts test/native/errors.test.ts test/native/memory.test.ts
-stamp "bench/gpu.ts throughput float32"
-node --import tsx bench/gpu.ts --parts throughput --dtypes float32 --repeat 1 --out "$OUT/gpu-fp32.json" >> "$OUT/bench.txt" 2>&1
-stamp "bench float32: exit $?"
+want native-cuda && runtest test-native-cuda test/native/cuda.test.ts
+if want bench || want bench-precision; then
+  stamp "bench/gpu.ts"
+  parts=precision,throughput; want bench || parts=precision
+  node --import tsx bench/gpu.ts --parts $parts --dtypes bfloat16 --out "$OUT/gpu.json" > "$OUT/bench.txt" 2>&1
+  stamp "bench: exit $?"; grep -E '^(precision|throughput)' "$OUT/bench.txt" | cut -c1-300
+fi
+want api-cuda && runtest test-api-cuda test/api/vae_cuda.test.ts
+want api-cuda-fast && runtest test-api-cuda --test-name-pattern='fast bundle' test/api/vae_cuda.test.ts
+want native-core && runtest test-native-core test/native/tensor.test.ts test/native/module.test.ts test/native/errors.test.ts test/native/memory.test.ts
+if want bench-fp32; then
+  stamp "bench/gpu.ts throughput float32"
+  node --import tsx bench/gpu.ts --parts throughput --dtypes float32 --repeat 1 --out "$OUT/gpu-fp32.json" >> "$OUT/bench.txt" 2>&1
+  stamp "bench float32: exit $?"
+fi
 stamp "done"

@@ -1,13 +1,15 @@
 // Bad input to VideoVAE: each case is a VideoVaeError with a code that names the problem,
 // never a crash, and the model keeps working afterwards.
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import { Tensor, VideoVAE } from '../../lib/index.js'
-import { needsParity, parityBundle } from '../support/parity.js'
+import { libtorchInfo } from '../../lib/index.js'
+import { needsParity, parityBundle, PYTHON } from '../support/parity.js'
 
 const zeros = (shape: number[], dtype: 'float32' | 'uint8' | 'int32' = 'float32'): Tensor => {
   const n = shape.reduce((a, b) => a * b, 1)
@@ -85,5 +87,38 @@ describe('VideoVAE errors', { skip: needsParity }, () => {
     await assert.rejects(VideoVAE.load(copy), { code: 'ERR_BUNDLE', message: /not valid JSON/ })
     fs.writeFileSync(path.join(copy, 'manifest.json'), JSON.stringify({ format_version: 99 }))
     await assert.rejects(VideoVAE.load(copy), { code: 'ERR_BUNDLE', message: /format 99/ })
+  })
+
+  test('a bundle from a newer torch, with an op this libtorch lacks, names both versions', async () => {
+    const copy = path.join(tmp, 'newer')
+    fs.cpSync(parityBundle('16z-ch32-video'), copy, { recursive: true })
+    // The first aten call in the archive's code renamed to an op no libtorch has, same length.
+    execFileSync(PYTHON, ['-c', String.raw`
+import re, sys, zipfile
+path = sys.argv[1]
+entries = [(i, zipfile.ZipFile(path).read(i.filename)) for i in zipfile.ZipFile(path).infolist()]
+done = False
+with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+    for info, data in entries:
+        if not done and "/code/" in info.filename and info.filename.endswith(".py"):
+            data, n = re.subn(rb"torch\.(\w+)\(", lambda m: b"torch." + b"q" * len(m.group(1)) + b"(", data, count=1)
+            done = n == 1
+        z.writestr(info, data)
+assert done
+`, path.join(copy, 'temporal_decoder.pt')])
+    const manifest = JSON.parse(fs.readFileSync(path.join(copy, 'manifest.json'), 'utf8'))
+    manifest.torch_version = '99.1.0+cpu'
+    fs.writeFileSync(path.join(copy, 'manifest.json'), JSON.stringify(manifest))
+    const loaded = libtorchInfo().runtime.torchVersion
+    await assert.rejects(VideoVAE.load(copy, { verify: false }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_MODULE')
+      assert.match(error.message, /temporal_decoder\.pt' is not a readable TorchScript archive: Unknown builtin op: aten::q+/)
+      assert.ok(error.message.includes(`exported with torch 99.1.0+cpu, newer than the libtorch ${loaded}`), error.message)
+      return true
+    })
+    // The same archive from a torch no newer than this one: libtorch's message alone.
+    manifest.torch_version = loaded
+    fs.writeFileSync(path.join(copy, 'manifest.json'), JSON.stringify(manifest))
+    await assert.rejects(VideoVAE.load(copy, { verify: false }), (error: Error) => !/exported with torch/.test(error.message))
   })
 })

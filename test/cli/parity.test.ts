@@ -1,4 +1,5 @@
-// `videovae parity`: bit-exact on the shared golden cases at 2 threads, exit 3 on a tampered case.
+// `videovae parity`: bit-exact on the shared golden cases at 2 threads (where the machine matches
+// the fixtures' setup; within 1e-4 * max(1, max_abs) elsewhere), exit 3 on a tampered case.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -6,6 +7,7 @@ import { describe, it } from 'node:test'
 
 import { readSafetensors, writeSafetensors } from '../../lib/safetensors.js'
 import { runParity } from '../../lib/cli/parity.js'
+import { exactSetup, fixtureTolerance } from '../support/parity.js'
 import { caseBundle, caseDir, cli, json, needsParity, needsPython, readCase, tempDir } from './helpers.js'
 
 interface Report {
@@ -20,7 +22,7 @@ const skip = needsParity || needsPython
 
 describe('videovae parity', { skip }, () => {
   for (const name of ['16z-ch32-video', '16z-ch32-image', '16z-ch32-chunked', '4z_cap-ch32-video']) {
-    it(`${name}: every stored tensor bit-exact`, () => {
+    it(`${name}: every stored tensor bit-exact (or within tolerance off the fixtures' setup)`, () => {
       const bundle = caseBundle(name)
       const r = cli(['parity', '--bundle', bundle, '--case', caseDir(name), '--threads', '2', '--json'])
       assert.equal(r.code, 0, r.stderr)
@@ -29,12 +31,12 @@ describe('videovae parity', { skip }, () => {
       assert.equal(report.case, name)
       assert.equal(report.tolerance, 1e-4)
       assert.equal(report.pass, true)
-      assert.equal(report.max_abs, 0)
+      if (exactSetup()) assert.equal(report.max_abs, 0)
       const meta = readCase(name)
       const outputs = Object.keys(meta.tensors).filter((n) => !['input', 'text_emb', 'text_mask'].includes(n))
       assert.deepEqual(Object.keys(report.tensors).sort(), outputs.sort())
       for (const n of outputs) {
-        assert.equal(report.tensors[n]!.max_abs, 0, n)
+        assert.ok(report.tensors[n]!.max_abs! <= fixtureTolerance(name, n), `${n}: ${report.tensors[n]!.max_abs}`)
         assert.deepEqual(report.tensors[n]!.shape, meta.tensors[n]!.shape, n)
       }
     })
@@ -57,9 +59,10 @@ describe('videovae parity', { skip }, () => {
     assert.equal(r.code, 3, r.stderr)
     const report = json<Report>(r)
     assert.equal(report.pass, false)
-    assert.equal(report.tensors.latent!.max_abs, 0)
-    assert.ok(Math.abs(report.tensors.reconstruction!.max_abs! - 0.5) < 1e-6, String(report.tensors.reconstruction!.max_abs))
-    assert.ok(Math.abs(report.max_abs! - 0.5) < 1e-6)
+    assert.ok(report.tensors.latent!.max_abs! <= fixtureTolerance(name, 'latent'))
+    const near = 1e-6 + fixtureTolerance(name, 'reconstruction')
+    assert.ok(Math.abs(report.tensors.reconstruction!.max_abs! - 0.5) < near, String(report.tensors.reconstruction!.max_abs))
+    assert.ok(Math.abs(report.max_abs! - 0.5) < near)
 
     // A loose tolerance lets it pass; the human output says which tensor failed otherwise.
     assert.equal(cli(['parity', '--bundle', bundle, '--case', copy, '--threads', '2', '--tolerance', '1']).code, 0)

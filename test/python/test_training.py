@@ -119,6 +119,23 @@ def test_training_steps_decrease_loss(narrow, image, bf16):
     assert mode_loss() < before
 
 
+def test_non_finite_gradient_skips_the_step_and_keeps_the_weights(narrow):
+    model = copy.deepcopy(narrow)
+    s = T.TrainSettings(lr=1e-3)
+    opt = T.make_optimizer(model, s)
+    torch.manual_seed(4)
+    x = torch.rand(2, 3, 1, 16, 16) * 2 - 1
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    hook = model.encoder.conv_in.weight.register_hook(lambda g: g * float("nan"))
+    out = T.train_step(model, opt, x, True, s)
+    assert math.isfinite(out["loss"]) and not math.isfinite(out["grad_norm"]) and out["skipped"] == 1.0
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    hook.remove()
+    out = T.train_step(model, opt, x, True, s)
+    assert out["skipped"] == 0.0
+    assert not torch.equal(before["encoder.conv_in.weight"], model.encoder.conv_in.weight)
+
+
 def test_checkpoint_round_trip_restores_exact_state(narrow, tmp_path):
     model = copy.deepcopy(narrow)
     s = T.TrainSettings(lr=1e-3)

@@ -27,6 +27,29 @@ export interface ParityCase {
   tensors: Record<string, { shape: number[]; max_abs: number }>
 }
 
+let exact: boolean | undefined
+
+/**
+ * Whether this machine reproduces the fixtures bit for bit (test/python/exact_setup.py: probed
+ * once per CPU and torch version, cached in .cache/parity; VIDEOVAE_PARITY_EXACT=1|0 overrides).
+ */
+export function exactSetup(): boolean {
+  if (exact === undefined) {
+    const out = execFileSync(PYTHON, [path.join(ROOT, 'test', 'python', 'exact_setup.py')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, VIDEOVAE_SHARED: SHARED_DIR },
+    })
+    exact = (JSON.parse(out.trim().split('\n').pop()!) as { exact: boolean }).exact
+  }
+  return exact
+}
+
+/** Allowed max abs error of a stored tensor: 0 where the setup matches, else 1e-4 * max(1, max_abs). */
+export function fixtureTolerance(name: string, key: string): number {
+  return exactSetup() ? 0 : 1e-4 * Math.max(1, readCase(name).tensors[key]!.max_abs)
+}
+
 /** The ch32 cases (small synthetic models) that every test run covers. */
 export const PARITY_CH32_CASES = [
   '16z-ch32-video',
