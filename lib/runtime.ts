@@ -35,7 +35,7 @@ export const cuda = {
   deviceCount(): number {
     return nativeSync(() => native().cudaDeviceCount())
   },
-  /** Releases cached, unused GPU memory back to the driver (no-op without CUDA). */
+  /** Releases cached, unused GPU memory (and cuBLAS workspaces) back to the driver (no-op without CUDA). */
   emptyCache(): void {
     nativeSync(() => native().cudaEmptyCache())
   },

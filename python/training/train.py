@@ -145,7 +145,7 @@ def train_forward(model: VideoVAEPlus, x: Tensor, image: bool, sample: bool = Tr
 
 
 def train_step(model: VideoVAEPlus, opt: torch.optim.Optimizer, x: Tensor, image: bool,
-               settings: TrainSettings, bf16: bool = False) -> Dict[str, float]:
+               settings: TrainSettings, bf16: bool = False) -> Dict[str, object]:
     """One optimizer step. bf16: mixed precision (bfloat16 autocast for the forward pass, fp32
     weights, loss and optimizer); about 2x faster on CPUs with AVX512-BF16."""
     model.train()
@@ -162,8 +162,11 @@ def train_step(model: VideoVAEPlus, opt: torch.optim.Optimizer, x: Tensor, image
     finite = bool(torch.isfinite(gnorm))
     if finite:
         opt.step()
-    out = {k: float(v.detach()) for k, v in parts.items()}
+    out: Dict[str, object] = {k: float(v.detach()) for k, v in parts.items()}
     out["skipped"] = 0.0 if finite else 1.0
+    if not finite:  # say where, to find the cause
+        out["non_finite"] = [n for n, p in model.named_parameters() if p.grad is not None
+                             and not bool(torch.isfinite(p.grad).all())][:4]
     out["psnr"] = float(psnr(recon, x))
     out["grad_norm"] = float(gnorm)
     return out
@@ -502,7 +505,8 @@ def run(args) -> Dict[str, object]:
             if out["skipped"]:
                 skipped_in_a_row += 1
                 state["skipped_steps"] = int(state.get("skipped_steps", 0)) + 1
-                print("step %d: non-finite gradient, optimizer step skipped" % state["step"], flush=True)
+                print("step %d (%s): non-finite gradient in %s, optimizer step skipped"
+                      % (state["step"], "image" if image else "video", ", ".join(out["non_finite"])), flush=True)
                 if skipped_in_a_row >= 10:
                     raise RuntimeError("non-finite gradients %d steps in a row at step %d" % (skipped_in_a_row,
                                                                                               state["step"]))

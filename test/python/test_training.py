@@ -129,6 +129,7 @@ def test_non_finite_gradient_skips_the_step_and_keeps_the_weights(narrow):
     hook = model.encoder.conv_in.weight.register_hook(lambda g: g * float("nan"))
     out = T.train_step(model, opt, x, True, s)
     assert math.isfinite(out["loss"]) and not math.isfinite(out["grad_norm"]) and out["skipped"] == 1.0
+    assert out["non_finite"][0] == "encoder.conv_in.weight"
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     hook.remove()
     out = T.train_step(model, opt, x, True, s)
