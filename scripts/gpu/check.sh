@@ -57,7 +57,8 @@ fi
   .venv/bin/python -c 'import numpy, safetensors; print("numpy", numpy.__version__, "safetensors", safetensors.__version__)'
   node scripts/libtorch.js json
   # cuda.emptyCache() looks this up at run time
-  nm -D --defined-only "$(node scripts/libtorch.js libdir 2>/dev/null || echo .)/libtorch_cuda.so" 2>&1 | grep -m1 clearCublasWorkspaces || echo "clearCublasWorkspaces: not found"
+  sym=$(nm -D --defined-only "$(node scripts/libtorch.js libdir)/libtorch_cuda.so" 2>&1 | grep clearCublasWorkspaces)
+  echo "${sym:-clearCublasWorkspaces: not found}"
 } >> "$OUT/env.txt" 2>&1
 
 # node-gyp needs make; without it, cmake-js with Ninja (the image has CMake and ninja).
@@ -74,7 +75,7 @@ fi
 if [ $? -ne 0 ]; then stamp "build FAILED (tail of build.log follows)"; tail -40 "$OUT/build.log"; exit 1; fi
 stamp "built: $(node --import tsx -e "const m = require('./lib/index.ts'); console.log(JSON.stringify({ ...m.libtorchInfo(), cuda: m.cuda.isAvailable(), devices: m.cuda.deviceCount() }))" 2>&1 | tail -1)"
 
-runtest() { # name files...
+runtest() { # name [node --test options] files...
   local name=$1; shift
   stamp "$name"
   node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@" > "$OUT/$name.txt" 2>&1
