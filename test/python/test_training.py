@@ -119,12 +119,16 @@ def test_training_steps_decrease_loss(narrow, image, bf16):
     assert mode_loss() < before
 
 
-def test_non_finite_gradient_skips_the_step_and_keeps_the_weights(narrow):
+def _image_step(narrow, seed):
+    """A fresh copy of the model, its optimizer and an image batch."""
     model = copy.deepcopy(narrow)
     s = T.TrainSettings(lr=1e-3)
-    opt = T.make_optimizer(model, s)
-    torch.manual_seed(4)
-    x = torch.rand(2, 3, 1, 16, 16) * 2 - 1
+    torch.manual_seed(seed)
+    return model, s, T.make_optimizer(model, s), torch.rand(2, 3, 1, 16, 16) * 2 - 1
+
+
+def test_non_finite_gradient_skips_the_step_and_keeps_the_weights(narrow):
+    model, s, opt, x = _image_step(narrow, 4)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     hook = model.encoder.conv_in.weight.register_hook(lambda g: g * float("nan"))
     out = T.train_step(model, opt, x, True, s)
@@ -138,11 +142,7 @@ def test_non_finite_gradient_skips_the_step_and_keeps_the_weights(narrow):
 
 
 def test_non_finite_bf16_gradient_is_redone_in_float32(narrow):
-    model = copy.deepcopy(narrow)
-    s = T.TrainSettings(lr=1e-3)
-    opt = T.make_optimizer(model, s)
-    torch.manual_seed(5)
-    x = torch.rand(2, 3, 1, 16, 16) * 2 - 1
+    model, s, opt, x = _image_step(narrow, 5)
     before = model.encoder.conv_in.weight.detach().clone()
 
     calls = []  # NaN on the first (bf16) pass only, as the failing AMX kernels give
