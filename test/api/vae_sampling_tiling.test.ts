@@ -8,7 +8,7 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import { readSafetensors, setNumThreads, Tensor, VideoVAE } from '../../lib/index.js'
-import { caseDir, maxAbsDiff, needsParity, parityBundle, PYTHON } from '../support/parity.js'
+import { caseDir, exactSetup, maxAbsDiff, needsParity, parityBundle, PYTHON } from '../support/parity.js'
 
 const CASE = '16z-ch32-video'
 
@@ -32,7 +32,12 @@ describe('VideoVAE sampling, uint8 input, tiling, progress, abort', { skip: need
     execFileSync(PYTHON, [path.join(__dirname, 'fixtures', 'sample_reference.py'), vae.info.dir, path.join(caseDir(CASE), 'tensors.safetensors'), '1234', out])
     const expected = (await readSafetensors(out)).tensors.latent!
     const sampled = await vae.encode(input, { sample: { seed: 1234 } })
-    assert.equal(maxAbsDiff((await sampled.data()) as Float32Array, (await expected.data()) as Float32Array), 0)
+    // Exact where this machine reproduces the fixtures; on AMX CPUs one CI run saw Node and
+    // PyTorch 1.3e-4 apart here (oneDNN kernel choice), so there the fixtures' tolerance applies.
+    const want = (await expected.data()) as Float32Array
+    const allowed = exactSetup() ? 0 : 1e-4 * Math.max(1, maxAbsDiff(want, new Float32Array(want.length)))
+    const err = maxAbsDiff((await sampled.data()) as Float32Array, want)
+    assert.ok(err <= allowed, `sample vs PyTorch: max abs ${err} (allowed ${allowed})`)
     const mode = await vae.encode(input)
     assert.ok(maxAbsDiff((await sampled.data()) as Float32Array, (await mode.data()) as Float32Array) > 1e-3, 'a sample differs from the mode')
     const again = await vae.encode(input, { sample: { seed: 1234 } })
