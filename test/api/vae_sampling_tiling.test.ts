@@ -32,8 +32,9 @@ describe('VideoVAE sampling, uint8 input, tiling, progress, abort', { skip: need
     execFileSync(PYTHON, [path.join(__dirname, 'fixtures', 'sample_reference.py'), vae.info.dir, path.join(caseDir(CASE), 'tensors.safetensors'), '1234', out])
     const expected = (await readSafetensors(out)).tensors.latent!
     const sampled = await vae.encode(input, { sample: { seed: 1234 } })
-    // Exact where this machine reproduces the fixtures; on AMX CPUs one CI run saw Node and
-    // PyTorch 1.3e-4 apart here (oneDNN kernel choice), so there the fixtures' tolerance applies.
+    // Exact where this machine reproduces the fixtures. On AMX CPUs CI runs saw 1.3e-4 between
+    // Node and PyTorch, and once between two Node runs of the same seed (kernel choice differs
+    // run to run there), so there the fixtures' tolerance applies to both.
     const want = (await expected.data()) as Float32Array
     const allowed = exactSetup() ? 0 : 1e-4 * Math.max(1, maxAbsDiff(want, new Float32Array(want.length)))
     const err = maxAbsDiff((await sampled.data()) as Float32Array, want)
@@ -41,7 +42,8 @@ describe('VideoVAE sampling, uint8 input, tiling, progress, abort', { skip: need
     const mode = await vae.encode(input)
     assert.ok(maxAbsDiff((await sampled.data()) as Float32Array, (await mode.data()) as Float32Array) > 1e-3, 'a sample differs from the mode')
     const again = await vae.encode(input, { sample: { seed: 1234 } })
-    assert.equal(maxAbsDiff((await sampled.data()) as Float32Array, (await again.data()) as Float32Array), 0, 'same seed, same sample')
+    const repeat = maxAbsDiff((await sampled.data()) as Float32Array, (await again.data()) as Float32Array)
+    assert.ok(repeat <= allowed, `same seed, same sample: max abs ${repeat} (allowed ${allowed})`)
   })
 
   test('uint8 frames [T,H,W,3] encode like the float video (v/255 - 0.5) * 2', async () => {
