@@ -349,3 +349,31 @@ def test_widen_refuses_to_regroup_a_norm(monkeypatch):
     ck = T.make_checkpoint(small, None, "small-gn4", T.TrainSettings(), {"step": 1, "batch": 1, "elapsed_s": 0.0})
     with pytest.raises(ValueError, match="cannot grow to 192 in 32"):
         widen_checkpoint(ck, "t48-capped")
+
+
+def test_average_checkpoints_means_the_weights_and_keeps_the_last_state(narrow, tmp_path):
+    from training import average as A
+    s = T.TrainSettings(lr=1e-3)
+    paths, models = [], []
+    for i in range(3):
+        model = T.build_model("narrow", seed=i)
+        models.append(model)
+        paths.append(str(tmp_path / ("ck%d.pt" % i)))
+        T.atomic_save(T.make_checkpoint(model, T.make_optimizer(model, s), "narrow", s, {"step": 10 * i}), paths[-1])
+    out = str(tmp_path / "avg.pt")
+    assert A.main(["--out", out] + paths) == 0
+    ck = T.load_checkpoint(out)
+    assert ck["averaged_from"] == [0, 10, 20] and ck["state"]["step"] == 20
+    states = [m.state_dict() for m in models]
+    for k, v in ck["model"].items():
+        if v.is_floating_point():
+            want = (states[0][k].double() + states[1][k].double() + states[2][k].double()) / 3
+            assert torch.allclose(v.double(), want, atol=1e-7), k
+    k = "encoder.conv_in.weight"
+    assert not torch.equal(ck["model"][k], states[2][k])  # really averaged, not the last one
+    # a checkpoint of another model config is refused by name
+    other = str(tmp_path / "other.pt")
+    wide = T.build_model("small", seed=0)
+    T.atomic_save(T.make_checkpoint(wide, None, "small", s, {"step": 1}), other)
+    with pytest.raises(SystemExit, match="different model configs"):
+        A.main(["--out", str(tmp_path / "x.pt"), paths[0], other])
