@@ -2,8 +2,9 @@
 
     PYTHONPATH=python python -m training.average --out .cache/avg.pt A.pt B.pt [C.pt ...]
 
-Snapshots taken late in a cosine cycle sit around the same minimum; their mean is often a little
-better than any one of them, for no training time. The output is a normal checkpoint (the last
+Snapshots taken late in a cosine cycle sit around the same minimum; their mean can be a little
+better than any one of them, for no training time (session 11 measured no gain at the very bottom
+of a decay: see TRAINING.md). The output is a normal checkpoint (the last
 input's step, settings and optimizer, the averaged weights), so `training.export_default` exports
 and scores it on the held-out sets like any other.
 """
@@ -13,7 +14,7 @@ from typing import Dict, List
 
 import torch
 
-from .train import load_checkpoint
+from .train import atomic_save, load_checkpoint
 
 
 def average_weights(states: List[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
     merged = dict(cks[-1])
     merged["model"] = average_weights([ck["model"] for ck in cks])
     merged["averaged_from"] = [int(ck["state"]["step"]) for ck in cks]
-    torch.save(merged, args.out)
+    atomic_save(merged, args.out)
     print("averaged %d checkpoints (steps %s) into %s" % (len(cks), merged["averaged_from"], args.out))
     return 0
 

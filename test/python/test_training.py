@@ -351,7 +351,7 @@ def test_widen_refuses_to_regroup_a_norm(monkeypatch):
         widen_checkpoint(ck, "t48-capped")
 
 
-def test_average_checkpoints_means_the_weights_and_keeps_the_last_state(narrow, tmp_path):
+def test_average_checkpoints_means_the_weights_and_keeps_the_last_state(tmp_path):
     from training import average as A
     s = T.TrainSettings(lr=1e-3)
     paths, models = [], []
