@@ -235,9 +235,12 @@ class BatchStream:
 
 
 # held-out evaluation set: (name, T, H, W, count, image)
+# Sets are seeded by their index: append new ones, never reorder. video16x256 (session 13) matches
+# the eval protocol's 256-px tiles, to judge crops larger than 128 px.
 EVAL_SETS = (("video8x64", 8, 64, 64, 8, False),
              ("video16x128", 16, 128, 128, 2, False),
-             ("image128", 1, 128, 128, 8, True))
+             ("image128", 1, 128, 128, 8, True),
+             ("video16x256", 16, 256, 256, 4, False))
 EVAL_SEED = 20261129
 
 
