@@ -50,7 +50,7 @@ MODEL_WIDTHS: Dict[str, Dict[str, object]] = {
                       "norm_group_channels": 4, "norm_group_limit": 0},
 }
 OVERRIDABLE = ("lr", "warmup", "p_image", "schedule", "total_steps", "decay_from", "video_size", "video_batch",
-               "image_size", "image_batch", "p_colour")
+               "image_size", "image_batch", "p_colour", "mix_video_size", "mix_video_batch", "p_mix_video")
 
 
 @dataclass
@@ -66,6 +66,11 @@ class TrainSettings:
     total_steps: int = 0  # for the cosine schedule only
     decay_from: int = 0  # the cosine decay runs from this step to total_steps
     p_colour: float = 0.0  # share of training clips/images given a random saturation/hue/gamma change
+    # A second clip shape for a share of the video steps, so that training on large crops keeps
+    # the short/small clips it learnt before (session 14: 160-px crops alone cost 0.15 dB on 8x64).
+    mix_video_size: Tuple[int, ...] = ()  # T, H, W; empty: off
+    mix_video_batch: int = 2
+    p_mix_video: float = 0.0  # share of video steps that use mix_video_size
     weight_decay: float = 0.01
     betas: Tuple[float, float] = (0.9, 0.99)
     grad_clip: float = 1.0
@@ -228,8 +233,11 @@ class BatchStream:
             for j in range(s.image_batch):
                 items.append(self.synth.image(np.random.default_rng([self.seed, b, j]), s.image_size, s.image_size))
         else:
-            T, H, W = s.video_size
-            for j in range(s.video_batch):
+            (T, H, W), n = s.video_size, s.video_batch
+            # drawn only when mixing is on, so runs without it keep their batch sequence
+            if s.p_mix_video > 0 and brng.random() < s.p_mix_video:
+                (T, H, W), n = s.mix_video_size, s.mix_video_batch
+            for j in range(n):
                 items.append(self.synth.clip(np.random.default_rng([self.seed, b, j]), T, H, W))
         return self.to_input(torch.stack(items)), image
 
@@ -311,6 +319,7 @@ def make_checkpoint(model, opt, config_name: str, settings: TrainSettings, state
 def _settings_dict(s: TrainSettings) -> Dict[str, object]:
     d = asdict(s)
     d["video_size"] = list(s.video_size)
+    d["mix_video_size"] = list(s.mix_video_size)
     d["betas"] = list(s.betas)
     return d
 
@@ -319,6 +328,7 @@ def settings_from_dict(d: Dict[str, object]) -> TrainSettings:
     d = dict(d)
     d["weights"] = LossWeights(**d.get("weights", {}))
     d["video_size"] = tuple(d["video_size"])
+    d["mix_video_size"] = tuple(d.get("mix_video_size", ()))
     d["betas"] = tuple(d["betas"])
     return TrainSettings(**d)
 
@@ -439,6 +449,8 @@ def run(args) -> Dict[str, object]:
         print("no checkpoint in %s and no --init-bundle: starting from scratch" % args.out, flush=True)
     if opt is None:
         opt = make_optimizer(model, settings)
+    if settings.p_mix_video > 0 and len(settings.mix_video_size) != 3:
+        raise SystemExit("--p-mix-video %g needs --mix-video-size T,H,W" % settings.p_mix_video)
     if args.mse_weight is not None:  # nested in the loss weights, so not one of OVERRIDABLE
         settings = replace(settings, weights=replace(settings.weights, mse=args.mse_weight))
     if args.shift_logvar:
@@ -590,6 +602,10 @@ def parse_args(argv=None):
                     help="share of training clips given a random saturation/hue/gamma change (held-out sets: none)")
     ap.add_argument("--video-size", dest="video_size", type=_thw, default=None, help="T,H,W of video clips")
     ap.add_argument("--video-batch", dest="video_batch", type=int, default=None)
+    ap.add_argument("--mix-video-size", dest="mix_video_size", type=_thw, default=None,
+                    help="T,H,W of a second clip shape, used on a share (--p-mix-video) of the video steps")
+    ap.add_argument("--mix-video-batch", dest="mix_video_batch", type=int, default=None)
+    ap.add_argument("--p-mix-video", dest="p_mix_video", type=float, default=None)
     ap.add_argument("--image-size", dest="image_size", type=int, default=None)
     ap.add_argument("--image-batch", dest="image_batch", type=int, default=None)
     ap.add_argument("--mse-weight", dest="mse_weight", type=float, default=None,

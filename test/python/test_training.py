@@ -2,6 +2,7 @@
 
 Fast (tiny inputs, the 'narrow' widths, a synthetic image pool); no downloads, no real pool.
 """
+import dataclasses
 import copy
 import json
 import math
@@ -244,6 +245,28 @@ def test_cli_runs_and_resumes(pool_dir, tmp_path):
     with open(os.path.join(out, "train.csv")) as fh:
         rows = fh.read().strip().splitlines()
     assert rows[0].startswith("step,") and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
+
+
+def test_mixed_clip_sizes_share_the_video_steps(pool_dir, tmp_path):
+    train_pool, _ = T.split_pool(pool_dir)
+    base = T.TrainSettings(video_size=(4, 16, 16), video_batch=1, p_image=0.0)
+    mixed = dataclasses.replace(base, mix_video_size=(4, 8, 8), mix_video_batch=3, p_mix_video=0.5)
+    plain, mix = T.BatchStream(train_pool, base, 0), T.BatchStream(train_pool, mixed, 0)
+    shapes = [tuple(mix.batch(b)[0].shape) for b in range(16)]
+    assert set(shapes) == {(1, 3, 4, 16, 16), (3, 3, 4, 8, 8)}
+    # the steps that keep the main size get the same clips as a run without mixing
+    for b, shape in enumerate(shapes):
+        if shape[0] == 1:
+            assert torch.equal(mix.batch(b)[0], plain.batch(b)[0])
+    out = str(tmp_path / "run")
+    common = ["--out", out, "--config", "narrow", "--pool", pool_dir, "--video-size", "4,16,16", "--image-size",
+              "16", "--image-batch", "2", "--eval-minutes", "0", "--print-every", "0", "--steps", "1"]
+    with pytest.raises(SystemExit, match="mix-video-size"):
+        T.run(T.parse_args(common + ["--p-mix-video", "0.3"]))
+    T.run(T.parse_args(common + ["--mix-video-size", "4,8,8", "--p-mix-video", "0.3"]))
+    saved = T.load_checkpoint(os.path.join(out, T.CHECKPOINT))["settings"]
+    assert saved["mix_video_size"] == [4, 8, 8] and saved["p_mix_video"] == 0.3
+    assert T.settings_from_dict(saved).mix_video_size == (4, 8, 8)
 
 
 def test_init_checkpoint_starts_a_new_run_from_another(pool_dir, tmp_path):
