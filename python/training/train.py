@@ -154,7 +154,7 @@ def train_step(model: VideoVAEPlus, opt: torch.optim.Optimizer, x: Tensor, image
     """One optimizer step. bf16: mixed precision (bfloat16 autocast for the forward pass, fp32
     weights, loss and optimizer); about 2x faster on CPUs with AVX512-BF16."""
     model.train()
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
         recon, posts = train_forward(model, x, image, sample=True)
     recon = recon.float()
     posts = [(mean.float(), logvar.float()) for mean, logvar in posts]
@@ -208,6 +208,39 @@ def split_pool(root: Optional[str] = None):
         train.items[cat] = [r for r in recs if not is_heldout(r["path"])]
         held.items[cat] = [r for r in recs if is_heldout(r["path"])]
     return train, held
+
+
+class _BatchesFrom(torch.utils.data.Dataset):
+    """Batch start+i of a BatchStream, for DataLoader workers (order kept, so the batch sequence
+    is the same with or without workers)."""
+
+    def __init__(self, stream: "BatchStream", start: int):
+        self.stream, self.start = stream, start
+
+    def __len__(self) -> int:
+        return 1 << 40
+
+    def __getitem__(self, i: int) -> Tuple[Tensor, bool]:
+        return self.stream.batch(self.start + i)
+
+
+def _one_thread(_worker_id: int) -> None:
+    torch.set_num_threads(1)
+
+
+def batches_from(stream: "BatchStream", start: int, workers: int):
+    """Iterator over batches start, start+1, ...: synthesized in `workers` processes ahead of the
+    training step (a GPU step is faster than one process can synthesize clips), or inline."""
+    if workers <= 0:
+        b = start
+        while True:
+            yield stream.batch(b)
+            b += 1
+    loader = torch.utils.data.DataLoader(_BatchesFrom(stream, start), batch_size=None, shuffle=False,
+                                         num_workers=workers, prefetch_factor=4, worker_init_fn=_one_thread,
+                                         # its own seed source: the global one draws the posterior noise
+                                         generator=torch.Generator().manual_seed(0))
+    yield from loader
 
 
 class BatchStream:
@@ -272,11 +305,12 @@ def heldout_set(pool, sets=EVAL_SETS, seed: int = EVAL_SEED) -> Dict[str, Tuple[
 def evaluate(model: VideoVAEPlus, sets: Dict[str, Tuple[Tensor, bool]], batch: int = 2) -> Dict[str, float]:
     """PSNR / SSIM of the posterior-mode reconstruction on each held-out set (mean over items)."""
     model.eval()
+    device = next(model.parameters()).device
     res = {}
     for name, (x, image) in sets.items():
         ps, ss = [], []
         for i in range(0, x.shape[0], batch):
-            xb = x[i:i + batch]
+            xb = x[i:i + batch].to(device)
             recon, _ = train_forward(model, xb, image, sample=False)
             recon = recon.clamp(-1, 1)
             for j in range(xb.shape[0]):
@@ -308,7 +342,7 @@ def make_checkpoint(model, opt, config_name: str, settings: TrainSettings, state
         "format": CHECKPOINT_FORMAT,
         "config": config_name,
         "widths": model.config.widths(),
-        "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "optimizer": opt.state_dict() if opt is not None else None,
         "settings": _settings_dict(settings),
         "torch_rng": torch.get_rng_state(),
@@ -447,8 +481,14 @@ def run(args) -> Dict[str, object]:
               % (args.init_bundle, state["step"]), flush=True)
     elif args.resume:
         print("no checkpoint in %s and no --init-bundle: starting from scratch" % args.out, flush=True)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # three input shapes at most: image, clip, mixed clip
+    model.to(device)
     if opt is None:
         opt = make_optimizer(model, settings)
+    elif device.type != "cpu":
+        opt.load_state_dict(opt.state_dict())  # moves the restored moments to the weights' device
     if settings.p_mix_video > 0 and len(settings.mix_video_size) != 3:
         raise SystemExit("--p-mix-video %g needs --mix-video-size T,H,W" % settings.p_mix_video)
     if args.mse_weight is not None:  # nested in the loss weights, so not one of OVERRIDABLE
@@ -482,6 +522,14 @@ def run(args) -> Dict[str, object]:
     elapsed0 = float(state["elapsed_s"])
     last_ck = last_eval = time.time()
     avg_step = None
+    warmup_times: List[float] = []
+    fit_decay = bool(args.fit_decay_to_deadline)
+    if fit_decay and (deadline is None or settings.warmup < 20
+                      or int(state["step"]) - int(state.get("warmup_from", 0)) >= settings.warmup):
+        raise SystemExit("--fit-decay-to-deadline needs --minutes or --until and a warmup of 20+ steps still "
+                         "to run (it fits the decay that follows this run's warmup; a run already past it "
+                         "keeps --total-steps)")
+    batches = batches_from(stream, int(state["batch"]), args.workers)
 
     def save():
         state["elapsed_s"] = elapsed0 + time.time() - t_run
@@ -516,7 +564,8 @@ def run(args) -> Dict[str, object]:
             if deadline is not None and time.time() + 1.5 * (avg_step or 0.0) + 20.0 > deadline:
                 break
             t0 = time.time()
-            x, image = stream.batch(int(state["batch"]))
+            x, image = next(batches)
+            x = x.to(device, non_blocking=True)
             lr = lr_at(int(state["step"]), settings.lr, settings.warmup, settings.schedule, settings.total_steps,
                        start_step=int(state.get("warmup_from", 0)), decay_from=settings.decay_from)
             for gparam in opt.param_groups:
@@ -543,6 +592,18 @@ def run(args) -> Dict[str, object]:
             state["batch"] = int(state["batch"]) + 1
             dt_step = time.time() - t0
             avg_step = dt_step if avg_step is None else 0.9 * avg_step + 0.1 * dt_step
+            if fit_decay and int(state["step"]) - int(state.get("warmup_from", 0)) >= settings.warmup:
+                # The step rate of a new machine is unknown beforehand: end the cosine decay where
+                # the deadline falls, at the rate measured over the warmup (its first steps, which
+                # include cuDNN's algorithm search, left out).
+                rate = typical_step_seconds(warmup_times)
+                left = steps_that_fit(deadline - time.time(), rate)
+                settings = replace(settings, decay_from=int(state["step"]), total_steps=int(state["step"]) + left)
+                fit_decay = False
+                print("cosine decay fitted to the deadline: steps %d to %d (%.3f s/step)"
+                      % (settings.decay_from, settings.total_steps, rate), flush=True)
+            elif fit_decay:
+                warmup_times.append(dt_step)
             log.write(dict(step=state["step"], batch=state["batch"], time_utc=utc_now(),
                            elapsed_s=elapsed0 + time.time() - t_run, step_s=dt_step,
                            kind="image" if image else "video", lr=lr, grad_norm=out["grad_norm"],
@@ -568,6 +629,19 @@ def run(args) -> Dict[str, object]:
     if elog is not None:
         elog.close()
     return state
+
+
+def typical_step_seconds(times: List[float]) -> float:
+    """Mean step time without the first quarter (cuDNN's algorithm search, warm caches) and the
+    slowest tenth of the rest (the first step of each new input shape)."""
+    rest = sorted(times[len(times) // 4:])
+    rest = rest[:max(1, len(rest) * 9 // 10)]
+    return sum(rest) / len(rest)
+
+
+def steps_that_fit(seconds_left: float, step_seconds: float) -> int:
+    """Steps before the run's deadline stop (run() stops 20 s + 1.5 steps early), with 3% slack."""
+    return max(1, int(0.97 * (seconds_left - 20.0 - 1.5 * step_seconds) / step_seconds))
 
 
 def _thw(text: str) -> Tuple[int, int, int]:
@@ -611,6 +685,12 @@ def parse_args(argv=None):
     ap.add_argument("--mse-weight", dest="mse_weight", type=float, default=None,
                     help="weight of a squared-error term added to the loss (default 0: L1 + SSIM only)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]; checkpoints are written with CPU tensors")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="processes that synthesize batches ahead of the step (0: inline; same batch sequence)")
+    ap.add_argument("--fit-decay-to-deadline", dest="fit_decay_to_deadline", action="store_true",
+                    help="with --schedule cosine and --minutes/--until: after the warmup, end the decay at the "
+                         "deadline, at the measured step rate")
     ap.add_argument("--bf16", action="store_true",
                     help="bfloat16 mixed-precision forward (fp32 weights and optimizer); evaluation stays fp32")
     ap.add_argument("--shift-logvar", dest="shift_logvar", type=float, default=0.0,

@@ -4,6 +4,7 @@ Fast (tiny inputs, the 'narrow' widths, a synthetic image pool); no downloads, n
 """
 import dataclasses
 import copy
+import csv
 import json
 import math
 import os
@@ -400,3 +401,55 @@ def test_average_checkpoints_means_the_weights_and_keeps_the_last_state(tmp_path
     T.atomic_save(T.make_checkpoint(wide, None, "small", s, {"step": 1}), other)
     with pytest.raises(SystemExit, match="different model configs"):
         A.main(["--out", str(tmp_path / "x.pt"), paths[0], other])
+
+
+def test_worker_processes_give_the_same_batches_and_leave_the_rng_alone(pool_dir):
+    train_pool, _ = T.split_pool(pool_dir)
+    s = T.TrainSettings(video_size=(4, 16, 16), video_batch=1, image_size=16, image_batch=2, p_image=0.5)
+    stream = T.BatchStream(train_pool, s, 0)
+    rng_before = torch.get_rng_state()
+    got = T.batches_from(stream, 3, workers=2)
+    kinds = []
+    for b in range(3, 11):
+        x, image = next(got)
+        ref, ref_image = stream.batch(b)
+        kinds.append(image)
+        assert image == ref_image and x.shape == ref.shape
+        # the same clips; a warp's last bit can differ with the thread count (1 in a worker), which
+        # may move a pixel by one uint8 level
+        diff = (x - ref).abs()
+        assert float(diff.max()) <= 2.0 / 255 + 1e-6 and float((diff > 0).float().mean()) < 1e-3
+    assert set(kinds) == {True, False}
+    # the loader seeds its workers from its own generator: the global RNG draws posterior noise
+    assert torch.equal(torch.get_rng_state(), rng_before)
+
+
+def test_step_rate_and_steps_that_fit():
+    # first quarter (search, caches) and the slowest tenth of the rest are left out
+    times = [9.0] * 10 + [1.0] * 27 + [2.0] * 2 + [30.0]
+    assert T.typical_step_seconds(times) == pytest.approx((27 * 1.0 + 0 * 2.0) / 27)
+    assert T.steps_that_fit(20.0 + 1.5 + 100.0, 1.0) == 97
+    assert T.steps_that_fit(5.0, 1.0) == 1  # a deadline already too close still leaves a decay
+
+
+def test_fit_decay_to_deadline_ends_the_cosine_at_the_deadline(pool_dir, tmp_path):
+    common = ["--config", "narrow", "--pool", pool_dir, "--video-size", "4,16,16", "--image-size", "16",
+              "--image-batch", "2", "--eval-minutes", "0", "--print-every", "0", "--schedule", "cosine",
+              "--fit-decay-to-deadline", "--lr", "1e-4"]
+    out = str(tmp_path / "run")
+    with pytest.raises(SystemExit, match="--minutes or --until"):
+        T.run(T.parse_args(["--out", out, "--steps", "2", "--warmup", "20"] + common))
+    with pytest.raises(SystemExit, match="warmup of 20"):
+        T.run(T.parse_args(["--out", out, "--minutes", "1", "--warmup", "5"] + common))
+    st = T.run(T.parse_args(["--out", out, "--minutes", "0.6", "--warmup", "20"] + common))
+    saved = T.load_checkpoint(os.path.join(out, T.CHECKPOINT))["settings"]
+    assert saved["decay_from"] == 20 and saved["total_steps"] > 20 and st["step"] > 20
+    with open(os.path.join(out, "train.csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:  # the logged rate follows the fitted schedule (warmup, then the fitted cosine)
+        step = int(row["step"]) - 1
+        want = T.lr_at(step, 1e-4, 20, "cosine", saved["total_steps"], decay_from=saved["decay_from"])
+        assert float(row["lr"]) == pytest.approx(want, rel=1e-5)
+    # a run already past its warmup keeps its schedule
+    with pytest.raises(SystemExit, match="already past"):
+        T.run(T.parse_args(["--out", out, "--resume", "--minutes", "1", "--warmup", "20"] + common))
