@@ -6,7 +6,9 @@
 #   PYTHONPATH=python .venv/bin/python -m training.data.subset_pool --out .cache/gpu-pool --budget-mib 31
 # then: run carry [".cache/gpu-pool"], command "bash scripts/gpu/train.sh 8 [train.py options]".
 # Back here: cat weights.pt.part-* > ckpt.pt; python -m training.export_default --checkpoint ckpt.pt
-# Usage: scripts/gpu/train.sh MINUTES [--init-bundle DIR] [other training.train options]
+# Usage: scripts/gpu/train.sh MINUTES [training.train options]
+# Starts from python/training/resume-point (unshipped progress) when it exists, else from the
+# shipped assets/default-bundle; INIT_BUNDLE=DIR overrides.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 minutes=${1:?minutes}; shift
@@ -17,9 +19,13 @@ export PYTHONPATH=$PWD/python PYTHONUNBUFFERED=1
 python=${PYTHON:-python3}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
 "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
+if [ -z "${INIT_BUNDLE:-}" ]; then
+  INIT_BUNDLE=assets/default-bundle
+  [ -f python/training/resume-point/resume.json ] && INIT_BUNDLE=python/training/resume-point
+fi
 rm -rf "$run"
 "$python" -m training.train --out "$run" --config small-gn4-t48 --resume \
-  --init-bundle python/training/resume-point --pool .cache/gpu-pool \
+  --init-bundle "$INIT_BUNDLE" --pool .cache/gpu-pool \
   --device "${DEVICE:-cuda}" --workers "${WORKERS:-14}" --bf16 --minutes "$minutes" \
   --fit-decay-to-deadline --schedule cosine --eval-minutes 0 --checkpoint-minutes 1000 \
   --print-every 100 "$@" 2>&1 | tee "$out/train.log"
