@@ -34,6 +34,7 @@ from .losses import LossWeights, lr_at, psnr, ssim, vae_loss
 
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = "videovae-train/1"
+STOP_MARGIN_S = 20.0  # a deadline stop leaves this long (plus 1.5 steps) to write the checkpoint
 
 # Widths of the trainable configs. Every width is a multiple of 32 (GroupNorm(32)); 4 levels
 # keep the spatial compression at 8. "small" is the shipped default (TRAINING.md explains why).
@@ -561,7 +562,7 @@ def run(args) -> Dict[str, object]:
             if stop_step is not None and state["step"] >= stop_step:
                 break
             # stop early enough to write the final checkpoint before the deadline
-            if deadline is not None and time.time() + 1.5 * (avg_step or 0.0) + 20.0 > deadline:
+            if deadline is not None and time.time() + 1.5 * (avg_step or 0.0) + STOP_MARGIN_S > deadline:
                 break
             t0 = time.time()
             x, image = next(batches)
@@ -640,8 +641,8 @@ def typical_step_seconds(times: List[float]) -> float:
 
 
 def steps_that_fit(seconds_left: float, step_seconds: float) -> int:
-    """Steps before the run's deadline stop (run() stops 20 s + 1.5 steps early), with 3% slack."""
-    return max(1, int(0.97 * (seconds_left - 20.0 - 1.5 * step_seconds) / step_seconds))
+    """Steps before the run's deadline stop (run() stops STOP_MARGIN_S + 1.5 steps early), with 3% slack."""
+    return max(1, int(0.97 * (seconds_left - STOP_MARGIN_S - 1.5 * step_seconds) / step_seconds))
 
 
 def _thw(text: str) -> Tuple[int, int, int]:
