@@ -1,14 +1,15 @@
 /**
  * .safetensors files (https://github.com/huggingface/safetensors), compatible both ways with
  * the Python package: an 8-byte little-endian header length, a JSON header (space-padded),
- * then the raw little-endian tensor bytes. Reading is zero-copy where alignment allows;
- * writing goes to a temporary file, fsync, rename, so a crash never leaves half a file.
+ * then the raw little-endian tensor bytes. Reading checks the header strictly (every problem
+ * is an ERR_SAFETENSORS naming it) and reads each tensor on its own, so size is no limit;
+ * writing goes to a temporary file, every byte checked, fsync, rename, so neither a crash nor a
+ * full disk ever leaves half a file or touches the file being replaced.
  */
-import { randomBytes } from 'node:crypto'
-import fs from 'node:fs/promises'
-import path from 'node:path'
+import fs, { type FileHandle } from 'node:fs/promises'
 
 import { type DType, DTYPES, type TensorArray } from './dtype.js'
+import { writeFileAtomic } from './durable_file.js'
 import { VideoVaeError } from './errors.js'
 import { Tensor } from './tensor.js'
 
@@ -33,87 +34,164 @@ export interface SafetensorsContent {
 }
 
 export interface ReadSafetensorsOptions {
-  /** Device for the tensors: 'cpu' (default, zero-copy views of the file's bytes) or 'cuda[:N]'. */
+  /** Device for the tensors: 'cpu' (default; each tensor owns the bytes read for it) or 'cuda[:N]'. */
   device?: string
 }
 
 interface HeaderEntry {
-  dtype: string
+  dtype: DType
   shape: number[]
   data_offsets: [number, number]
 }
+
+/** What the header of a .safetensors file says (see {@link readSafetensorsHeader}). */
+export interface SafetensorsHeader {
+  /** Tensors in file order: name, dtype, shape and byte range within the data section. */
+  tensors: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[]
+  metadata: Record<string, string>
+  /** Byte offset of the data section (8 + header length). */
+  dataStart: number
+  /** The file's size. */
+  fileSize: number
+}
+
+/** Upstream safetensors refuses larger headers too; it bounds what a bad length makes us allocate. */
+const MAX_HEADER_BYTES = 100_000_000
+/** Tensors are read in pieces of at most this many bytes (one read(2) cannot pass 2 GiB). */
+const READ_PIECE = 1 << 30
 
 function corrupt(file: string, why: string): VideoVaeError {
   return new VideoVaeError('ERR_SAFETENSORS', `${file} is not a valid safetensors file: ${why}`)
 }
 
 function ioError(error: unknown, file: string, action: 'reading' | 'writing'): VideoVaeError {
+  if (error instanceof VideoVaeError) return error
   const code = (error as NodeJS.ErrnoException).code
   if (code === 'ENOENT' && action === 'reading') return new VideoVaeError('ERR_NOT_FOUND', `no such file: ${file}`, { cause: error })
   return new VideoVaeError('ERR_IO', `${action} ${file} failed: ${(error as Error).message}`, { cause: error })
 }
 
-function parseHeader(file: string, bytes: Buffer): { entries: [string, HeaderEntry][]; metadata: Record<string, string>; dataStart: number } {
-  if (bytes.length < 8) throw corrupt(file, 'shorter than its 8-byte header length')
-  const headerLength = bytes.readBigUInt64LE(0)
-  if (headerLength > BigInt(bytes.length - 8)) throw corrupt(file, `header length ${headerLength} exceeds the file`)
-  const dataStart = 8 + Number(headerLength)
-  let header: Record<string, unknown>
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** Checks one header entry; `dataLength` is the size of the data section. */
+function parseEntry(file: string, name: string, raw: unknown, dataLength: number): HeaderEntry {
+  if (name === '__proto__') throw corrupt(file, "a tensor is named '__proto__', which cannot be a tensor name here")
+  if (!isPlainObject(raw)) throw corrupt(file, `tensor '${name}' is described by ${JSON.stringify(raw)}, not an object`)
+  const dtype = typeof raw.dtype === 'string' && Object.hasOwn(FILE_DTYPES, raw.dtype) ? FILE_DTYPES[raw.dtype]! : undefined
+  if (dtype === undefined) throw corrupt(file, `tensor '${name}' has unsupported dtype ${JSON.stringify(raw.dtype)}`)
+  const shape = raw.shape
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw corrupt(file, `tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of non-negative integers`)
+  }
+  const offsets = raw.data_offsets
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    throw corrupt(file, `tensor '${name}' has data_offsets ${JSON.stringify(offsets)}, not two non-negative integers`)
+  }
+  const [begin, end] = offsets as [number, number]
+  if (end < begin) throw corrupt(file, `tensor '${name}' has reversed data_offsets [${begin}, ${end}]`)
+  if (end > dataLength) throw corrupt(file, `tensor '${name}' has data_offsets [${begin}, ${end}] outside the file (${dataLength} data bytes): the file is truncated or damaged`)
+  const numel = shape.reduce((a: number, b: number) => a * b, 1)
+  if (end - begin !== numel * DTYPES[dtype].bytes) {
+    throw corrupt(file, `tensor '${name}' has ${end - begin} bytes for shape [${shape}] of ${raw.dtype}`)
+  }
+  return { dtype, shape: shape as number[], data_offsets: [begin, end] }
+}
+
+function parseHeader(file: string, headerBytes: Buffer, dataStart: number, fileSize: number): SafetensorsHeader {
+  let header: unknown
   try {
-    header = JSON.parse(bytes.subarray(8, dataStart).toString('utf8'))
+    header = JSON.parse(headerBytes.toString('utf8'))
   } catch {
     throw corrupt(file, 'header is not JSON')
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw corrupt(file, 'header is not an object')
-  const { __metadata__: rawMetadata = {}, ...rest } = header
+  if (!isPlainObject(header)) throw corrupt(file, 'header is not an object')
   const metadata: Record<string, string> = {}
-  for (const [k, v] of Object.entries(rawMetadata as object)) metadata[k] = String(v)
-  const dataLength = bytes.length - dataStart
-  const entries = Object.entries(rest).map(([name, raw]): [string, HeaderEntry] => {
-    const entry = raw as HeaderEntry
-    const dtype = FILE_DTYPES[entry?.dtype]
-    if (!dtype) throw corrupt(file, `tensor '${name}' has unsupported dtype ${JSON.stringify(entry?.dtype)}`)
-    const [begin, end] = entry.data_offsets ?? []
-    const numel = (entry.shape ?? []).reduce((a, b) => a * b, 1)
-    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end > dataLength) {
-      throw corrupt(file, `tensor '${name}' has data_offsets outside the file`)
+  const dataLength = fileSize - dataStart
+  const tensors: SafetensorsHeader['tensors'] = []
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (!isPlainObject(raw)) throw corrupt(file, `__metadata__ is ${JSON.stringify(raw)}, not an object of strings`)
+      for (const [k, v] of Object.entries(raw)) {
+        if (k === '__proto__') throw corrupt(file, "a metadata key is named '__proto__'")
+        metadata[k] = String(v)
+      }
+      continue
     }
-    if (end - begin !== numel * DTYPES[dtype].bytes) {
-      throw corrupt(file, `tensor '${name}' has ${end - begin} bytes for shape [${entry.shape}] of ${entry.dtype}`)
-    }
-    return [name, entry]
-  })
-  return { entries, metadata, dataStart }
+    const entry = parseEntry(file, name, raw, dataLength)
+    tensors.push({ name, dtype: entry.dtype, shape: entry.shape, begin: entry.data_offsets[0], end: entry.data_offsets[1] })
+  }
+  const byBegin = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end)
+  for (let i = 1; i < byBegin.length; i++) {
+    const [prev, cur] = [byBegin[i - 1]!, byBegin[i]!]
+    if (cur.begin < prev.end) throw corrupt(file, `tensors '${prev.name}' [${prev.begin}, ${prev.end}] and '${cur.name}' [${cur.begin}, ${cur.end}] overlap`)
+  }
+  return { tensors, metadata, dataStart, fileSize }
 }
 
-/** Reads every tensor and the metadata of a .safetensors file. */
-export async function readSafetensors(file: string, options: ReadSafetensorsOptions = {}): Promise<SafetensorsContent> {
-  let bytes: Buffer
+/** Reads exactly `length` bytes at `position` (in pieces), or fails naming a truncated file. */
+async function readExactly(fh: FileHandle, file: string, length: number, position: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(length)
+  let done = 0
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, done, Math.min(length - done, READ_PIECE), position + done)
+    if (bytesRead === 0) throw corrupt(file, `the file ended at byte ${position + done}, ${length - done} bytes short: it was truncated`)
+    done += bytesRead
+  }
+  return out
+}
+
+async function readHeaderFrom(fh: FileHandle, file: string): Promise<SafetensorsHeader> {
+  const fileSize = (await fh.stat()).size
+  if (fileSize < 8) throw corrupt(file, 'shorter than its 8-byte header length')
+  const headerLength = (await readExactly(fh, file, 8, 0)).readBigUInt64LE(0)
+  if (headerLength > BigInt(fileSize - 8)) throw corrupt(file, `header length ${headerLength} exceeds the file (${fileSize} bytes)`)
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) throw corrupt(file, `header length ${headerLength} exceeds ${MAX_HEADER_BYTES} bytes`)
+  const dataStart = 8 + Number(headerLength)
+  return parseHeader(file, await readExactly(fh, file, dataStart - 8, 8), dataStart, fileSize)
+}
+
+/** Reads and checks the header of a .safetensors file (not the tensors' bytes). */
+export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
+  let fh: FileHandle | undefined
   try {
-    bytes = await fs.readFile(file)
+    fh = await fs.open(file, 'r')
+    return await readHeaderFrom(fh, file)
   } catch (error) {
     throw ioError(error, file, 'reading')
+  } finally {
+    await fh?.close()
   }
-  const { entries, metadata, dataStart } = parseHeader(file, bytes)
+}
+
+/**
+ * Reads every tensor and the metadata of a .safetensors file. The header and each tensor are
+ * read separately, so files (and tensors) of any size are read, one tensor's bytes at a time.
+ */
+export async function readSafetensors(file: string, options: ReadSafetensorsOptions = {}): Promise<SafetensorsContent> {
   const tensors: Record<string, Tensor> = {}
+  let fh: FileHandle | undefined
   try {
-    for (const [name, entry] of entries) {
-      const dtype = FILE_DTYPES[entry.dtype]
+    fh = await fs.open(file, 'r')
+    const { tensors: entries, metadata, dataStart } = await readHeaderFrom(fh, file)
+    for (const { name, dtype, shape, begin, end } of entries) {
       const { array, bytes: itemBytes } = DTYPES[dtype]
-      const offset = bytes.byteOffset + dataStart + entry.data_offsets[0]
-      const length = (entry.data_offsets[1] - entry.data_offsets[0]) / itemBytes
-      // The format does not promise alignment: view the file's bytes when aligned, else copy.
+      const bytes = await readExactly(fh, file, end - begin, dataStart + begin)
+      // Small buffers come from a shared pool at any offset: copy those that are not aligned.
       const view =
-        offset % itemBytes === 0
-          ? new array(bytes.buffer, offset, length)
-          : new array(bytes.buffer.slice(offset, offset + length * itemBytes), 0, length)
-      tensors[name] = Tensor.from(view, entry.shape, { dtype, device: options.device })
+        bytes.byteOffset % itemBytes === 0
+          ? new array(bytes.buffer, bytes.byteOffset, bytes.length / itemBytes)
+          : new array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), 0, bytes.length / itemBytes)
+      tensors[name] = Tensor.from(view, shape, { dtype, device: options.device })
     }
+    return { tensors, metadata }
   } catch (error) {
     for (const tensor of Object.values(tensors)) tensor.dispose()
-    throw error
+    throw ioError(error, file, 'reading')
+  } finally {
+    await fh?.close()
   }
-  return { tensors, metadata }
 }
 
 /**
@@ -128,7 +206,7 @@ export async function writeSafetensors(
   const named = tensors instanceof Map ? [...tensors] : Object.entries(tensors)
   for (const [name, tensor] of named) {
     if (!(tensor instanceof Tensor)) throw new VideoVaeError('ERR_ARGUMENT', `'${name}' is not a Tensor`)
-    if (name === '__metadata__') throw new VideoVaeError('ERR_ARGUMENT', "'__metadata__' cannot name a tensor")
+    if (name === '__metadata__' || name === '__proto__') throw new VideoVaeError('ERR_ARGUMENT', `'${name}' cannot name a tensor`)
     tensor.handle() // ERR_DISPOSED before any work
   }
   for (const [key, value] of Object.entries(metadata)) {
@@ -151,33 +229,9 @@ export async function writeSafetensors(
   const prefix = Buffer.alloc(8)
   prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json)))
 
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
-    const handle = await fs.open(temp, 'w')
-    try {
-      await handle.writev([prefix, Buffer.from(json), ...chunks.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength))])
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await fs.rename(temp, file)
+    await writeFileAtomic(file, [prefix, Buffer.from(json), ...chunks.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength))])
   } catch (error) {
-    await fs.rm(temp, { force: true }).catch(() => undefined) // the directory may be gone: report the write error
     throw ioError(error, file, 'writing')
-  }
-  await syncDirectory(path.dirname(file))
-}
-
-/** Makes the rename itself durable. Best effort: not every platform can fsync a directory. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await fs.open(dir, 'r')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    // ignored
   }
 }

@@ -7,6 +7,7 @@
 import { open, readdir, readFile, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 
+import { writeFully } from '../durable_file.js'
 import { BatchError } from './errors.js'
 import { isIndexFileName } from './layout.js'
 
@@ -89,22 +90,39 @@ export async function readDatasetIndex(outdir: string): Promise<IndexEntry[]> {
   return out
 }
 
-/** Appends entries to an index file: one write, then fsync, so a batch of lines commits together. */
+/**
+ * Appends entries to an index file: every byte written (checked), then fsync, so a batch of
+ * lines commits together. A failed append (a full disk) cuts the file back to its size before
+ * it, so no partial line is left for a later append to follow.
+ */
 export class IndexAppender {
   readonly #fh: FileHandle
+  readonly #file: string
 
-  private constructor(fh: FileHandle) {
+  private constructor(fh: FileHandle, file: string) {
     this.#fh = fh
+    this.#file = file
   }
 
   static async open(file: string): Promise<IndexAppender> {
-    return new IndexAppender(await open(file, 'a'))
+    return new IndexAppender(await open(file, 'a'), file)
   }
 
   async append(entries: IndexEntry[]): Promise<void> {
     if (entries.length === 0) return
-    await this.#fh.write(entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
-    await this.#fh.sync()
+    const size = (await this.#fh.stat()).size
+    try {
+      await writeFully(this.#fh, [Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''))], null, this.#file)
+      await this.#fh.sync()
+    } catch (err) {
+      const undone = await this.#fh.truncate(size).then(() => this.#fh.sync()).then(() => true, () => false)
+      throw new BatchError(
+        'ERR_IO',
+        `appending ${entries.length} line(s) to ${this.#file} failed (${(err as Error).message}); ` +
+          (undone ? 'the index was cut back to its committed lines' : 'the torn lines are cut off when the run starts again'),
+        { cause: err },
+      )
+    }
   }
 
   async close(): Promise<void> {

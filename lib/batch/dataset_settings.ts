@@ -3,10 +3,10 @@
  * creates it (atomically: temporary file, fsync, link); later runs and other writers must
  * match it, so one directory never mixes latents of different bundles or read options.
  */
-import { randomBytes } from 'node:crypto'
-import { link, open, readFile, rm } from 'node:fs/promises'
+import { link, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 
+import { writeTempFile } from '../durable_file.js'
 import { BatchError } from './errors.js'
 
 export const DATASET_FORMAT = 'videovae-latent-dataset'
@@ -67,14 +67,7 @@ export async function ensureSettings(outdir: string, settings: DatasetSettings):
   const existing = await readSettings(outdir)
   if (existing === undefined) {
     const body = `${JSON.stringify({ format: DATASET_FORMAT, format_version: DATASET_FORMAT_VERSION, settings }, null, 2)}\n`
-    const temp = path.join(outdir, `.${SETTINGS_FILE}.${randomBytes(6).toString('hex')}.tmp`)
-    const fh = await open(temp, 'w')
-    try {
-      await fh.writeFile(body)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
+    const temp = await writeTempFile(file, [Buffer.from(body)])
     try {
       await link(temp, file) // fails when another writer created it meanwhile: then compare below
       return

@@ -8,6 +8,8 @@ export type BatchErrorCode =
   | 'ERR_DATASET_MISMATCH'
   /** An index file of the output directory is damaged in the middle (not just a torn last line). */
   | 'ERR_INDEX'
+  /** Writing the output failed (a full disk, an I/O error): what it wrote is not committed. */
+  | 'ERR_IO'
   /** Another live process writes the same part of the output directory. */
   | 'ERR_BUSY'
   /** The queue URL is malformed or redis cannot be reached. */

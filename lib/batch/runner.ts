@@ -15,6 +15,7 @@ import { BatchError } from './errors.js'
 import { FailuresFile, type FailureRecord } from './failures.js'
 import type { BatchItem } from './manifest.js'
 import { ShardWriter } from './shard_writer.js'
+import type { VerifyReport } from './verify.js'
 
 export interface BatchRunOptions {
   outdir: string
@@ -28,6 +29,8 @@ export interface BatchRunOptions {
   itemsPerShard: number
   /** One file per item instead of shards. */
   perItem: boolean
+  /** Re-read every committed item first; those that do not read back are encoded again. */
+  verify?: boolean
   /** Items decoded and waiting for the model at once. Default batchSize + 2. */
   prefetch?: number
   signal?: AbortSignal
@@ -50,6 +53,8 @@ export interface BatchReport {
   seconds: number
   itemsPerSecond: number
   interrupted: boolean
+  /** With `verify`: items re-read, and those that did not read back (encoded again in this run). */
+  verified?: VerifyReport
   index: string
   failures: string
 }
@@ -78,7 +83,7 @@ export async function runBatch(vae: VideoVAE, options: BatchRunOptions): Promise
   if (!Number.isInteger(options.itemsPerShard) || options.itemsPerShard < 1) throw new BatchError('ERR_ARGUMENT', 'itemsPerShard must be a positive integer')
   await mkdir(outdir, { recursive: true })
   await ensureSettings(outdir, datasetSettings(vae, options.encode, options.read.read))
-  const writer = await ShardWriter.open(outdir, options.writer, { itemsPerShard: options.itemsPerShard, perItem: options.perItem, bundle: vae.info.sha256 })
+  const writer = await ShardWriter.open(outdir, options.writer, { itemsPerShard: options.itemsPerShard, perItem: options.perItem, bundle: vae.info.sha256, verify: options.verify === true })
   let failures: FailuresFile | undefined
   const commits: Promise<unknown>[] = []
   let fatal: unknown
@@ -139,6 +144,7 @@ export async function runBatch(vae: VideoVAE, options: BatchRunOptions): Promise
     seconds,
     itemsPerSecond: seconds > 0 ? encoded / seconds : 0,
     interrupted: signal?.aborted === true,
+    ...(writer.verified === undefined ? {} : { verified: writer.verified }),
     index: writer.files.index,
     failures: writer.files.failures,
   }

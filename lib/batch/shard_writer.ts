@@ -12,9 +12,12 @@ import path from 'node:path'
 
 import { writeSafetensors } from '../safetensors.js'
 import { Tensor } from '../tensor.js'
+import { BatchError } from './errors.js'
 import { IndexAppender, indexFiles, readIndexFile, type IndexEntry } from './dataset_index.js'
 import { DATA_DIR, ITEMS_DIR, itemFileName, shardFileName, shardSeq, writerFiles, type WriterFiles } from './layout.js'
 import type { BatchItem } from './manifest.js'
+import { checkShard } from './shard_check.js'
+import { verifyDataset, type VerifyReport } from './verify.js'
 import { WriterLock } from './writer_lock.js'
 
 /** A float32 array and its shape. */
@@ -48,6 +51,8 @@ export interface ShardWriterOptions {
    * the item's job, so that a job another worker took over is not committed twice.
    */
   claim?: (items: EncodedItem[]) => Promise<boolean[]>
+  /** Re-read every committed item of the directory first; those that do not read back are uncommitted (`verified`). */
+  verify?: boolean
 }
 
 interface Pending {
@@ -60,6 +65,8 @@ export class ShardWriter {
   readonly files: WriterFiles
   /** Ids committed in any index of the directory (when opened), plus those this writer commits. */
   readonly committed: Set<string>
+  /** What the verification of `verify: true` found. */
+  verified: VerifyReport | undefined
   readonly #outdir: string
   readonly #options: ShardWriterOptions
   readonly #index: IndexAppender
@@ -86,6 +93,7 @@ export class ShardWriter {
     await mkdir(path.join(outdir, DATA_DIR), { recursive: true })
     const lock = await WriterLock.acquire(files.lock, `${outdir} (${writer === '' ? 'the main writer' : `writer ${writer}`})`)
     try {
+      const verified = options.verify === true ? await verifyDataset(outdir, files.index) : undefined
       const own = await readIndexFile(files.index, { repair: true })
       const committed = new Set(own.map((e) => e.id))
       for (const file of await indexFiles(outdir)) {
@@ -95,7 +103,9 @@ export class ShardWriter {
       let nextSeq = 0
       for (const shard of referenced) nextSeq = Math.max(nextSeq, (shardSeq(files.shardPrefix, shard) ?? -1) + 1)
       await removeOrphans(outdir, files.shardPrefix, referenced)
-      return new ShardWriter(outdir, files, options, await IndexAppender.open(files.index), lock, committed, nextSeq)
+      const writer = new ShardWriter(outdir, files, options, await IndexAppender.open(files.index), lock, committed, nextSeq)
+      writer.verified = verified
+      return writer
     } catch (err) {
       await lock.release()
       throw err
@@ -182,6 +192,7 @@ export class ShardWriter {
 
   async #writeFile(file: string, items: EncodedItem[]): Promise<void> {
     const tensors: Record<string, Tensor> = {}
+    const expected = new Map(items.flatMap((e, offset) => Object.entries(e.tensors).map(([name, t]) => [`${offset}/${name}`, t.shape] as const)))
     try {
       items.forEach((e, offset) => {
         for (const [name, t] of Object.entries(e.tensors)) tensors[`${offset}/${name}`] = Tensor.from(t.data, t.shape)
@@ -190,6 +201,12 @@ export class ShardWriter {
       await writeSafetensors(file, tensors, metadata)
     } finally {
       for (const t of Object.values(tensors)) t.dispose()
+    }
+    // Read back before the index line makes it count: a write the disk lost must not commit.
+    const problem = await checkShard(file, expected)
+    if (problem !== undefined) {
+      await rm(file, { force: true }).catch(() => undefined)
+      throw new BatchError('ERR_IO', `the shard just written does not read back (${problem}); nothing of it was committed`)
     }
   }
 

@@ -37,6 +37,7 @@ interface BatchFlags extends ModelFlags, RunFlags {
   attempts: number
   backoff: number
   wait?: boolean
+  verify?: boolean
 }
 
 function shardArg(value: string): ShardSpec {
@@ -96,6 +97,7 @@ export function registerBatch(program: Command, run: Runner): Command {
     .option('--attempts <n>', 'with --queue: tries per item before it counts as failed', intArg('--attempts', 1), 3)
     .option('--backoff <ms>', 'with --queue: first retry delay, doubled on each retry', intArg('--backoff', 0), 2000)
     .option('--wait', 'with --queue: wait until the queue is done and report completed and failed items')
+    .option('--verify', 're-read every committed item first; items that do not read back (a full disk, a damaged file) are taken out of the index and encoded again')
   addClipReadOptions(cmd)
   addRunOptions(cmd)
   addModelOptions(cmd)
@@ -120,6 +122,7 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
   const settings = jobSettings(flags)
   if (flags.queue === undefined && flags.output === undefined) throw usageError('batch needs -o OUTDIR (or --queue to enqueue for workers)')
   if (flags.queue !== undefined && flags.output !== undefined) throw usageError('with --queue the workers write the output: give -o to `videovae worker`')
+  if (flags.queue !== undefined && flags.verify === true) throw usageError('--verify checks an output directory: run it without --queue, with -o OUTDIR')
   const items = selectShard(await readManifest(manifest), flags.shard)
 
   if (flags.queue !== undefined) {
@@ -165,6 +168,7 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
       read: { read: settings.read, minFrames: Math.max(vae.info.rules.tMin, settings.read.count ?? 0) },
       itemsPerShard: flags.shardItems,
       perItem: flags.perItem === true,
+      verify: flags.verify === true,
       ...(flags.prefetch === undefined ? {} : { prefetch: flags.prefetch }),
       signal: ctx.signal,
       onProgress: (done, total) => bar.update(done, total),
@@ -173,6 +177,10 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
   } finally {
     bar.finish()
     vae.dispose()
+  }
+  if (report.verified !== undefined) {
+    for (const b of report.verified.bad) process.stderr.write(`videovae: ${b.id} did not read back, encoding it again: ${b.problem}\n`)
+    ctx.print(`verify: ${report.verified.checked} committed item(s) read back, ${report.verified.bad.length} bad (taken out of the index and encoded again)`)
   }
   ctx.print(
     `${report.encoded} item(s) encoded, ${report.skipped} already done, ${report.failed.length} failed ` +
