@@ -45,6 +45,15 @@ async function checkOverwrite(path: string, overwrite: boolean): Promise<void> {
   throw new VideoIOError('ERR_WRITE', `${path} already exists (overwrite is false)`, { path });
 }
 
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** A temporary file next to its destination. */
 export interface TempFile {
   /** Where the data is written meanwhile (same directory and extension as the destination). */
@@ -80,6 +89,7 @@ export async function createTempFile(path: string, overwrite = true): Promise<Te
     tempPath,
     commit: async () => {
       try {
+        await syncFile(tempPath); // durable before it replaces anything
         await rename(tempPath, dest);
       } catch (err) {
         throw writeError(path, err);

@@ -2,6 +2,7 @@
  * `writeVideo`: encode RGB frames to a video file (mp4, mkv, mov, webm...) or an image sequence
  * (`out_%04d.png`) through ffmpeg's stdin. Output appears only when complete (temp + rename).
  */
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createTempFile, createTempSequence } from './atomic_output.js';
 import {
@@ -14,6 +15,7 @@ import {
   type ToolProcess,
 } from './ffmpeg.js';
 import { isImageExt, isImageSequencePath } from './image_sequence.js';
+import { checkSequenceOutput, checkVideoOutput } from './output_check.js';
 
 /** Frames to write: RGB bytes, row-major `[T,H,W,3]` (a {@link FrameChunk} or `VideoFrames` fits). */
 export interface FrameBatch {
@@ -145,8 +147,10 @@ function evenSizeNeeds(pixFmt: string): [boolean, boolean] {
  * Writes frames to `path`: a video (container from the extension; libx264 crf 15 yuv420p by
  * default, `+faststart` for mp4/mov) or an image sequence when the file name holds a `%d` /
  * `%04d` pattern (`.png` lossless RGB, `.jpg` with `quality`). ffmpeg writes a temporary in the
- * same directory that is renamed into place only on success; on any failure (ffmpeg error, a
- * source that throws, abort) it is removed, and an existing file at `path` is left as it was.
+ * same directory that is renamed into place only on success, after a check that it reads back
+ * with every frame (ffmpeg runs with `-xerror`, and the file is probed: a full disk never
+ * passes for success); on any failure (ffmpeg error, a source that throws, abort) it is
+ * removed, and an existing file at `path` is left as it was.
  * @throws VideoIOError `ERR_INVALID_ARG`, `ERR_NO_FRAMES` (nothing to write), `ERR_WRITE`,
  * `ERR_UNSUPPORTED` (encoder/format/size not possible), `ERR_ABORTED`, `ERR_FFMPEG_MISSING`;
  * an error thrown by the source is rethrown as is.
@@ -193,7 +197,8 @@ export async function writeVideo(
   signal?.addEventListener('abort', onAbort, { once: true });
 
   const start = (w: number, h: number): ToolProcess => {
-    const args = ['-nostdin', '-v', 'error', '-y',
+    // -xerror: a write error (a full disk) fails the run instead of a warning and exit 0.
+    const args = ['-nostdin', '-v', 'error', '-xerror', '-y',
       '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${w}x${h}`, '-framerate', fps, '-i', 'pipe:0'];
     if (sequence) {
       args.push(...imageEncoderArgs(ext, quality), '-start_number', String(startNumber), '-f', 'image2');
@@ -258,6 +263,8 @@ export async function writeVideo(
     if (exit.code !== 0 || exit.spawnError !== undefined) {
       throw translateToolError('ffmpeg', 'write', path, exit, proc.stderrTail());
     }
+    if ('tempPattern' in temp) await checkSequenceOutput(dirname(temp.tempPattern), path, frames);
+    else await checkVideoOutput(temp.tempPath, path, frames);
     const files = 'tempPattern' in temp ? await temp.commit() : (await temp.commit(), [path]);
     if (files.length === 0) throw new VideoIOError('ERR_WRITE', `${path}: ffmpeg wrote no file`, { path });
     return { path, files, frames, width, height };
