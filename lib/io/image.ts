@@ -7,6 +7,7 @@ import {
   translateToolError,
   VideoIOError,
 } from './ffmpeg.js';
+import { checkImageOutput } from './output_check.js';
 import { probeVideo } from './probe.js';
 import { imageEncoderArgs, jpegQscale } from './video_writer.js';
 
@@ -102,7 +103,7 @@ export async function writeImage(
   const proc = spawnTool(
     'ffmpeg',
     [
-      '-nostdin', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`,
+      '-nostdin', '-v', 'error', '-xerror', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`,
       '-i', 'pipe:0', '-frames:v', '1', ...imageEncoderArgs(ext, quality), '-update', '1', '-f', 'image2',
       fileUrl(temp.tempPath),
     ],
@@ -116,6 +117,7 @@ export async function writeImage(
     if (exit.code !== 0 || exit.spawnError !== undefined) {
       throw translateToolError('ffmpeg', 'write', path, exit, proc.stderrTail());
     }
+    await checkImageOutput(temp.tempPath, path); // a full disk can leave a cut-off image behind exit 0
     await temp.commit();
   } finally {
     proc.kill();

@@ -44,9 +44,20 @@ export async function checkSequenceOutput(dir: string, path: string, frames: num
   for (const name of names) {
     if ((await sizeOf(join(dir, name))) <= 0) throw damaged(path, `ffmpeg wrote an empty image ${name}`);
   }
-  const last = join(dir, names[names.length - 1]!);
-  const res = await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-xerror', '-i', fileUrl(last), '-f', 'null', '-']);
-  if (res.code !== 0 || res.spawnError !== undefined || res.stderr.trim() !== '') {
-    throw damaged(path, `the image ${names[names.length - 1]} ffmpeg wrote does not decode: ${stderrSummary(res.stderr)}`);
-  }
+  const problem = await decodeProblem(join(dir, names[names.length - 1]!));
+  if (problem !== undefined) throw damaged(path, `the image ${names[names.length - 1]} ffmpeg wrote does not decode: ${problem}`);
+}
+
+/** The image at `temp` (for the destination `path`) must be non-empty and decode. */
+export async function checkImageOutput(temp: string, path: string): Promise<void> {
+  if ((await sizeOf(temp)) <= 0) throw damaged(path, 'ffmpeg wrote an empty file');
+  const problem = await decodeProblem(temp);
+  if (problem !== undefined) throw damaged(path, `the image ffmpeg wrote does not decode: ${problem}`);
+}
+
+/** Why an image does not decode cleanly, or undefined. */
+async function decodeProblem(file: string): Promise<string | undefined> {
+  const res = await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-xerror', '-i', fileUrl(file), '-f', 'null', '-']);
+  if (res.code === 0 && res.spawnError === undefined && res.stderr.trim() === '') return undefined;
+  return stderrSummary(res.stderr) || `ffmpeg exited with ${res.code ?? res.signal}`;
 }

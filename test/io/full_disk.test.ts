@@ -1,10 +1,11 @@
 // writeVideo on a full disk: ffmpeg exits 0 with a truncated mkv/avi when the disk fills while
 // muxing (without -xerror); such a write must fail, leave no temporary, and keep an existing file.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { writeVideo } from '../../lib/io/index.js';
+import { writeImage, writeVideo } from '../../lib/io/index.js';
 import { childWrite, fillUp, names, smallTmpfs, unfill } from '../support/full_disk.js';
 import { tempDir } from './helpers.js';
 
@@ -56,6 +57,20 @@ describe('writeVideo on a full disk', () => {
     } finally {
       unfill(disk.dir);
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writeImage: ERR_WRITE, the existing image kept', { skip: disk.skip }, async () => {
+    const out = path.join(disk.dir, 'still.png');
+    fs.writeFileSync(out, 'the previous image');
+    fillUp(disk.dir, 32 * 1024); // a 256x256 noise PNG takes ~200 kB
+    try {
+      await assert.rejects(writeImage(out, new Uint8Array(randomBytes(256 * 256 * 3)), 256, 256), { code: 'ERR_WRITE' });
+      assert.equal(fs.readFileSync(out, 'utf8'), 'the previous image');
+      assert.deepEqual(names(disk.dir), ['still.png']);
+    } finally {
+      unfill(disk.dir);
+      fs.rmSync(out, { force: true });
     }
   });
 
