@@ -5,6 +5,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises'
 
+import { writeFully } from '../durable_file.js'
 import type { BatchItem } from './manifest.js'
 
 export interface FailureRecord {
@@ -41,7 +42,7 @@ export class FailuresFile {
   async add(item: BatchItem, err: unknown): Promise<FailureRecord> {
     const record = { id: item.id, source: item.path, ...describeError(err) }
     this.records.push(record)
-    await this.#fh.write(`${JSON.stringify(record)}\n`)
+    await writeFully(this.#fh, [Buffer.from(`${JSON.stringify(record)}\n`)])
     await this.#fh.sync()
     return record
   }
