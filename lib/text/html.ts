@@ -14,12 +14,12 @@ const ENTITYREF = /^&([a-zA-Z][-.a-zA-Z0-9]*)([^a-zA-Z0-9])/
 const RAW_TEXT_ELEMENTS = new Set(['script', 'style'])
 
 /**
- * BeautifulSoup's html.parser numeric reference: below 256 it is read as a Windows-1252 byte
- * (so `&#147;` is a curly quote), otherwise as a code point; out of range gives U+FFFD.
+ * BeautifulSoup's html.parser numeric reference: 0x80-0x9F are read as Windows-1252 bytes (so
+ * `&#147;` is a curly quote); 0, surrogates and values past U+10FFFF give U+FFFD.
  */
 function charrefText(code: number): string {
   if (code >= 0x80 && code <= 0x9f) return String.fromCodePoint(CP1252_HIGH[code - 0x80])
-  if (code > 0x10ffff || !Number.isFinite(code)) return '\ufffd'
+  if (code === 0 || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff || !Number.isFinite(code)) return '\ufffd'
   return String.fromCodePoint(code)
 }
 
@@ -188,7 +188,7 @@ function unescapeNamed(ref: string): string {
 /**
  * Python's `html.unescape`: numeric references (Windows-1252 for 0x80-0x9F, U+FFFD for invalid
  * ones, controls and noncharacters dropped) and named references with HTML5's rules for a missing
- * `;`. Named references are limited to the table in entities.ts.
+ * `;`, over the full HTML5 table.
  */
 export function htmlUnescape(text: string): string {
   if (!text.includes('&')) return text
