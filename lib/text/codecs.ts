@@ -25,8 +25,10 @@ export const ENCODINGS: readonly Charmap[] = CHARMAPS.map(([name, decode]) => ({
 
 /** `text.encode(charmap)` as a binary string; the caller has checked that every character maps. */
 export function encodeCharmap(text: string, charmap: Charmap): string {
+  const codes: number[] = []
+  for (const ch of text) codes.push(charmap.encode.get(ch)!)
   let out = ''
-  for (const ch of text) out += String.fromCharCode(charmap.encode.get(ch)!)
+  for (let i = 0; i < codes.length; i += 4096) out += String.fromCharCode(...codes.slice(i, i + 4096))
   return out
 }
 
@@ -37,10 +39,9 @@ export function charmapClass(charmap: Charmap): string {
   return `\\x00-\\x19\\x1b-\\x7f${high.map((ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`).join('')}`
 }
 
-/** Thrown when bytes are not valid in the target decoding (Python's UnicodeDecodeError). */
-export class DecodeError extends Error {}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true })
+const REPLACEMENT = /\ufffd/g
+const REPLACEMENT_BYTES = /\xef\xbf\xbd/g
 
 function toBytes(binary: string): Uint8Array {
   const bytes = new Uint8Array(binary.length)
@@ -48,13 +49,17 @@ function toBytes(binary: string): Uint8Array {
   return bytes
 }
 
-/** Python's strict `bytes.decode('utf-8')` (no BOM removal); throws DecodeError. */
-export function decodeUtf8(binary: string): string {
-  try {
-    return UTF8.decode(toBytes(binary))
-  } catch {
-    throw new DecodeError('invalid UTF-8')
-  }
+/**
+ * Python's strict `bytes.decode('utf-8')` (no BOM removal), or null where Python raises. The
+ * lenient decoder is used because failing is common here and exceptions are slow: it adds a
+ * U+FFFD for every invalid sequence, so the bytes are valid when the U+FFFDs in the text are just
+ * the encoded ones.
+ */
+export function decodeUtf8(binary: string): string | null {
+  const text = UTF8.decode(toBytes(binary))
+  if (!text.includes('\ufffd')) return text
+  const encoded = binary.match(REPLACEMENT_BYTES)?.length ?? 0
+  return text.match(REPLACEMENT)!.length === encoded ? text : null
 }
 
 // Python's `$` also matches before a final '\n'; the codec's patterns rely on it.
@@ -92,22 +97,27 @@ function cesu8At(binary: string, i: number): boolean {
 
 /**
  * ftfy's "utf-8-variants" decoding: strict UTF-8, except that 0xC0 0x80 is U+0000 and a CESU-8
- * encoded surrogate pair is the astral character it stands for. Throws DecodeError.
+ * encoded surrogate pair is the astral character it stands for; null where ftfy's codec raises.
  */
-export function decodeUtf8Variants(binary: string): string {
+export function decodeUtf8Variants(binary: string): string | null {
   let out = ''
   let pos = 0
   while (pos < binary.length) {
     const start = specialStart(binary, pos)
-    if (start < 0) return out + decodeUtf8(binary.slice(pos))
+    if (start < 0) {
+      const rest = decodeUtf8(binary.slice(pos))
+      return rest === null ? null : out + rest
+    }
     if (start > pos) {
-      out += decodeUtf8(binary.slice(pos, start))
+      const part = decodeUtf8(binary.slice(pos, start))
+      if (part === null) return null
+      out += part
       pos = start
       continue
     }
     const left = binary.length - pos
     if (binary.charCodeAt(pos) === 0xc0) {
-      if (left < 2) throw new DecodeError('truncated 0xC0')
+      if (left < 2) return null
       out += '\u0000'
       pos += 2
     } else if (left >= 6 && cesu8At(binary, pos)) {
@@ -115,7 +125,7 @@ export function decodeUtf8Variants(binary: string): string {
       out += String.fromCodePoint(((b(1) & 0x0f) << 16) + ((b(2) & 0x3f) << 10) + ((b(4) & 0x0f) << 6) + (b(5) & 0x3f) + 0x10000)
       pos += 6
     } else {
-      throw new DecodeError('UTF-8-encoded surrogate')
+      return null // a UTF-8-encoded surrogate
     }
   }
   return out

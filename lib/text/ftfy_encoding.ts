@@ -10,7 +10,7 @@
  * into their Windows-1252 characters. Steps repeat until the text stops changing.
  */
 
-import { Charmap, charmapClass, DecodeError, decodeUtf8, decodeUtf8Variants, encodeCharmap, ENCODINGS } from './codecs.js'
+import { Charmap, charmapClass, decodeUtf8, decodeUtf8Variants, encodeCharmap, ENCODINGS } from './codecs.js'
 import { isBad, UTF8_DETECTOR } from './ftfy_badness.js'
 
 const ASCII = /^[\x00-\x7f]*$/
@@ -51,8 +51,8 @@ function restoreByteA0(bytes: string): string {
   return bytes.replace(A_GRAVE_WORD, '\xc3\xa0 ').replace(ALTERED_UTF8, (m) => m.replaceAll(' ', '\xa0'))
 }
 
-/** Re-encodes with `charmap`, repairs, decodes as UTF-8; throws DecodeError. */
-function redecode(text: string, charmap: Charmap): string {
+/** Re-encodes with `charmap`, repairs, decodes as UTF-8; null where the bytes are not UTF-8. */
+function redecode(text: string, charmap: Charmap): string | null {
   let bytes = encodeCharmap(text, charmap)
   ALTERED_UTF8.lastIndex = 0
   if (charmap.name !== 'macroman' && ALTERED_UTF8.test(bytes)) bytes = restoreByteA0(bytes)
@@ -74,11 +74,8 @@ function fixEncodingStep(text: string): string {
   if (text.length === 0 || ASCII.test(text) || !isBad(text)) return text
   for (const charmap of ENCODINGS) {
     if (!POSSIBLE.get(charmap.name)!.test(text)) continue
-    try {
-      return redecode(text, charmap)
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e
-    }
+    const fixed = redecode(text, charmap)
+    if (fixed !== null) return fixed
   }
   UTF8_DETECTOR.lastIndex = 0
   if (UTF8_DETECTOR.test(text)) {
