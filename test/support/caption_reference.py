@@ -138,7 +138,11 @@ CONTROL = ([chr(c) for c in range(0x00, 0x20)] + ["\x7f"] + [chr(c) for c in ran
             "\u0085", "\r\n", "\r", "\n", "\t", "\x1b[31m", "\x1b[0m", "\x1b[1;32m", "\x1b[٣m"])
 MARKUP = ["<b>", "</b>", "<p>", "</p>", "<br>", "<br/>", "<a href=\"x.html\">", "</a>", "<!-- c -->",
           "<script>x</script>", "<style>y</style>", "<", ">", "<3", "a<b", "<!doctype html>",
-          "<?php ?>", "<PERSON>", "<person>", "<img src='a.png'>", "<div class=\"q\">", "</div>"]
+          "<?php ?>", "<PERSON>", "<person>", "<img src='a.png'>", "<div class=\"q\">", "</div>",
+          "<pre>", "</pre>", "<textarea>", "</textarea>", "<template>", "</template>", "<rt>", "</rt>",
+          "<rp>", "<![CDATA[ x ]]>", "<![CDATA[", "]]>", "</br>", "<br/>", "</ b>", "</3>", "</>", "<a b='>'>",
+          "<a href=x/>", "<b\n>", "</script>", "<script>", "<style>", "<x y=\"", "<!", "<!-", "-->",
+          " \t ", "\f", "\r", "<P>", "<SCRIPT>a</SCRIPT >", "<Template>t</TEMPLATE>", "\u00e0 ", "\u00c3 "]
 CLEANER_BITS = ["https://example.com/a/b", "www.foo-bar.org", "http:x", "@user_1", "#12", "#123456",
                 "1234567", "192.168.0.1", "3:45 ", "photo.jpg", "a.pdf", "...", "\"\"", "''", "--",
                 "a_b-c_d-e", "1920x1080", "2.5×3", "jc6640", "6640vc231", "j2d1a2a", "page 12",
@@ -197,8 +201,14 @@ def piece(rng):
         return rng.choice(CONTROL)
     if kind < 0.87:
         return rng.choice(MARKUP)
-    if kind < 0.97:
+    if kind < 0.95:
         return rng.choice(CLEANER_BITS)
+    if kind < 0.97:
+        # Bytes that only ftfy's utf-8-variants codec decodes (Java's 0xC0 0x80, CESU-8), read as
+        # Latin-1/Windows-1252, often right before a line break.
+        raw = rng.choice([b"\xc0\x80", b"\xc0", b"\xed\xa0\xbd\xed\xb8\x80", b"\xed\xa0\x80\xed\xb0",
+                          b"\xed\xa0\x80", b"\xed", b"\xc3\xa9\xc0\x80"])
+        return raw.decode(rng.choice(["latin-1", "sloppy-windows-1252"])) + rng.choice(["", "\n", "\n", "x"])
     return chr(rng.choice([rng.randrange(0x20, 0x250), rng.randrange(0x370, 0x530), rng.randrange(0x2000, 0x2c00),
                            rng.randrange(0xff00, 0xfff0), rng.randrange(0x1f300, 0x1f650)]))
 
