@@ -18,6 +18,7 @@ import { D } from './pyre.js'
 import { FTFY_UPPER_ENTITIES, HTML5_ENTITIES } from './tables.generated.js'
 
 const MAX_DECODE_LENGTH = 1_000_000
+const MAX_PASSES = 100
 
 // ftfy's own entity rule: only references ending in ';'; names are HTML5's plus upper-case
 // spellings; a numeric reference is what `html.unescape` makes of it, when that consumed the ';'.
@@ -60,7 +61,8 @@ const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000e-\u001f\u007f\u206a-\u206f\ufef
 
 /** One segment, fixed until it stops changing (ftfy's `fix_and_explain`). */
 function fixSegment(text: string, unescape: boolean): string {
-  for (;;) {
+  // Until nothing changes, as ftfy does; the cap only guards against a text that never settles.
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
     const orig = text
     if (unescape) text = text.replace(ENTITY_REF, unescapeEntity)
     text = fixEncoding(text)
@@ -75,6 +77,7 @@ function fixSegment(text: string, unescape: boolean): string {
     text = text.normalize('NFC')
     if (text === orig) return text
   }
+  return text
 }
 
 /** The segments ftfy fixes separately: up to and including each '\n', at most 1,000,000 code points. */

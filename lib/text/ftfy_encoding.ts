@@ -42,6 +42,7 @@ const LOSSY_UTF8 = new RegExp([
   '\\x1a',
 ].join('|'), 'g')
 const REPLACEMENT_UTF8 = '\xef\xbf\xbd'
+const MAX_STEPS = 100
 const C1 = /[\x80-\x9f]/
 const C1_ALL = /[\x80-\x9f]/g
 
@@ -90,9 +91,12 @@ function fixEncodingStep(text: string): string {
 
 /** ftfy's `fix_encoding`: mojibake undone, step by step, until the text stops changing. */
 export function fixEncoding(text: string): string {
-  for (;;) {
+  // ftfy loops until nothing changes; each undone layer of mojibake takes one step, so the cap
+  // only guards against a text that never settles.
+  for (let step = 0; step < MAX_STEPS; step++) {
     const next = fixEncodingStep(text)
     if (next === text) return text
     text = next
   }
+  return text
 }

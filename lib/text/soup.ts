@@ -37,6 +37,7 @@ const DECL_NAME = sticky(`[a-zA-Z][-_.a-zA-Z0-9]*[${S}]*`)
 const MARKED_CLOSE = new RegExp(`\\][${S}]*\\][${S}]*>`, 'gu')
 const MS_MARKED_CLOSE = new RegExp(`\\][${S}]*>`, 'gu')
 const ASCII_SPACES = /^[ \n\t\f\r]*$/
+const INTERESTING = /[&<]/g
 
 const CDATA_CONTENT = new Set(['script', 'style'])
 const VOID_ELEMENTS = new Set(['area', 'base', 'basefont', 'bgsound', 'br', 'col', 'command', 'embed', 'frame',
@@ -131,6 +132,8 @@ class SoupText {
 class Parser {
   raw = ''
   private cdataElem: string | null = null
+  // In a <script> or <style>: the end tag that closes it (html.parser's `interesting` then).
+  private cdataClose: RegExp | null = null
 
   constructor(private soup: SoupText) {}
 
@@ -147,13 +150,13 @@ class Parser {
     let i = 0
     while (i < n) {
       let j: number
-      if (this.cdataElem !== null) {
-        const close = searchFrom(new RegExp(`</[${S}]*${this.cdataElem}[${S}]*>`, 'giu'), raw, i)
+      if (this.cdataClose !== null) {
+        const close = searchFrom(this.cdataClose, raw, i)
         if (close === null) break
         j = close.index
       } else {
-        const next = raw.slice(i).search(/[&<]/)
-        j = next < 0 ? n : i + next
+        const next = searchFrom(INTERESTING, raw, i)
+        j = next === null ? n : next.index
       }
       if (i < j) this.soup.handleData(raw.slice(i, j))
       i = j
@@ -255,7 +258,7 @@ class Parser {
       this.soup.startTag(name, true)
     } else {
       this.soup.startTag(name, false)
-      if (CDATA_CONTENT.has(name)) this.cdataElem = name
+      if (CDATA_CONTENT.has(name)) this.setCdataMode(name)
     }
     return endpos
   }
@@ -286,7 +289,13 @@ class Parser {
     }
     this.soup.endTag(elem)
     this.cdataElem = null
+    this.cdataClose = null
     return m.index + m[0].length
+  }
+
+  private setCdataMode(name: string): void {
+    this.cdataElem = name
+    this.cdataClose = new RegExp(`</[${S}]*${name}[${S}]*>`, 'giu')
   }
 
   private parseComment(i: number): number {
