@@ -47,12 +47,9 @@ const VOID_ELEMENTS = new Set(['area', 'base', 'basefont', 'bgsound', 'br', 'col
 const STRING_CONTAINERS = new Set(['rt', 'rp', 'style', 'script', 'template'])
 const PRESERVE_WHITESPACE = new Set(['pre', 'textarea'])
 
-function matchAt(re: RegExp, text: string, at: number): RegExpExecArray | null {
-  re.lastIndex = at
-  return re.exec(text)
-}
-
-function searchFrom(re: RegExp, text: string, at: number): RegExpExecArray | null {
+/** `re` run from index `at`: a match there for sticky patterns (Python's `match(text, at)`), the
+ * first match at or after it for global ones (`search(text, at)`). */
+function execAt(re: RegExp, text: string, at: number): RegExpExecArray | null {
   re.lastIndex = at
   return re.exec(text)
 }
@@ -151,11 +148,11 @@ class Parser {
     while (i < n) {
       let j: number
       if (this.cdataClose !== null) {
-        const close = searchFrom(this.cdataClose, raw, i)
+        const close = execAt(this.cdataClose, raw, i)
         if (close === null) break
         j = close.index
       } else {
-        const next = searchFrom(INTERESTING, raw, i)
+        const next = execAt(INTERESTING, raw, i)
         j = next === null ? n : next.index
       }
       if (i < j) this.soup.handleData(raw.slice(i, j))
@@ -163,7 +160,7 @@ class Parser {
       if (i === n) break
       if (raw[i] === '<') {
         let k: number
-        if (matchAt(STARTTAG_OPEN, raw, i)) k = this.parseStartTag(i)
+        if (execAt(STARTTAG_OPEN, raw, i)) k = this.parseStartTag(i)
         else if (raw.startsWith('</', i)) k = this.parseEndTag(i)
         else if (raw.startsWith('<!--', i)) k = this.parseComment(i)
         else if (raw.startsWith('<?', i)) k = this.parsePi(i)
@@ -185,7 +182,7 @@ class Parser {
         }
         i = k
       } else if (raw.startsWith('&#', i)) {
-        const m = matchAt(CHARREF, raw, i)
+        const m = execAt(CHARREF, raw, i)
         if (m !== null) {
           this.soup.handleData(charrefText(m[1]))
           i = m.index + m[0].length - (m[2] === ';' ? 0 : m[2].length)
@@ -197,7 +194,7 @@ class Parser {
         }
         break
       } else {
-        const m = matchAt(ENTITYREF, raw, i)
+        const m = execAt(ENTITYREF, raw, i)
         if (m !== null) {
           const name = m[1]
           this.soup.handleData(ENTITIES.get(name) ?? `&${name}`)
@@ -205,7 +202,7 @@ class Parser {
           i = m.index + m[0].length - (m[2] === ';' ? 0 : m[2].length)
           continue
         }
-        const incomplete = matchAt(INCOMPLETE, raw, i)
+        const incomplete = execAt(INCOMPLETE, raw, i)
         if (incomplete !== null) {
           if (end && incomplete[0] === raw.slice(i)) i += 1
           break
@@ -224,7 +221,7 @@ class Parser {
 
   private checkForWholeStartTag(i: number): number {
     const raw = this.raw
-    const m = matchAt(LOCATE_STARTTAG_END, raw, i)!
+    const m = execAt(LOCATE_STARTTAG_END, raw, i)!
     const j = m.index + m[0].length
     const next = raw.slice(j, j + 1)
     if (next === '>') return j + 1
@@ -241,11 +238,11 @@ class Parser {
     const endpos = this.checkForWholeStartTag(i)
     if (endpos < 0) return endpos
     const raw = this.raw
-    const tag = matchAt(TAGFIND, raw, i + 1)!
+    const tag = execAt(TAGFIND, raw, i + 1)!
     let k = tag.index + tag[0].length
     const name = tag[1].toLowerCase()
     while (k < endpos) {
-      const m = matchAt(ATTRFIND, raw, k)
+      const m = execAt(ATTRFIND, raw, k)
       if (m === null) break
       k = m.index + m[0].length
     }
@@ -268,13 +265,13 @@ class Parser {
     const gt = raw.indexOf('>', i + 1)
     if (gt < 0) return -1
     const gtpos = gt + 1
-    const m = matchAt(ENDTAG_FIND, raw, i)
+    const m = execAt(ENDTAG_FIND, raw, i)
     if (m === null) {
       if (this.cdataElem !== null) {
         this.soup.handleData(raw.slice(i, gtpos))
         return gtpos
       }
-      const name = matchAt(TAGFIND, raw, i + 2)
+      const name = execAt(TAGFIND, raw, i + 2)
       if (name === null) {
         if (raw.startsWith('</>', i)) return i + 3
         return this.parseBogusComment(i)
@@ -299,7 +296,7 @@ class Parser {
   }
 
   private parseComment(i: number): number {
-    const close = searchFrom(COMMENT_CLOSE, this.raw, i + 4)
+    const close = execAt(COMMENT_CLOSE, this.raw, i + 4)
     if (close === null) return -1
     this.soup.special(this.raw.slice(i + 4, close.index), 'other')
     return close.index + close[0].length
@@ -334,13 +331,13 @@ class Parser {
   private parseMarkedSection(i: number): number {
     const raw = this.raw
     if (i + 3 === raw.length) return -1
-    const m = matchAt(DECL_NAME, raw, i + 3)
+    const m = execAt(DECL_NAME, raw, i + 3)
     if (m === null) return this.parseBogusComment(i) // html.parser raises here
     if (i + 3 + m[0].length === raw.length) return -1
     const keyword = pyStrip(m[0]).toLowerCase()
     let close: RegExpExecArray | null
-    if (['temp', 'cdata', 'ignore', 'include', 'rcdata'].includes(keyword)) close = searchFrom(MARKED_CLOSE, raw, i + 3)
-    else if (['if', 'else', 'endif'].includes(keyword)) close = searchFrom(MS_MARKED_CLOSE, raw, i + 3)
+    if (['temp', 'cdata', 'ignore', 'include', 'rcdata'].includes(keyword)) close = execAt(MARKED_CLOSE, raw, i + 3)
+    else if (['if', 'else', 'endif'].includes(keyword)) close = execAt(MS_MARKED_CLOSE, raw, i + 3)
     else return this.parseBogusComment(i) // html.parser raises here
     if (close === null) return -1
     const data = raw.slice(i + 3, close.index)
