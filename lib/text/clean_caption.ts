@@ -3,9 +3,9 @@
  * the DeepFloyd-IF style `clean_caption` applied twice. Written from the specification; the regular
  * expressions reproduce Python `re` semantics (Unicode `\w`, `\d`, `\s`, `\b`, see pyre.ts).
  *
- * The two library calls of the official cleaner are approximated: BeautifulSoup's `.text` by
- * `htmlToText` (html.ts) and `ftfy.fix_text` by `fixText` (ftfy.ts); both modules say what they
- * cover.
+ * The library calls of the official cleaner are ported: BeautifulSoup's `.text` (soup.ts),
+ * `ftfy.fix_text` of ftfy 6.3.1 (ftfy.ts) and `html.unescape` (html.ts); test/text/caption_diff.test.ts
+ * compares all of it with the Python originals on 20,000 generated captions.
  */
 
 import { fixText } from './ftfy.js'
