@@ -17,6 +17,8 @@ export class Context {
   readonly verbose: boolean
   readonly quiet: boolean
   readonly signal: AbortSignal
+  /** Everything print() was given, also in --json mode (for --report). */
+  readonly transcript: string[] = []
   #printed = false
 
   constructor(flags: OutputFlags, signal: AbortSignal) {
@@ -28,7 +30,9 @@ export class Context {
 
   /** Human-readable output on stdout (nothing in --json mode). */
   print(text: string): void {
-    if (!this.json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+    const line = text.endsWith('\n') ? text : `${text}\n`
+    this.transcript.push(line)
+    if (!this.json) process.stdout.write(line)
   }
 
   /** The one JSON object of --json mode (ignored otherwise). */

@@ -1,0 +1,110 @@
+/**
+ * What the report keeps of one frame pair: a small "sprite" (reference | reconstruction |
+ * amplified difference, side by side, at proxy size) and a coarse per-block PSNR grid (the heat
+ * map). Both come from one pass over the full-size frames, so long or large clips cost the page
+ * only their proxies.
+ */
+
+/** Longest side of each view in the page, in pixels (frames are only ever shrunk). */
+export const PROXY_MAX_SIDE = 320
+/** |reference - reconstruction| is multiplied by this in the difference view. */
+export const DIFF_GAIN = 4
+/** At most this many heat-map cells along the longer side of a frame. */
+export const HEAT_MAX_CELLS = 48
+
+/**
+ * Size of one view of the sprite: a multiple of 8 wide, so the JPEG blocks of views do not mix
+ * (frames narrower than 8 pixels are enlarged to 8).
+ */
+export function proxySize(width: number, height: number): { width: number; height: number } {
+  const scale = Math.min(1, PROXY_MAX_SIDE / Math.max(width, height))
+  const w = Math.max(8, Math.floor((width * scale) / 8) * 8)
+  const h = Math.max(1, Math.round((height * w) / width))
+  return { width: w, height: h }
+}
+
+/** The heat-map grid of a frame size: square cells of at least 8 pixels. */
+export function heatGrid(width: number, height: number): { cols: number; rows: number; cell: number } {
+  const cell = Math.max(8, Math.ceil(Math.max(width, height) / HEAT_MAX_CELLS))
+  return { cols: Math.ceil(width / cell), rows: Math.ceil(height / cell), cell }
+}
+
+/** A heat-map cell's PSNR in dB as one byte: dB x 4, 255 for 63.75 dB and above (identical). */
+export function heatByte(sse: number, samples: number): number {
+  if (sse === 0) return 255
+  const db = 10 * Math.log10((255 * 255 * samples) / sse)
+  return Math.max(0, Math.min(255, Math.round(db * 4)))
+}
+
+export interface FrameViews {
+  /** `[h, 3w, 3]` RGB: reference, reconstruction, difference x DIFF_GAIN. */
+  sprite: Uint8Array
+  /** `rows x cols` heat bytes (see heatByte), row-major. */
+  heat: Uint8Array
+}
+
+/**
+ * Box-filters both frames and their absolute difference down to the proxy size and sums the
+ * squared error per heat cell. `ref` and `test` are `[height, width, 3]` RGB.
+ */
+export function frameViews(ref: Uint8Array, test: Uint8Array, width: number, height: number): FrameViews {
+  const p = proxySize(width, height)
+  const g = heatGrid(width, height)
+  const cells = p.width * p.height
+  // Per proxy pixel: sums of ref, test and |diff| per channel, and the pixel count.
+  const sums = new Float64Array(cells * 9)
+  const counts = new Uint32Array(cells)
+  const sse = new Float64Array(g.cols * g.rows)
+  const colOf = new Uint32Array(width)
+  for (let x = 0; x < width; x++) colOf[x] = Math.min(p.width - 1, Math.floor((x * p.width) / width))
+  for (let y = 0; y < height; y++) {
+    const py = Math.min(p.height - 1, Math.floor((y * p.height) / height))
+    const heatRow = Math.floor(y / g.cell) * g.cols
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3
+      const c = py * p.width + colOf[x]!
+      const s = c * 9
+      let e = 0
+      for (let k = 0; k < 3; k++) {
+        const a = ref[i + k]!
+        const b = test[i + k]!
+        const d = a - b
+        sums[s + k] += a
+        sums[s + 3 + k] += b
+        sums[s + 6 + k] += d < 0 ? -d : d
+        e += d * d
+      }
+      counts[c]!++
+      sse[heatRow + Math.floor(x / g.cell)] += e
+    }
+  }
+  const rowBytes = p.width * 9
+  const sprite = new Uint8Array(p.height * rowBytes)
+  for (let py = 0; py < p.height; py++) {
+    for (let px = 0; px < p.width; px++) {
+      let c = py * p.width + px
+      // Enlarged frames (narrower than 8 px) leave proxy pixels no source pixel fell in: nearest.
+      if (counts[c] === 0) {
+        const sy = Math.floor((py * height) / p.height)
+        const sx = Math.floor((px * width) / p.width)
+        c = Math.min(p.height - 1, Math.floor((sy * p.height) / height)) * p.width + colOf[sx]!
+      }
+      const n = counts[c]!
+      const o = py * rowBytes + px * 3
+      for (let k = 0; k < 3; k++) {
+        sprite[o + k] = Math.round(sums[c * 9 + k]! / n)
+        sprite[o + p.width * 3 + k] = Math.round(sums[c * 9 + 3 + k]! / n)
+        sprite[o + p.width * 6 + k] = Math.min(255, Math.round((sums[c * 9 + 6 + k]! / n) * DIFF_GAIN))
+      }
+    }
+  }
+  const heat = new Uint8Array(g.cols * g.rows)
+  for (let r = 0; r < g.rows; r++) {
+    const ch = Math.min(g.cell, height - r * g.cell)
+    for (let q = 0; q < g.cols; q++) {
+      const cw = Math.min(g.cell, width - q * g.cell)
+      heat[r * g.cols + q] = heatByte(sse[r * g.cols + q]!, cw * ch * 3)
+    }
+  }
+  return { sprite, heat }
+}
