@@ -13,12 +13,12 @@ export const DIFF_GAIN = 4
 export const HEAT_MAX_CELLS = 48
 
 /**
- * Size of one view of the sprite: a multiple of 8 wide, so the JPEG blocks of views do not mix
- * (frames narrower than 8 pixels are enlarged to 8).
+ * Size of one view of the sprite: a multiple of 16 wide, so the JPEG blocks (16x16 with 4:2:0
+ * chroma) of neighbouring views do not mix (frames narrower than 16 pixels are enlarged to 16).
  */
 export function proxySize(width: number, height: number): { width: number; height: number } {
   const scale = Math.min(1, PROXY_MAX_SIDE / Math.max(width, height))
-  const w = Math.max(8, Math.floor((width * scale) / 8) * 8)
+  const w = Math.max(16, Math.floor((width * scale) / 16) * 16)
   const h = Math.max(1, Math.round((height * w) / width))
   return { width: w, height: h }
 }
@@ -83,7 +83,7 @@ export function frameViews(ref: Uint8Array, test: Uint8Array, width: number, hei
   for (let py = 0; py < p.height; py++) {
     for (let px = 0; px < p.width; px++) {
       let c = py * p.width + px
-      // Enlarged frames (narrower than 8 px) leave proxy pixels no source pixel fell in: nearest.
+      // Enlarged frames (narrower than 16 px) leave proxy pixels no source pixel fell in: nearest.
       if (counts[c] === 0) {
         const sy = Math.floor((py * height) / p.height)
         const sx = Math.floor((px * width) / p.width)

@@ -11,10 +11,10 @@ import { VideoIOError } from '../io/ffmpeg.js'
 import { pageParts, scriptJson } from './page.js'
 import { PairRecorder, type PairMedia } from './pair_recorder.js'
 
-/** Frames of all pairs together that the page holds (a sprite is ~10-40 KB). */
-export const REPORT_FRAME_BUDGET = 960
+/** Frames of all pairs together that the page holds (a sprite of three 320-px views is 20-50 KB). */
+export const REPORT_FRAME_BUDGET = 720
 /** Frames one pair may hold. */
-export const PAIR_FRAME_BUDGET = 320
+export const PAIR_FRAME_BUDGET = 240
 
 /** A pair in the page: its media and where its numbers are in the result (a JSON pointer). */
 export interface ReportPair extends PairMedia {

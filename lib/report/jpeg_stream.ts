@@ -6,8 +6,8 @@ import type { Writable } from 'node:stream'
 
 import { spawnTool, translateToolError, VideoIOError, type ToolProcess } from '../io/ffmpeg.js'
 
-/** ffmpeg's MJPEG quantiser (2 best .. 31 worst): small proxies that still show compression. */
-const QSCALE = 4
+/** ffmpeg's MJPEG quantiser (2 best .. 31 worst): small proxies that still show the artefacts. */
+const QSCALE = 5
 
 /**
  * Splits concatenated JPEG files. Walks the marker segments up to the scan, then the entropy-coded
@@ -70,7 +70,7 @@ export class JpegStream {
       'ffmpeg',
       [
         '-nostdin', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-i', 'pipe:0',
-        '-c:v', 'mjpeg', '-q:v', String(QSCALE), '-pix_fmt', 'yuvj444p', '-f', 'image2pipe', 'pipe:1',
+        '-c:v', 'mjpeg', '-q:v', String(QSCALE), '-pix_fmt', 'yuvj420p', '-f', 'image2pipe', 'pipe:1',
       ],
       { stdin: true },
     )

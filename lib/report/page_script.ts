@@ -120,8 +120,11 @@ export const PAGE_SCRIPT = String.raw`
       el('div', { class: 'heat' }, [el('h3', {}, ['Error per ' + m.heat.cell + ' px block (PSNR)']), heatCanvas, legend(), heatLabel]),
       el('div', { class: 'worst' }, [el('h3', {}, ['Worst frames']), worst.list]),
     ]));
-    section.appendChild(el('h3', {}, ['Numbers']));
-    section.appendChild(table(flatten(r, '', []), 'fields'));
+    if (m.result) {
+      // A pair of several: its own numbers (a single pair's are the summary's).
+      section.appendChild(el('h3', {}, ['Numbers']));
+      section.appendChild(table(flatten(r, '', []), 'fields'));
+    }
     root.appendChild(section);
 
     play.addEventListener('click', function () { state.playing ? pause() : start(); });
