@@ -28,8 +28,8 @@ svg.curve { width: 100%; height: 150px; cursor: crosshair; display: block; }
 svg.curve .plot { fill: #fafafa; stroke: #ddd; } svg.curve text { font-size: 11px; fill: #666; }
 svg.curve .line { fill: none; stroke: #2563eb; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 svg.curve .cursor { stroke: #dc2626; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
-.lower { display: grid; grid-template-columns: 2fr 1fr; gap: 12px; }
-canvas.heatmap { width: 100%; max-width: 400px; image-rendering: pixelated; display: block; }
+.lower { display: grid; grid-template-columns: minmax(0, 360px) 1fr; gap: 24px; }
+canvas.heatmap { width: 100%; max-width: 360px; image-rendering: pixelated; display: block; }
 .legend-row { display: flex; align-items: center; gap: 6px; font-size: 12px; color: #555; margin-top: 4px; }
 canvas.legend { width: 160px; height: 10px; image-rendering: pixelated; }
 .worst-list button { text-align: left; } .worst-list button.current { border-color: #dc2626; background: #fff1f1; }

@@ -7,26 +7,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 
 import { cli, json, listing, makeVideo, tempDir } from '../cli/helpers.js'
-
-/** The two JSON blocks of a report page. */
-export function reportData(file: string): { result: Record<string, unknown>; media: { index: boolean; transcript: string; pairs: Record<string, unknown>[] } } {
-  const html = fs.readFileSync(file, 'utf8')
-  const block = (id: string): string => {
-    const m = new RegExp(`<script type="application/json" id="${id}">([^]*?)</script>`).exec(html)
-    assert.ok(m, `no ${id} block in ${file}`)
-    return m[1]!
-  }
-  return { result: JSON.parse(block('videovae-result')), media: JSON.parse(block('videovae-media')) }
-}
-
-/** A degraded copy of a clip: blurred and with fresh noise per frame (a stand-in reconstruction). */
-export function degrade(input: string, output: string, noise = 10): string {
-  execFileSync('ffmpeg', [
-    '-nostdin', '-v', 'error', '-y', '-i', input, '-vf', `gblur=sigma=1,noise=alls=${noise}:allf=t`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '0', '-pix_fmt', 'yuv444p', output,
-  ])
-  return output
-}
+import { degrade, reportData } from './helpers.js'
 
 describe('eval --report', () => {
   const dir = tempDir()
