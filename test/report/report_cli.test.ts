@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
+import { PAIR_FRAME_BUDGET } from '../../lib/report/index.js'
 import { cli, json, listing, makeVideo, tempDir } from '../cli/helpers.js'
 import { degrade, reportData } from './helpers.js'
 
@@ -57,6 +58,20 @@ describe('eval --report', () => {
     ])
     assert.deepEqual((result.failed as { code: string }[]).map((f) => f.code), ['ERR_MISMATCH'])
     assert.match(media.transcript, /1\.mp4 ~ 1_rec\.mp4: PSNR .*\n2\.png ~ 2_rec\.png: PSNR .*\nmean over 7 frames of 2 pair\(s\).*\n1 of 3 pair\(s\) failed\n$/)
+  })
+
+  it('a clip longer than the page budget: every 2nd frame in the player, every frame on the curves', () => {
+    const long = makeVideo(path.join(dir, 'long.mp4'), { width: 32, height: 16, frames: PAIR_FRAME_BUDGET + 60, fps: 25 })
+    const report = path.join(dir, 'long.html')
+    const r = cli(['eval', long, long, '--json', '--report', report])
+    assert.equal(r.code, 0, r.stderr)
+    const { result, media } = reportData(report)
+    const pair = media.pairs[0]!
+    assert.equal((result.pairs as { perFrame: { psnr: number[] } }[])[0]!.perFrame.psnr.length, PAIR_FRAME_BUDGET + 60)
+    assert.equal(pair.stride, 2)
+    assert.deepEqual(pair.frames, Array.from({ length: (PAIR_FRAME_BUDGET + 60) / 2 }, (_, i) => i * 2))
+    assert.equal((pair.sprites as string[]).length, (PAIR_FRAME_BUDGET + 60) / 2)
+    assert.equal(pair.fps, 25)
   })
 
   it('bad --report paths fail before any work; a failed run leaves no page and no temporary', () => {
