@@ -51,31 +51,44 @@ export function frameViews(ref: Uint8Array, test: Uint8Array, width: number, hei
   const p = proxySize(width, height)
   const g = heatGrid(width, height)
   const cells = p.width * p.height
-  // Per proxy pixel: sums of ref, test and |diff| per channel, and the pixel count.
-  const sums = new Float64Array(cells * 9)
+  // Per proxy pixel: sums of ref, test and |diff| per channel (9 values), and the pixel count.
+  // Integer sums: a proxy pixel covers at most 16 M source pixels before they could overflow.
+  const sums = new Uint32Array(cells * 9)
   const counts = new Uint32Array(cells)
   const sse = new Float64Array(g.cols * g.rows)
   const colOf = new Uint32Array(width)
-  for (let x = 0; x < width; x++) colOf[x] = Math.min(p.width - 1, Math.floor((x * p.width) / width))
+  const heatCol = new Uint32Array(width)
+  for (let x = 0; x < width; x++) {
+    colOf[x] = Math.min(p.width - 1, Math.floor((x * p.width) / width))
+    heatCol[x] = Math.floor(x / g.cell)
+  }
   for (let y = 0; y < height; y++) {
-    const py = Math.min(p.height - 1, Math.floor((y * p.height) / height))
+    const rowCell = Math.min(p.height - 1, Math.floor((y * p.height) / height)) * p.width
     const heatRow = Math.floor(y / g.cell) * g.cols
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3
-      const c = py * p.width + colOf[x]!
+    let i = y * width * 3
+    for (let x = 0; x < width; x++, i += 3) {
+      const c = rowCell + colOf[x]!
       const s = c * 9
-      let e = 0
-      for (let k = 0; k < 3; k++) {
-        const a = ref[i + k]!
-        const b = test[i + k]!
-        const d = a - b
-        sums[s + k] += a
-        sums[s + 3 + k] += b
-        sums[s + 6 + k] += d < 0 ? -d : d
-        e += d * d
-      }
+      const r0 = ref[i]!
+      const r1 = ref[i + 1]!
+      const r2 = ref[i + 2]!
+      const t0 = test[i]!
+      const t1 = test[i + 1]!
+      const t2 = test[i + 2]!
+      const d0 = r0 - t0
+      const d1 = r1 - t1
+      const d2 = r2 - t2
+      sums[s] += r0
+      sums[s + 1] += r1
+      sums[s + 2] += r2
+      sums[s + 3] += t0
+      sums[s + 4] += t1
+      sums[s + 5] += t2
+      sums[s + 6] += d0 < 0 ? -d0 : d0
+      sums[s + 7] += d1 < 0 ? -d1 : d1
+      sums[s + 8] += d2 < 0 ? -d2 : d2
       counts[c]!++
-      sse[heatRow + Math.floor(x / g.cell)] += e
+      sse[heatRow + heatCol[x]!] += d0 * d0 + d1 * d1 + d2 * d2
     }
   }
   const rowBytes = p.width * 9

@@ -4,7 +4,7 @@
  */
 import type { Writable } from 'node:stream'
 
-import { spawnTool, translateToolError, VideoIOError, type ToolProcess } from '../io/ffmpeg.js'
+import { spawnTool, translateToolError, VideoIOError, type ToolExit, type ToolProcess } from '../io/ffmpeg.js'
 
 /** ffmpeg's MJPEG quantiser (2 best .. 31 worst): small proxies that still show the artefacts. */
 const QSCALE = 5
@@ -62,6 +62,7 @@ export class JpegStream {
   readonly #images: Buffer[] = []
   #pending: Buffer = Buffer.alloc(0)
   #parseError: Error | undefined
+  #exit: ToolExit | undefined
 
   /** `what` names the report in error messages. */
   constructor(width: number, height: number, what: string) {
@@ -74,6 +75,7 @@ export class JpegStream {
       ],
       { stdin: true },
     )
+    void this.#proc.done.then((exit) => (this.#exit = exit))
     this.#stdin = this.#proc.child.stdin as Writable
     this.#stdin.on('error', () => undefined) // a broken pipe shows as ffmpeg's exit status
     this.#proc.child.stdout?.on('data', (b: Buffer) => {
@@ -92,16 +94,23 @@ export class JpegStream {
 
   /** Queues one image; waits while ffmpeg's pipe is full (memory stays bounded). */
   async push(rgb: Uint8Array): Promise<void> {
+    // ffmpeg ends only when its input does: an early exit is a failure, reported now.
+    if (this.#exit !== undefined) throw this.#failure(this.#exit)
     if (this.#stdin.write(rgb)) return
     await new Promise<void>((resolve) => {
       const done = (): void => {
         this.#stdin.off('drain', done)
-        this.#proc.child.off('close', done)
         resolve()
       }
       this.#stdin.on('drain', done)
-      this.#proc.child.on('close', done)
+      void this.#proc.done.then(done)
     })
+    if (this.#exit !== undefined) throw this.#failure(this.#exit)
+  }
+
+  #failure(exit: ToolExit): Error {
+    if (this.#parseError !== undefined) return this.#parseError
+    return translateToolError('ffmpeg', 'write', this.#what, exit.code === 0 ? { ...exit, code: null } : exit, this.#proc.stderrTail())
   }
 
   /** Images encoded so far, in order; each is handed out once. */
@@ -113,8 +122,7 @@ export class JpegStream {
   async finish(): Promise<Buffer[]> {
     this.#stdin.end()
     const exit = await this.#proc.done
-    if (this.#parseError !== undefined) throw this.#parseError
-    if (exit.code !== 0 || exit.spawnError !== undefined) throw translateToolError('ffmpeg', 'write', this.#what, exit, this.#proc.stderrTail())
+    if (this.#parseError !== undefined || exit.code !== 0 || exit.spawnError !== undefined) throw this.#failure(exit)
     if (this.#pending.length > 0) throw new VideoIOError('ERR_FFMPEG', `ffmpeg's JPEG stream for ${this.#what} ended inside an image`)
     return this.take()
   }

@@ -8,7 +8,8 @@ import { describe, it } from 'node:test'
 
 import { readImage } from '../../lib/io/image.js'
 import { DIFF_GAIN, frameViews, heatGrid, PairRecorder, proxySize } from '../../lib/report/index.js'
-import { splitJpegs } from '../../lib/report/jpeg_stream.js'
+import { JpegStream, splitJpegs } from '../../lib/report/jpeg_stream.js'
+import { VideoIOError } from '../../lib/io/ffmpeg.js'
 import { tempDir } from '../cli/helpers.js'
 
 function flat(width: number, height: number, rgb: [number, number, number]): Uint8Array {
@@ -89,6 +90,15 @@ describe('report media', () => {
       assert.equal(second.rest.length, 0)
     }
     assert.throws(() => splitJpegs(Buffer.from('not a jpeg at all')), { code: 'ERR_FFMPEG' })
+  })
+
+  it('an encoder whose ffmpeg failed rejects with a coded error instead of waiting for it', { timeout: 20_000 }, async () => {
+    const broken = new JpegStream(0, 16, 'broken.html') // ffmpeg refuses a 0-pixel-wide input
+    const run = async (): Promise<void> => {
+      for (let i = 0; i < 1000; i++) await broken.push(new Uint8Array(64 * 1024))
+      await broken.finish()
+    }
+    await assert.rejects(run(), (err: unknown) => err instanceof VideoIOError && /broken\.html/.test(err.message) && err.code !== 'ERR_FFMPEG_MISSING')
   })
 
   it('the recorder keeps at most its budget, every 2^k-th frame, each with its own image', async () => {
