@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 
 import { compareFrames } from '../../metrics/index.js'
 import { jsonReplacer, type Context } from '../context.js'
-import { checkFrameCount, cropFrames, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
+import { checkFrameCount, cropFrames, IMAGE_EXTENSIONS, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
 import {
@@ -164,7 +164,8 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
         title: `videovae reconstruct ${input}`,
         protocol:
           `Per-frame PSNR and SSIM on 8-bit RGB between the input frames as read and the reconstruction before video encoding; ` +
-          `${chunk === 0 ? 'the whole clip in one pass' : `independent chunks of ${chunk} frame(s) (process_in_chunks)`}, video output at crf ${flags.crf}.`,
+          `${image ? 'the image path (every frame a still)' : chunk === 0 ? 'the whole clip in one pass' : `independent chunks of ${chunk} frames (process_in_chunks)`}` +
+          `${IMAGE_EXTENSIONS.has(path.extname(flags.output).toLowerCase()) ? '' : `, video output at crf ${flags.crf}`}.`,
         result: summary,
         transcript: printed,
         index: false,
