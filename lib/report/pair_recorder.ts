@@ -49,6 +49,7 @@ export class PairRecorder {
   #bySeq = new Map<number, Kept>()
   #sent = 0
   #received = 0
+  #error: unknown
 
   /** `what` names the pair in error messages; `budget` is the most frames kept (at least 2). */
   constructor(what: string, budget: number) {
@@ -60,8 +61,22 @@ export class PairRecorder {
     if (Number.isFinite(fps) && fps > 0) this.#fps = fps
   }
 
-  /** Frame `index` of the pair (indices ascending from 0), `[height, width, 3]` RGB each. */
+  /**
+   * Frame `index` of the pair (indices ascending from 0), `[height, width, 3]` RGB each. Never
+   * throws: a failure (ffmpeg, a frame size that changes) stops the recording and is thrown by
+   * finish(), so it cannot pass for a failure of the frames being scored.
+   */
   async add(index: number, ref: Uint8Array, test: Uint8Array, width: number, height: number): Promise<void> {
+    if (this.#error !== undefined) return
+    try {
+      await this.#add(index, ref, test, width, height)
+    } catch (err) {
+      this.#error = err
+      this.#encoder?.abort()
+    }
+  }
+
+  async #add(index: number, ref: Uint8Array, test: Uint8Array, width: number, height: number): Promise<void> {
     if (index % this.#stride !== 0) return
     if (this.#kept.length >= this.#budget) {
       this.#thin()
@@ -100,6 +115,7 @@ export class PairRecorder {
 
   /** The media of the pair, or undefined when no frame was added. */
   async finish(): Promise<PairMedia | undefined> {
+    if (this.#error !== undefined) throw this.#error
     if (this.#encoder === undefined || this.#size === undefined) return undefined
     this.#collect(await this.#encoder.finish())
     const size = this.#size

@@ -74,6 +74,29 @@ describe('eval --report', () => {
     assert.equal(pair.fps, 25)
   })
 
+  it("a report that cannot be made fails the run (ERR_REPORT); it is not counted as a failed pair", () => {
+    const ref = path.join(dir, 'ref2')
+    const rec = path.join(dir, 'rec2')
+    fs.mkdirSync(ref)
+    fs.mkdirSync(rec)
+    for (const n of ['1', '2']) {
+      fs.copyFileSync(a, path.join(ref, `${n}.mp4`))
+      fs.copyFileSync(b, path.join(rec, `${n}_rec.mp4`))
+    }
+    // An ffmpeg that fails only as the report's JPEG encoder (image2pipe of mjpeg).
+    const fake = path.join(dir, 'ffmpeg-no-mjpeg')
+    const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim()
+    fs.writeFileSync(fake, `#!/bin/sh\ncase "$*" in *mjpeg*image2pipe*) echo "mjpeg encoder broken" >&2; exit 1;; esac\nexec ${real} "$@"\n`, { mode: 0o755 })
+    const out = path.join(dir, 'broken')
+    fs.mkdirSync(out)
+    const r = cli(['eval', ref, rec, '--json', '--report', path.join(out, 'r.html')], { env: { FFMPEG_PATH: fake } })
+    assert.equal(r.code, 1, r.stderr)
+    const { error } = json<{ error: { code: string; message: string } }>(r)
+    assert.equal(error.code, 'ERR_REPORT')
+    assert.match(error.message, /^cannot make the report .*r\.html: .*1\.mp4 .*mjpeg encoder broken/)
+    assert.deepEqual(listing(out), [])
+  })
+
   it('bad --report paths fail before any work; a failed run leaves no page and no temporary', () => {
     const clash = cli(['eval', a, b, '--report', b])
     assert.equal(clash.code, 2)

@@ -200,10 +200,17 @@ async function scorePair(ctx: Context, ref: string, test: string, flags: EvalFla
   }
 }
 
-/** Puts a scored pair in the report, pointing it at the pair's numbers in the JSON result. */
+/**
+ * Puts a scored pair in the report, pointing it at the pair's numbers in the JSON result. Its
+ * failure (ERR_REPORT) fails the run: the pair itself was scored.
+ */
 async function addToReport(report: HtmlReport, recorder: PairRecorder, s: PairScores, index: number, pairCount: number): Promise<void> {
   const name = pairCount > 1 ? `${path.basename(s.ref)} ~ ${path.basename(s.test)}` : path.basename(s.ref)
-  await report.addPair(recorder, { name, ref: s.ref, test: s.test, result: `/pairs/${index}` })
+  try {
+    await report.addPair(recorder, { name, ref: s.ref, test: s.test, result: `/pairs/${index}` })
+  } catch (err) {
+    throw new CliError('ERR_REPORT', `cannot make the report ${report.file}: ${oneLine(err)}`, EXIT.FAILURE, { cause: err })
+  }
 }
 
 function mean(v: number[]): number {
@@ -234,7 +241,7 @@ async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlag
         }
       } catch (err) {
         if (recorder) report!.drop(recorder)
-        if (isAbort(err) || ctx.signal.aborted || pairs.length === 1) throw err
+        if (isAbort(err) || ctx.signal.aborted || pairs.length === 1 || errorCode(err) === 'ERR_REPORT') throw err
         failed.push({ ref: r, test: t, code: errorCode(err), message: oneLine(err) })
         process.stderr.write(`${formatError(err, ctx.verbose)}\n`)
       }
