@@ -132,6 +132,14 @@ export const PAGE_SCRIPT = String.raw`
     next.addEventListener('click', function () { pause(); show(Math.min(kept.length - 1, state.pos + 1)); });
     speed.addEventListener('change', function () { state.speed = Number(speed.value); });
     picker.addEventListener('input', function () { pause(); show(Number(picker.value)); });
+    // Keys on the focused pair (click it, or Tab to it): space plays or pauses, arrows step.
+    section.tabIndex = 0;
+    section.addEventListener('keydown', function (ev) {
+      if (ev.target !== section && ev.target !== picker) return;
+      if (ev.key === ' ') { state.playing ? pause() : start(); ev.preventDefault(); }
+      else if (ev.key === 'ArrowRight') { next.click(); ev.preventDefault(); }
+      else if (ev.key === 'ArrowLeft') { prev.click(); ev.preventDefault(); }
+    });
 
     function start() {
       if (kept.length < 2) return;

@@ -146,6 +146,10 @@ describe('the report in Chromium', { timeout: 120_000 }, () => {
     await page.waitForFunction(showing(worst))
     await page.click('#pair-0 button.prev')
     assert.equal((await views(page))[0]!.frame, String(Math.max(0, worst - 1)))
+    // Keys on the focused pair step too.
+    await page.focus('#pair-0')
+    await page.keyboard.press('ArrowRight')
+    assert.equal((await views(page))[0]!.frame, String(Math.max(0, worst - 1) + 1))
 
     // Real pictures: the reference view is textured, the difference view is mostly dark.
     const ref = await canvasStats(page, '#pair-0 canvas.view[data-view="ref"]')
