@@ -220,6 +220,7 @@ function mean(v: number[]): number {
 async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlags): Promise<number> {
   const pairs = pairInputs(ref, test)
   const report = openReport(flags.report, pairs.length, pairs.flat())
+  if (report) ctx.recordTranscript()
   let lpips: TorchModule | undefined
   if (flags.lpips !== undefined) {
     checkInput(flags.lpips)
@@ -265,7 +266,7 @@ async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlag
       title: `videovae eval ${ref} ${test}`,
       protocol: 'Per-frame PSNR and SSIM on 8-bit RGB, means over all frames of all pairs (the VideoVAE+ evaluation protocol).',
       result,
-      transcript: ctx.transcript.join('') + summary,
+      transcript: ctx.transcript + summary,
       index: directories,
       replacer: jsonReplacer,
     })
