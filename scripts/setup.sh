@@ -14,6 +14,7 @@ command -v make >/dev/null || need_apt+=(make)  # node-gyp's generator
 python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v redis-server >/dev/null || need_apt+=(redis-server)  # the queue tests (batch --queue, worker)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)  # the --report page test (headless, offline)
 # SentencePiece C++ library: the caption tokenizer inside the addon.
 [ -f /usr/include/sentencepiece_processor.h ] || [ -n "${SENTENCEPIECE_DIR:-}" ] || need_apt+=(libsentencepiece-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then

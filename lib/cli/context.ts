@@ -17,6 +17,8 @@ export class Context {
   readonly verbose: boolean
   readonly quiet: boolean
   readonly signal: AbortSignal
+  /** What print() was given since recordTranscript(), also in --json mode (for --report). */
+  #transcript: string[] | undefined
   #printed = false
 
   constructor(flags: OutputFlags, signal: AbortSignal) {
@@ -28,7 +30,19 @@ export class Context {
 
   /** Human-readable output on stdout (nothing in --json mode). */
   print(text: string): void {
-    if (!this.json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+    const line = text.endsWith('\n') ? text : `${text}\n`
+    this.#transcript?.push(line)
+    if (!this.json) process.stdout.write(line)
+  }
+
+  /** Starts keeping what print() is given (off by default: long-running commands print a lot). */
+  recordTranscript(): void {
+    this.#transcript ??= []
+  }
+
+  /** What print() was given since recordTranscript(). */
+  get transcript(): string {
+    return this.#transcript?.join('') ?? ''
   }
 
   /** The one JSON object of --json mode (ignored otherwise). */

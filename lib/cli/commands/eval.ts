@@ -8,23 +8,26 @@ import path from 'node:path'
 import { Option, type Command } from 'commander'
 
 import { VideoIOError } from '../../io/ffmpeg.js'
-import { readVideo, type FrameChunk } from '../../io/video_reader.js'
+import { readVideoWithPlan, type FrameChunk } from '../../io/video_reader.js'
 import { compareFrames } from '../../metrics/index.js'
 import { TorchModule } from '../../module.js'
+import type { HtmlReport, PairRecorder } from '../../report/index.js'
 import { setNumThreads } from '../../runtime.js'
 import { Tensor } from '../../tensor.js'
-import type { Context } from '../context.js'
+import { jsonReplacer, type Context } from '../context.js'
 import { CliError, EXIT, errorCode, formatError, isAbort, oneLine, usageError } from '../errors.js'
 import { frameToUnitCHW, IMAGE_EXTENSIONS } from '../frames.js'
 import type { Runner } from '../main.js'
 import { deviceArg, addOutputFlags, intArg } from '../options.js'
 import { checkInput } from '../outputs.js'
+import { addReportOption, openReport } from '../report_option.js'
 
 interface EvalFlags {
   lpips?: string
   device: string
   threads?: number
   frames?: number
+  report?: string
 }
 
 interface PairScores {
@@ -36,6 +39,7 @@ interface PairScores {
   psnr: number
   ssim: number
   lpips?: number
+  perFrame: { psnr: number[]; ssim: number[]; lpips?: number[] }
 }
 
 export function registerEval(program: Command, run: Runner): Command {
@@ -48,6 +52,7 @@ export function registerEval(program: Command, run: Runner): Command {
     .option('--frames <n>', 'score only the first n frames of each video', intArg('--frames', 1))
     .addOption(new Option('--device <device>', "device of the LPIPS module: 'cpu', 'cuda' or 'cuda:N'").argParser(deviceArg).default('cpu'))
     .option('--threads <n>', 'libtorch intra-op threads for LPIPS', intArg('--threads', 1))
+  addReportOption(cmd)
   addOutputFlags(cmd)
   cmd.addHelpText(
     'after',
@@ -143,10 +148,12 @@ async function lpipsOf(module: TorchModule, a: Uint8Array, b: Uint8Array, w: num
   }
 }
 
-async function scorePair(ctx: Context, ref: string, test: string, flags: EvalFlags, lpips: TorchModule | undefined, perFrame: { psnr: number[]; ssim: number[]; lpips: number[] }): Promise<PairScores> {
+async function scorePair(ctx: Context, ref: string, test: string, flags: EvalFlags, lpips: TorchModule | undefined, perFrame: { psnr: number[]; ssim: number[]; lpips: number[] }, recorder?: PairRecorder): Promise<PairScores> {
   const opts = { chunkFrames: 16, signal: ctx.signal, ...(flags.frames === undefined ? {} : { count: flags.frames }) }
-  const a = new Frames(readVideo(ref, opts))
-  const b = new Frames(readVideo(test, opts))
+  const a = new Frames(readVideoWithPlan(ref, opts, (plan) => {
+    if (recorder) recorder.fps = plan.fps
+  }))
+  const b = new Frames(readVideoWithPlan(test, opts))
   const scores = { psnr: [] as number[], ssim: [] as number[], lpips: [] as number[] }
   let width = 0
   let height = 0
@@ -170,6 +177,7 @@ async function scorePair(ctx: Context, ref: string, test: string, flags: EvalFla
       scores.psnr.push(s.psnr)
       scores.ssim.push(s.ssim)
       if (lpips) scores.lpips.push(await lpipsOf(lpips, x.data, y.data, width, height))
+      await recorder?.add(scores.psnr.length - 1, x.data, y.data, width, height)
       bar.update(scores.psnr.length)
     }
   } finally {
@@ -188,6 +196,20 @@ async function scorePair(ctx: Context, ref: string, test: string, flags: EvalFla
     psnr: mean(scores.psnr),
     ssim: mean(scores.ssim),
     ...(lpips ? { lpips: mean(scores.lpips) } : {}),
+    perFrame: { psnr: scores.psnr, ssim: scores.ssim, ...(lpips ? { lpips: scores.lpips } : {}) },
+  }
+}
+
+/**
+ * Puts a scored pair in the report, pointing it at the pair's numbers in the JSON result. Its
+ * failure (ERR_REPORT) fails the run: the pair itself was scored.
+ */
+async function addToReport(report: HtmlReport, recorder: PairRecorder, s: PairScores, index: number, pairCount: number): Promise<void> {
+  const name = pairCount > 1 ? `${path.basename(s.ref)} ~ ${path.basename(s.test)}` : path.basename(s.ref)
+  try {
+    await report.addPair(recorder, { name, ref: s.ref, test: s.test, result: `/pairs/${index}` })
+  } catch (err) {
+    throw new CliError('ERR_REPORT', `cannot make the report ${report.file}: ${oneLine(err)}`, EXIT.FAILURE, { cause: err })
   }
 }
 
@@ -197,6 +219,8 @@ function mean(v: number[]): number {
 
 async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlags): Promise<number> {
   const pairs = pairInputs(ref, test)
+  const report = openReport(flags.report, pairs.length, pairs.flat())
+  if (report) ctx.recordTranscript()
   let lpips: TorchModule | undefined
   if (flags.lpips !== undefined) {
     checkInput(flags.lpips)
@@ -208,14 +232,17 @@ async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlag
     const results: PairScores[] = []
     const failed: { ref: string; test: string; code: string; message: string }[] = []
     for (const [r, t] of pairs) {
+      const recorder = report?.recorder(`${r} ~ ${t}`)
       try {
-        const s = await scorePair(ctx, r, t, flags, lpips, all)
+        const s = await scorePair(ctx, r, t, flags, lpips, all, recorder)
         results.push(s)
+        if (recorder) await addToReport(report!, recorder, s, results.length - 1, pairs.length)
         if (pairs.length > 1) {
           ctx.print(`${path.basename(r)} ~ ${path.basename(t)}: PSNR ${s.psnr.toFixed(4)} dB  SSIM ${s.ssim.toFixed(4)}${s.lpips === undefined ? '' : `  LPIPS ${s.lpips.toFixed(4)}`}  (${s.frames} frames)`)
         }
       } catch (err) {
-        if (isAbort(err) || ctx.signal.aborted || pairs.length === 1) throw err
+        if (recorder) report!.drop(recorder)
+        if (isAbort(err) || ctx.signal.aborted || pairs.length === 1 || errorCode(err) === 'ERR_REPORT') throw err
         failed.push({ ref: r, test: t, code: errorCode(err), message: oneLine(err) })
         process.stderr.write(`${formatError(err, ctx.verbose)}\n`)
       }
@@ -227,16 +254,28 @@ async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlag
       ssim: mean(all.ssim),
       ...(lpips ? { lpips: mean(all.lpips) } : {}),
     }
-    ctx.result({ pairing: pairs.length > 1 || statSync(ref).isDirectory() ? 'sorted-position' : 'files', pairs: results, failed, mean: total })
-    ctx.print(
+    const directories = pairs.length > 1 || statSync(ref).isDirectory()
+    const result = { pairing: directories ? 'sorted-position' : 'files', pairs: results, failed, mean: total, ...(report ? { report: report.file } : {}) }
+    const summary =
       `${pairs.length > 1 ? `mean over ${total.frames} frames of ${total.pairs} pair(s), paired by sorted position: ` : ''}` +
-        `PSNR ${total.psnr.toFixed(4)} dB  SSIM ${total.ssim.toFixed(4)}${total.lpips === undefined ? '' : `  LPIPS ${total.lpips.toFixed(4)}`}` +
-        `${pairs.length > 1 ? '' : `  (${total.frames} frames)`}`,
-    )
+      `PSNR ${total.psnr.toFixed(4)} dB  SSIM ${total.ssim.toFixed(4)}${total.lpips === undefined ? '' : `  LPIPS ${total.lpips.toFixed(4)}`}` +
+      `${pairs.length > 1 ? '' : `  (${total.frames} frames)`}\n` +
+      (failed.length === 0 ? '' : `${failed.length} of ${pairs.length} pair(s) failed\n`)
+    // The page is written before anything is printed, so a failed write leaves no success on stdout.
+    await report?.write({
+      title: `videovae eval ${ref} ${test}`,
+      protocol: 'Per-frame PSNR and SSIM on 8-bit RGB, means over all frames of all pairs (the VideoVAE+ evaluation protocol).',
+      result,
+      transcript: ctx.transcript + summary,
+      index: directories,
+      replacer: jsonReplacer,
+    })
+    ctx.result(result)
+    ctx.print(summary)
     if (failed.length === 0) return EXIT.OK
-    ctx.print(`${failed.length} of ${pairs.length} pair(s) failed`)
     return failed.length === pairs.length ? EXIT.FAILURE : EXIT.MISMATCH
   } finally {
+    report?.abort()
     lpips?.dispose()
   }
 }

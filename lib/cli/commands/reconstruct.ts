@@ -1,9 +1,11 @@
 /** `videovae reconstruct VIDEO -o OUT.mp4`: encode + decode, with PSNR/SSIM against the input. */
+import path from 'node:path'
+
 import type { Command } from 'commander'
 
 import { compareFrames } from '../../metrics/index.js'
-import type { Context } from '../context.js'
-import { checkFrameCount, cropFrames, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
+import { jsonReplacer, type Context } from '../context.js'
+import { checkFrameCount, cropFrames, IMAGE_EXTENSIONS, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
 import {
@@ -20,6 +22,7 @@ import {
   type RunFlags,
 } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
+import { addReportOption, openReport } from '../report_option.js'
 import { checkGeometry, decodeChunk, encodeChunk, FrameQueue, readChunks, type ReadInfo } from '../pipeline.js'
 import { resolveText, type TextInputs } from '../text.js'
 
@@ -29,6 +32,7 @@ interface ReconstructFlags extends ModelFlags, ReadFlags, RunFlags {
   crf: number
   textEmbedding?: string
   caption?: string
+  report?: string
 }
 
 export function registerReconstruct(program: Command, run: Runner): Command {
@@ -41,6 +45,7 @@ export function registerReconstruct(program: Command, run: Runner): Command {
     .option('--crf <n>', 'x264 constant rate factor of video outputs (0 = lossless)', intArg('--crf', 0), 15)
     .option('--caption <text>', 'caption for text bundles exported with --t5 (default: the empty caption, like the official inference)')
     .option('--text-embedding <file>', 'caption embeddings for text bundles: .safetensors with text_emb [1,L,1024] and text_mask [1,L]')
+  addReportOption(cmd)
   addReadOptions(cmd)
   addRunOptions(cmd)
   addModelOptions(cmd)
@@ -59,6 +64,8 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
   checkInput(input)
   checkWritableFile(flags.output)
   if (flags.sideBySide !== undefined) checkWritableFile(flags.sideBySide)
+  const report = openReport(flags.report, 1, [input, flags.output, flags.sideBySide])
+  const recorder = report?.recorder(input)
   const image = flags.image === true || isSingleImagePath(input)
   const run = runOptions(flags, image)
   const chunk = chunkOf(flags, image)
@@ -96,6 +103,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
       for await (const c of chunks) {
         const i = info as ReadInfo
         if (writers.length === 0) startWriters(i)
+        if (recorder && frames === 0) recorder.fps = i.plan.fps
         const done = frames
         const options = {
           image,
@@ -114,6 +122,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
           const s = compareFrames(original.subarray(f * size, (f + 1) * size), decoded.frames.subarray(f * size, (f + 1) * size), i.width, i.height)
           psnrs.push(s.psnr)
           ssims.push(s.ssim)
+          await recorder?.add(frames + f, original.subarray(f * size, (f + 1) * size), decoded.frames.subarray(f * size, (f + 1) * size), i.width, i.height)
         }
         if (writeFailure !== undefined) throw writeFailure
         queues[0]!.push(decoded)
@@ -138,23 +147,40 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
       height: i.height,
       fps: i.fps,
       chunkFrames: chunk,
+      crf: flags.crf,
       bundle: { variant: vae.info.variant, sha256: vae.info.sha256 },
       psnr: mean(psnrs),
       ssim: mean(ssims),
       perFrame: { psnr: psnrs, ssim: ssims },
       seconds,
+      ...(report ? { report: report.file } : {}),
+    }
+    const printed =
+      `${input} -> ${flags.output}: ${frames} frame(s) ${i.width}x${i.height} in ${seconds.toFixed(1)} s\n` +
+      `PSNR ${summary.psnr.toFixed(2)} dB  SSIM ${summary.ssim.toFixed(4)}  (vs the input frames as read, before video encoding)\n`
+    if (report && recorder) {
+      await report.addPair(recorder, { name: path.basename(input), ref: input, test: flags.output, result: '' })
+      await report.write({
+        title: `videovae reconstruct ${input}`,
+        protocol:
+          `Per-frame PSNR and SSIM on 8-bit RGB between the input frames as read and the reconstruction before video encoding; ` +
+          `${image ? 'the image path (every frame a still)' : chunk === 0 ? 'the whole clip in one pass' : `independent chunks of ${chunk} frames (process_in_chunks)`}` +
+          `${IMAGE_EXTENSIONS.has(path.extname(flags.output).toLowerCase()) ? '' : `, video output at crf ${flags.crf}`}.`,
+        result: summary,
+        transcript: printed,
+        index: false,
+        replacer: jsonReplacer,
+      })
     }
     ctx.result(summary)
-    ctx.print(
-      `${input} -> ${flags.output}: ${frames} frame(s) ${i.width}x${i.height} in ${seconds.toFixed(1)} s\n` +
-        `PSNR ${summary.psnr.toFixed(2)} dB  SSIM ${summary.ssim.toFixed(4)}  (vs the input frames as read, before video encoding)`,
-    )
+    ctx.print(printed)
   } catch (err) {
     // The writers discard their temporaries when their source fails.
     for (const q of queues) q.close(err)
     await Promise.allSettled(writers)
     throw err
   } finally {
+    report?.abort()
     text?.textEmbedding?.dispose()
     text?.textMask?.dispose()
     vae.dispose()
