@@ -255,6 +255,7 @@ module.exports = {
   cacheDir,
   managedDir,
   managedRoot,
+  pythonCandidates,
   pythonTorchRoot,
   pinnedVersion
 }

@@ -99,7 +99,7 @@ function main() {
   log(`libtorch ${libtorch.version} (${libtorch.flavour}); addon from ${reuse ? path.relative(root, reuse) : 'a prebuildify compile'}`)
   fs.mkdirSync(outDir, { recursive: true })
   const spmSource = path.join(release, 'videovae_spm.so')
-  const stampFile = path.join(outDir, '.source.json')
+  const stampFile = path.join(root, 'build', '.prebuild.json') // not in prebuilds/: not shipped
   let stamp = null
   if (reuse) {
     stamp = JSON.stringify({ name, addon: sha256(reuse), spm: sha256(spmSource), sentencepiece: sha256(sentencepieceLibrary()) })
