@@ -80,7 +80,8 @@ export function pipInstallArgs(options: Pick<SetupOptions, 'version' | 'flavour'
   // The CPU wheel's libraries need nothing from its Python dependencies; CUDA wheels need
   // the nvidia-* packages (cuDNN, cuBLAS, ...) that pip installs as dependencies.
   const deps = options.flavour === 'cpu' ? ['--no-deps'] : []
-  return ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', ...deps, ...index, ...(options.pipArgs ?? []), `torch==${options.version}+${options.flavour}`]
+  // --no-compile: torch's Python files are never imported, only its libraries are loaded.
+  return ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--no-compile', ...deps, ...index, ...(options.pipArgs ?? []), `torch==${options.version}+${options.flavour}`]
 }
 
 export async function setupLibtorch(options: SetupOptions): Promise<ManagedLibtorch> {
