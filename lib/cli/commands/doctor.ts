@@ -151,7 +151,7 @@ async function doctor(ctx: Context): Promise<number> {
       `videovae      ${report.videovae} (${root})`,
       `node          ${process.version} ${process.platform}-${process.arch}, N-API ${report.node.napi ?? '?'}`,
       `addon         ${addon.path ?? 'not found'}${addon.buildSystem ? ` (built with ${addon.buildSystem})` : ''}${addon.loaded ? '' : ' - NOT LOADED'}`,
-      `libtorch      ${libtorch ? `${libtorch.version} (${libtorch.flavour}) at ${libtorch.path}${libtorch.foundBy ? ` (found by ${libtorch.foundBy})` : ''}` : 'not loaded'}`,
+      `libtorch      ${libtorch ? `${libtorch.version} (${libtorch.flavour}) at ${libtorch.path}${libtorch.foundBy ? ` (found by ${libtorch.foundBy})` : ''}` : torch.error?.code === 'ERR_LIBTORCH_NOT_FOUND' ? 'NOT FOUND: run npx videovae setup (see problems)' : 'not loaded (see problems)'}`,
       `cuda          ${cudaInfo.available ? `available, ${String(cudaInfo.deviceCount)} device(s)` : `not available${libtorch && !libtorch.cudaCompiled ? ' (CPU libtorch)' : ''}`}`,
       `threads       libtorch intra-op ${threads.intraOp ?? '?'}, ${threads.cpus} CPUs, OMP_NUM_THREADS=${threads.OMP_NUM_THREADS ?? 'unset'}`,
       `ffmpeg        ${tools.ffmpeg!.path ? `${tools.ffmpeg!.path} (${tools.ffmpeg!.version ?? '?'})` : 'NOT FOUND'}`,
