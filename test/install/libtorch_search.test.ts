@@ -180,3 +180,18 @@ test('a missing ffmpeg names the fix: apt, brew, FFMPEG_PATH', () => {
   fs.writeFileSync(fake, '#!/bin/sh\n', { mode: 0o755 })
   assert.deepEqual(findTool('ffmpeg', { FFMPEG_PATH: fake, PATH: '' }), { path: fake, source: 'FFMPEG_PATH' })
 })
+
+test('videovae setup installs nothing when a fitting libtorch is already found', { skip }, () => {
+  fs.mkdirSync(path.dirname(prebuilt), { recursive: true })
+  fs.copyFileSync(compiled, prebuilt)
+  const cache = path.join(dir, 'setup-untouched')
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'videovae.js'), 'setup', '--json'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: dir, VIDEOVAE_ADDON: prebuilt, VIDEOVAE_PYTHON: venvPython, VIDEOVAE_CACHE: cache },
+    encoding: 'utf8',
+  })
+  assert.equal(r.status, 0, r.stderr)
+  const out = JSON.parse(r.stdout) as { libtorch: { installed: boolean; source: string; version: string } }
+  assert.deepEqual([out.libtorch.installed, out.libtorch.source, out.libtorch.version], [false, `python ${venvPython}`, '2.13.0'])
+  assert.ok(!fs.existsSync(cache), 'setup wrote into the cache')
+})

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import type { Command } from 'commander'
 
-import { readBuildInfo } from '../../libtorch_check.js'
+import { findRuntimeLibtorch, libtorchProblem, readBuildInfo, type RuntimeLibtorch } from '../../libtorch_check.js'
 import { cudaFlavour, setupLibtorch } from '../../libtorch_setup.js'
 import { resolveAddonPath } from '../../native_loader.js'
 import { packageRoot } from '../../package_root.js'
@@ -48,6 +48,19 @@ function wantedVersion(): string {
   return (require(path.join(packageRoot(), 'scripts', 'libtorch.js')) as { pinnedVersion(): string }).pinnedVersion()
 }
 
+/** A fitting libtorch the addon already finds elsewhere (LIBTORCH, a Python's torch, ...), or null. */
+function foundElsewhere(flavour: string): RuntimeLibtorch | null {
+  try {
+    const binary = resolveAddonPath()
+    const build = readBuildInfo(binary)
+    if (!build || build.flavour !== flavour || libtorchProblem(binary, build)) return null
+    const found = findRuntimeLibtorch(build, process.env, binary)
+    return found && !found.source.startsWith('videovae setup') ? found : null
+  } catch {
+    return null
+  }
+}
+
 async function setup(ctx: Context, flags: SetupFlags): Promise<void> {
   let flavour = 'cpu'
   try {
@@ -56,6 +69,12 @@ async function setup(ctx: Context, flags: SetupFlags): Promise<void> {
     throw usageError((error as Error).message)
   }
   const version = wantedVersion()
+  const found = flags.force ? null : foundElsewhere(flavour)
+  if (found) {
+    ctx.result({ libtorch: { version: found.version, flavour: found.flavour, root: found.root, source: found.source, installed: false } })
+    ctx.print(`libtorch ${found.version} (${found.flavour}) is already found (${found.source}): nothing to install (--force installs a private copy anyway)`)
+    return
+  }
   const pipArgs = (process.env.VIDEOVAE_PIP_ARGS ?? '').split(/\s+/).filter(Boolean)
   const result = await setupLibtorch({
     version,
@@ -70,7 +89,7 @@ async function setup(ctx: Context, flags: SetupFlags): Promise<void> {
     // pip's output (and its download progress bar) on stderr: stdout stays for --json.
     output: process.stderr,
   })
-  ctx.result({ libtorch: result })
+  ctx.result({ libtorch: { ...result, source: `videovae setup (${result.dir})`, installed: !result.reused } })
   ctx.print(
     result.reused
       ? `libtorch ${version} (${flavour}) is already installed: ${result.root}`
