@@ -94,48 +94,72 @@ export async function setupLibtorch(options: SetupOptions): Promise<ManagedLibto
   const existing = script.managedRoot(dir)
   if (existing && !options.force) return { dir, root: existing, version, flavour, reused: true }
 
-  // The record (libtorch.json) is written last: a copy without it is unfinished, and redone.
-  fs.rmSync(dir, { recursive: true, force: true })
-  fs.mkdirSync(dir, { recursive: true })
-  const venv = path.join(dir, 'venv')
-  const python = options.python ?? env.VIDEOVAE_SETUP_PYTHON ?? 'python3'
-  step(1, 3, `creating a private Python environment: ${venv}`)
-  let code: number
+  // Built in a staging directory and renamed into place when complete: a failed or interrupted
+  // setup never leaves a half-installed copy, nor removes a working one (--force).
+  fs.mkdirSync(path.dirname(dir), { recursive: true })
+  const staging = fs.mkdtempSync(`${dir}.partial-`)
   try {
-    code = await run(python, ['-m', 'venv', venv], { env, output })
-  } catch (error) {
-    throw new VideoVaeError(
-      'ERR_SETUP',
-      `cannot run ${python} (${(error as Error).message}): videovae setup needs Python 3.10+ with venv ` +
-        '(apt install python3-venv, brew install python), or --python /path/to/python3',
-      { cause: error }
-    )
-  }
-  if (code !== 0) {
-    throw new VideoVaeError('ERR_SETUP', `${python} -m venv failed (exit ${code}): install Python's venv module (apt install python3-venv), or pass --python`)
-  }
-
-  const venvPython = path.join(venv, 'bin', 'python')
-  const spec = `torch==${version}+${flavour}`
-  step(2, 3, `pip install ${spec} (a download of ${flavour === 'cpu' ? 'about 200 MB' : 'several GB with the CUDA libraries'})`)
-  code = await run(venvPython, pipInstallArgs(options), { env: { ...env, PIP_PROGRESS_BAR: 'on' }, output })
-  if (code !== 0) {
-    throw new VideoVaeError(
-      'ERR_SETUP',
-      `pip could not install ${spec} (exit ${code}; its output is above). Check the network, or pass --index-url ` +
-        'for a mirror (extra pip arguments: VIDEOVAE_PIP_ARGS)'
-    )
+    const root = await install()
+    const old = `${dir}.old-${process.pid}`
+    if (fs.existsSync(dir)) fs.renameSync(dir, old)
+    try {
+      fs.renameSync(staging, dir)
+    } catch (error) {
+      if (fs.existsSync(old) && !fs.existsSync(dir)) fs.renameSync(old, dir) // the previous copy stays
+      // Another setup finished first: take its copy.
+      const other = script.managedRoot(dir)
+      if (!other) throw error
+      return { dir, root: other, version, flavour, reused: true }
+    }
+    fs.rmSync(old, { recursive: true, force: true })
+    return { dir, root, version, flavour, reused: false }
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true })
   }
 
-  step(3, 3, 'checking the installed libtorch')
-  const root = script.pythonTorchRoot(venvPython)
-  const found = root ? script.describeLibtorch(root) : null
-  if (!root || !found || found.version !== version || found.flavour !== flavour) {
-    throw new VideoVaeError(
-      'ERR_SETUP',
-      `pip installed ${found ? `libtorch ${found.version} (${found.flavour})` : 'no usable libtorch'} in ${venv}, not ${version} (${flavour})`
-    )
+  async function install(): Promise<string> {
+    const venv = path.join(staging, 'venv')
+    const python = options.python ?? 'python3'
+    step(1, 3, `creating a private Python environment: ${venv}`)
+    let code: number
+    try {
+      code = await run(python, ['-m', 'venv', venv], { env, output })
+    } catch (error) {
+      throw new VideoVaeError(
+        'ERR_SETUP',
+        `cannot run ${python} (${(error as Error).message}): videovae setup needs Python 3.10+ with venv ` +
+          '(apt install python3-venv, brew install python), or --python /path/to/python3',
+        { cause: error }
+      )
+    }
+    if (code !== 0) {
+      throw new VideoVaeError('ERR_SETUP', `${python} -m venv failed (exit ${code}): install Python's venv module (apt install python3-venv), or pass --python`)
+    }
+
+    const venvPython = path.join(venv, 'bin', 'python')
+    const spec = `torch==${version}+${flavour}`
+    step(2, 3, `pip install ${spec} (a download of ${flavour === 'cpu' ? 'about 200 MB' : 'several GB with the CUDA libraries'})`)
+    code = await run(venvPython, pipInstallArgs(options), { env: { ...env, PIP_PROGRESS_BAR: 'on' }, output })
+    if (code !== 0) {
+      throw new VideoVaeError(
+        'ERR_SETUP',
+        `pip could not install ${spec} (exit ${code}; its output is above). Check the network, or pass --index-url ` +
+          'for a mirror (extra pip arguments: VIDEOVAE_PIP_ARGS)'
+      )
+    }
+
+    step(3, 3, 'checking the installed libtorch')
+    const root = script.pythonTorchRoot(venvPython)
+    const found = root ? script.describeLibtorch(root) : null
+    if (!root || !found || found.version !== version || found.flavour !== flavour) {
+      throw new VideoVaeError(
+        'ERR_SETUP',
+        `pip installed ${found ? `libtorch ${found.version} (${found.flavour})` : 'no usable libtorch'} in ${venv}, not ${version} (${flavour})`
+      )
+    }
+    // Recorded with the path it will have once renamed into place.
+    const finalRoot = path.join(dir, path.relative(staging, root))
+    fs.writeFileSync(path.join(staging, 'libtorch.json'), JSON.stringify({ root: finalRoot, version, flavour, installed: new Date().toISOString() }, null, 2) + '\n')
+    return finalRoot
   }
-  fs.writeFileSync(path.join(dir, 'libtorch.json'), JSON.stringify({ root, version, flavour, installed: new Date().toISOString() }, null, 2) + '\n')
-  return { dir, root, version, flavour, reused: false }
 }

@@ -42,7 +42,10 @@ function fakeCache(name: string, version: string, flavour: string, root: string)
   return cache
 }
 
-const locator = require('../../scripts/libtorch.js') as { pythonCandidates(env: NodeJS.ProcessEnv): string[] }
+const locator = require('../../scripts/libtorch.js') as {
+  pythonCandidates(env: NodeJS.ProcessEnv): string[]
+  managedRoot(dir: string): string | null
+}
 const venvPython = path.join(ROOT, '.venv', 'bin', 'python')
 const noPython = fakePython('python-without-torch', '')
 const empty = { PATH: '', VIDEOVAE_PYTHON: noPython, VIDEOVAE_CACHE: path.join(dir, 'no-cache') }
@@ -164,8 +167,16 @@ test('videovae setup: the exact wheel, --cuda flavours, and a coded error when P
     setupLibtorch({ version: '2.13.0', flavour: 'cpu', python: path.join(dir, 'no-such-python'), env: { VIDEOVAE_CACHE: cache } }),
     (e: { code: string; message: string }) => e.code === 'ERR_SETUP' && /--python/.test(e.message),
   )
-  // No record was written: later loads do not take the unfinished copy.
-  assert.ok(!fs.existsSync(path.join(cache, 'libtorch-2.13.0-cpu', 'libtorch.json')))
+  // Nothing unfinished is left for later loads to take.
+  assert.deepEqual(fs.readdirSync(cache), [])
+  // --force that fails keeps the working copy.
+  const working = fakeCache('setup-working', '2.13.0', 'cpu', fakeLibtorch('working', '2.13.0+cpu'))
+  await assert.rejects(
+    setupLibtorch({ version: '2.13.0', flavour: 'cpu', python: failing, force: true, env: { VIDEOVAE_CACHE: working }, output: fs.createWriteStream('/dev/null') }),
+    { code: 'ERR_SETUP' },
+  )
+  assert.deepEqual(fs.readdirSync(working), ['libtorch-2.13.0-cpu'])
+  assert.equal(locator.managedRoot(path.join(working, 'libtorch-2.13.0-cpu')), path.join(dir, 'working'))
 })
 
 test('a missing ffmpeg names the fix: apt, brew, FFMPEG_PATH', () => {
