@@ -28,7 +28,7 @@ interface LibtorchScript {
   ): { root: string; source: string; explicit: boolean }[]
 }
 
-export function libtorchScript(): LibtorchScript {
+function libtorchScript(): LibtorchScript {
   return require(path.join(packageRoot(), 'scripts', 'libtorch.js')) as LibtorchScript
 }
 
@@ -161,7 +161,7 @@ export function libtorchProblem(
     )
   }
   if (found.version !== build.torchVersion || !sameFlavour(found.flavour, build.flavour)) {
-    const how = found.via === 'search' ? `found ${found.source}` : `via ${found.via}`
+    const how = found.via === 'search' ? `found by ${found.source}` : `via ${found.via}`
     return new VideoVaeError(
       'ERR_LIBTORCH_MISMATCH',
       `videovae (${binary}) was compiled against ${wanted}, but the dynamic linker would load ` +

@@ -95,7 +95,7 @@ test('only a libtorch of another version: ERR_LIBTORCH_MISMATCH with both versio
   const managed = fakeLibtorch('managed2', '2.13.0+cpu')
   const explicit = libtorchProblem(prebuilt, build, { ...empty, LIBTORCH: older, VIDEOVAE_CACHE: fakeCache('cache2', '2.13.0', 'cpu', managed) })
   assert.equal(explicit?.code, 'ERR_LIBTORCH_MISMATCH')
-  assert.match(explicit!.message, /found LIBTORCH/)
+  assert.match(explicit!.message, /found by LIBTORCH/)
   const cuda = libtorchProblem(prebuilt, build, { ...empty, LIBTORCH: fakeLibtorch('cuda', '2.13.0+cu128') })
   assert.match(cuda!.message, /libtorch 2\.13\.0 \(cu128\)/)
   const broken = libtorchProblem(prebuilt, build, { ...empty, LIBTORCH: path.join(dir, 'nothing-here') })
