@@ -51,6 +51,11 @@ function reusableBuild(libtorch) {
   return info && info.torchVersion === libtorch.version && info.flavour === libtorch.flavour ? binary : null
 }
 
+/** prebuildify's arguments: N-API, the libc tag, and a name that says which libtorch. */
+function prebuildifyArgs(libtorch) {
+  return ['--napi', '--strip', '--tag-libc', `--target=node@${process.versions.node}`, `--name=videovae.${libtorchTag(libtorch)}`]
+}
+
 function compile(libtorch) {
   const env = { ...process.env }
   const prefix = path.resolve(path.dirname(process.execPath), '..')
@@ -59,15 +64,11 @@ function compile(libtorch) {
   }
   if (process.env.npm_config_node_gyp) env.PREBUILD_NODE_GYP = process.env.npm_config_node_gyp
   env.JOBS = env.JOBS || '2'
-  const args = [
-    require.resolve('prebuildify/bin.js', { paths: [root] }),
-    '--napi',
-    '--strip',
-    '--tag-libc',
-    `--target=node@${process.versions.node}`,
-    `--name=videovae.${libtorchTag(libtorch)}`,
-  ]
-  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit', env })
+  execFileSync(process.execPath, [require.resolve('prebuildify/bin.js', { paths: [root] }), ...prebuildifyArgs(libtorch)], {
+    cwd: root,
+    stdio: 'inherit',
+    env,
+  })
   const name = fs.readdirSync(outDir).find((f) => f.startsWith(`videovae.${libtorchTag(libtorch)}.`) && f.endsWith('.node'))
   return path.join(outDir, name)
 }
@@ -93,7 +94,8 @@ function main() {
   const reuse = compileWanted ? null : reusableBuild(libtorch)
   const name = `videovae.${libtorchTag(libtorch)}.glibc.node`
   if (process.argv.includes('--dry-run')) {
-    console.log(JSON.stringify({ libtorch: libtorchTag(libtorch), from: reuse ?? 'prebuildify', out: path.join(outDir, name) }))
+    const plan = { libtorch: libtorchTag(libtorch), from: reuse ?? 'prebuildify', out: path.join(outDir, name), args: prebuildifyArgs(libtorch) }
+    console.log(JSON.stringify(plan))
     return
   }
   log(`libtorch ${libtorch.version} (${libtorch.flavour}); addon from ${reuse ? path.relative(root, reuse) : 'a prebuildify compile'}`)
