@@ -206,3 +206,30 @@ test('videovae setup installs nothing when a fitting libtorch is already found',
   assert.deepEqual([out.libtorch.installed, out.libtorch.source, out.libtorch.version], [false, `python ${venvPython}`, '2.13.0'])
   assert.ok(!fs.existsSync(cache), 'setup wrote into the cache')
 })
+
+test("npm's install step: the prebuilt binary means no compile; without one, no libtorch is a clear failure", () => {
+  const pkg = path.join(dir, 'installed')
+  fs.mkdirSync(path.join(pkg, 'scripts'), { recursive: true })
+  fs.mkdirSync(path.join(pkg, 'node_modules'))
+  for (const f of ['package.json', 'scripts/install.js', 'scripts/libtorch.js']) fs.copyFileSync(path.join(ROOT, f), path.join(pkg, f))
+  fs.symlinkSync(path.join(ROOT, 'node_modules', 'node-gyp-build'), path.join(pkg, 'node_modules', 'node-gyp-build'))
+  const install = (env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [path.join(pkg, 'scripts', 'install.js')], {
+      cwd: pkg,
+      env: { PATH: '', HOME: dir, VIDEOVAE_PYTHON: noPython, VIDEOVAE_CACHE: path.join(dir, 'no-cache'), ...env },
+      encoding: 'utf8',
+    })
+  const none = install()
+  assert.equal(none.status, 1)
+  const platform = `${process.platform}-${process.arch}`
+  assert.ok(none.stdout.includes(`no prebuilt binary for ${platform}; compiling`), none.stdout)
+  assert.match(none.stderr, /libtorch not found: set LIBTORCH=.*`npx videovae setup`/)
+  const prebuilds = path.join(pkg, 'prebuilds', platform)
+  fs.mkdirSync(prebuilds, { recursive: true })
+  fs.writeFileSync(path.join(prebuilds, 'videovae.libtorch-2.13.0-cpu.glibc.node'), '')
+  const found = install()
+  assert.equal(found.status, 0, found.stderr)
+  assert.ok(found.stdout.includes(`using the prebuilt prebuilds/${platform}/videovae.libtorch-2.13.0-cpu.glibc.node (no compile)`), found.stdout)
+  // --build-from-source compiles anyway (and here fails the same clear way: no libtorch).
+  assert.match(install({ npm_config_build_from_source: 'true' }).stdout, /building from source/)
+})
