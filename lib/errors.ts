@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'ERR_LIBTORCH_NOT_FOUND'
   /** A libtorch is found, but not the version/flavour the addon was compiled against. */
   | 'ERR_LIBTORCH_MISMATCH'
+  /** `videovae setup` could not install libtorch (no Python venv, pip failed). */
+  | 'ERR_SETUP'
   /** A bundle directory is missing, malformed, or its files do not match the manifest. */
   | 'ERR_BUNDLE'
   /** A text model got no usable text conditioning, or malformed embeddings. */

@@ -4,6 +4,7 @@
  * says what to install or set, instead of a bare "cannot open shared object file".
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import { VideoVaeError } from './errors.js'
@@ -17,10 +18,14 @@ export interface LibtorchDescription {
   flavour: string
 }
 
-/** scripts/libtorch.js: the same locator binding.gyp and CMakeLists.txt use. */
+/** scripts/libtorch.js: the same locator binding.gyp, CMakeLists.txt and `videovae setup` use. */
 interface LibtorchScript {
   describeLibtorch(root: string): LibtorchDescription
   libraryFile(name: string): string
+  libtorchCandidates(
+    env: NodeJS.ProcessEnv,
+    wanted: { version: string; flavour: string } | null
+  ): { root: string; source: string; explicit: boolean }[]
 }
 
 function libtorchScript(): LibtorchScript {
@@ -43,26 +48,77 @@ export function readBuildInfo(binary: string): NativeBuildInfo | null {
 }
 
 export interface RuntimeLibtorch extends LibtorchDescription {
-  /** How the dynamic linker reaches it. */
-  via: 'LD_LIBRARY_PATH' | 'rpath'
+  /**
+   * How the addon reaches it: the dynamic linker (LD_LIBRARY_PATH, or the rpath of a binary
+   * compiled on this machine), or the search order of a prebuilt binary (`source` says which
+   * rule), whose libraries are then loaded before the addon (see preloadLibtorch).
+   */
+  via: 'LD_LIBRARY_PATH' | 'rpath' | 'search'
+  /** Which rule found it, in words (e.g. `LIBTORCH`, `python /usr/bin/python3`). */
+  source: string
 }
 
-/** The libtorch the dynamic linker will load for this addon: LD_LIBRARY_PATH wins over RUNPATH. */
-export function findRuntimeLibtorch(build: NativeBuildInfo, env: NodeJS.ProcessEnv = process.env): RuntimeLibtorch | null {
+/** A prebuilt binary (prebuilds/<platform>-<arch>/): its rpath is the build machine's, not ours. */
+export function isPrebuilt(binary: string): boolean {
+  return path.basename(path.dirname(path.dirname(binary))) === 'prebuilds'
+}
+
+/**
+ * The libtorch this addon will run on. LD_LIBRARY_PATH wins, as in the dynamic linker; a binary
+ * compiled here then uses its rpath; a prebuilt binary searches LIBTORCH, Torch_DIR, a Python's
+ * torch and `videovae setup`'s copy, taking the first of the version and flavour it needs (or,
+ * when none fits, the first found, so that the mismatch is reported).
+ */
+export function findRuntimeLibtorch(
+  build: NativeBuildInfo,
+  env: NodeJS.ProcessEnv = process.env,
+  binary = ''
+): RuntimeLibtorch | null {
   const script = libtorchScript()
   const has = (dir: string) => fs.existsSync(path.join(dir, script.libraryFile('torch')))
   const searchPath = (env.LD_LIBRARY_PATH ?? '').split(path.delimiter).filter(Boolean)
   const fromEnv = searchPath.find(has)
-  const libdir = fromEnv ?? (build.libdir && has(build.libdir) ? build.libdir : undefined)
-  if (!libdir) return null
-  const description = script.describeLibtorch(path.dirname(libdir))
-  return { ...description, libdir, via: fromEnv ? 'LD_LIBRARY_PATH' : 'rpath' }
+  if (fromEnv) return { ...script.describeLibtorch(path.dirname(fromEnv)), libdir: fromEnv, via: 'LD_LIBRARY_PATH', source: 'LD_LIBRARY_PATH' }
+  if (!isPrebuilt(binary)) {
+    if (!build.libdir || !has(build.libdir)) return null
+    return { ...script.describeLibtorch(path.dirname(build.libdir)), libdir: build.libdir, via: 'rpath', source: 'rpath' }
+  }
+  let candidates: { root: string; source: string; explicit: boolean }[]
+  try {
+    candidates = script.libtorchCandidates(env, { version: build.torchVersion, flavour: build.flavour })
+  } catch (error) {
+    // LIBTORCH or Torch_DIR set to a directory without libtorch: say so.
+    throw new VideoVaeError('ERR_LIBTORCH_NOT_FOUND', `${(error as Error).message}. ${setupAdvice(build.torchVersion, build.flavour)}`)
+  }
+  let first: RuntimeLibtorch | null = null
+  for (const candidate of candidates) {
+    const found: RuntimeLibtorch = { ...script.describeLibtorch(candidate.root), via: 'search', source: candidate.source }
+    if (candidate.explicit) return found
+    if (found.version === build.torchVersion && sameFlavour(found.flavour, build.flavour)) return found
+    first ??= found
+  }
+  return first
 }
 
 function sameFlavour(a: string, b: string): boolean {
   if (a === b || a === 'unknown' || b === 'unknown') return true
   const isCuda = (f: string) => f === 'cuda' || /^cu\d+$/.test(f)
   return (a === 'cuda' || b === 'cuda') && isCuda(a) && isCuda(b)
+}
+
+/** The flavour `videovae setup` takes: --cuda 12.8 for cu128, nothing for cpu. */
+function setupCommand(flavour: string): string {
+  const cuda = /^cu(\d+)(\d)$/.exec(flavour)
+  return `npx videovae setup${cuda ? ` --cuda ${cuda[1]}.${cuda[2]}` : ''}`
+}
+
+/** What a prebuilt binary's user can do: the managed copy, or point at a libtorch they have. */
+export function setupAdvice(version: string, flavour: string): string {
+  return (
+    `Run \`${setupCommand(flavour)}\` (installs libtorch ${version} (${flavour}) into a private cache ` +
+    `directory), or point at one you have: LIBTORCH=/path/to/libtorch, Torch_DIR=/path/to/libtorch/share/cmake/Torch, ` +
+    `or VIDEOVAE_PYTHON=/path/to/python whose torch is ${version}`
+  )
 }
 
 /** Exactly what to install for a libtorch version and flavour. */
@@ -83,7 +139,20 @@ export function libtorchProblem(
   env: NodeJS.ProcessEnv = process.env
 ): VideoVaeError | null {
   const wanted = `libtorch ${build.torchVersion} (${build.flavour})`
-  const found = findRuntimeLibtorch(build, env)
+  let found: RuntimeLibtorch | null
+  try {
+    found = findRuntimeLibtorch(build, env, binary)
+  } catch (error) {
+    if (error instanceof VideoVaeError) return error
+    throw error
+  }
+  if (!found && isPrebuilt(binary)) {
+    return new VideoVaeError(
+      'ERR_LIBTORCH_NOT_FOUND',
+      `videovae (${binary}) needs ${wanted}, and none was found (LD_LIBRARY_PATH, LIBTORCH, Torch_DIR, ` +
+        `the torch of VIDEOVAE_PYTHON or python3/python on PATH, videovae setup's cache). ${setupAdvice(build.torchVersion, build.flavour)}`
+    )
+  }
   if (!found) {
     return new VideoVaeError(
       'ERR_LIBTORCH_NOT_FOUND',
@@ -92,13 +161,45 @@ export function libtorchProblem(
     )
   }
   if (found.version !== build.torchVersion || !sameFlavour(found.flavour, build.flavour)) {
+    const how = found.via === 'search' ? `found by ${found.source}` : `via ${found.via}`
     return new VideoVaeError(
       'ERR_LIBTORCH_MISMATCH',
       `videovae (${binary}) was compiled against ${wanted}, but the dynamic linker would load ` +
-        `libtorch ${found.version} (${found.flavour}) from ${found.libdir} (via ${found.via}). ` +
+        `libtorch ${found.version} (${found.flavour}) from ${found.libdir} (${how}). ` +
         `Either rebuild for that one: LIBTORCH=${found.root} npm rebuild videovae, or ` +
-        installAdvice(build.torchVersion, build.flavour)
+        (found.via === 'search' ? setupAdvice(build.torchVersion, build.flavour) : installAdvice(build.torchVersion, build.flavour))
     )
   }
   return null
+}
+
+/** libtorch's libraries that the addon links, in load order (dependencies first). */
+function linkedLibraries(found: RuntimeLibtorch): string[] {
+  const script = libtorchScript()
+  const names = ['c10', 'torch_cpu', ...(fs.existsSync(path.join(found.libdir, script.libraryFile('torch_cuda'))) ? ['c10_cuda', 'torch_cuda'] : []), 'torch']
+  return names.map((n) => path.join(found.libdir, script.libraryFile(n)))
+}
+
+const RTLD_NODELETE = 0x1000 // glibc: not in os.constants.dlopen
+
+/**
+ * Loads a found libtorch's libraries by absolute path, so that the addon's DT_NEEDED entries
+ * (libtorch.so, libc10.so, ...) are satisfied by these already-loaded sonames instead of a
+ * library-path search. process.dlopen fails on them ("did not self-register") and dlclose()s
+ * them; RTLD_NODELETE keeps them mapped. RTLD_LOCAL, not GLOBAL: libc10's symbols must not
+ * reach the caption tokenizer's SentencePiece (cpp/spm/spm_bridge.h).
+ */
+export function preloadLibtorch(found: RuntimeLibtorch): void {
+  if (process.platform !== 'linux') return
+  const flags = os.constants.dlopen.RTLD_NOW! | os.constants.dlopen.RTLD_LOCAL! | RTLD_NODELETE
+  for (const file of linkedLibraries(found)) {
+    try {
+      process.dlopen({ exports: {} }, file, flags)
+    } catch (error) {
+      if (/did not self-register/.test((error as Error).message)) continue
+      throw new VideoVaeError('ERR_ADDON_LOAD', `could not load ${file} (${(error as Error).message.split('\n')[0]})`, {
+        cause: error,
+      })
+    }
+  }
 }

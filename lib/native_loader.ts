@@ -1,6 +1,8 @@
 /**
  * Finds and loads the compiled addon: node-gyp-build picks build/Release or a prebuild;
  * the libtorch check runs first so that a missing libtorch is explained, not dlopen()ed.
+ * A prebuilt binary carries no usable rpath: the libtorch it finds is loaded first, by
+ * absolute path (preloadLibtorch), and the addon's libtorch dependencies resolve to it.
  * VIDEOVAE_ADDON=/path/to/videovae.node loads one specific binary (tests use it to run the
  * cmake-js build).
  */
@@ -10,7 +12,7 @@ import path from 'node:path'
 import nodeGypBuild from 'node-gyp-build'
 
 import { VideoVaeError } from './errors.js'
-import { libtorchProblem, readBuildInfo } from './libtorch_check.js'
+import { findRuntimeLibtorch, libtorchProblem, preloadLibtorch, readBuildInfo } from './libtorch_check.js'
 import { packageRoot } from './package_root.js'
 
 /** Among prebuilds for this platform, prefer one whose libtorch tag matches what is installed. */
@@ -50,6 +52,8 @@ export function loadAddon(): unknown {
   if (build) {
     const problem = libtorchProblem(binary, build)
     if (problem) throw problem
+    const found = findRuntimeLibtorch(build, process.env, binary)
+    if (found?.via === 'search') preloadLibtorch(found)
   }
   let addon: { runtimeInfo(): { torchVersion: string } }
   try {
@@ -60,7 +64,7 @@ export function loadAddon(): unknown {
       'ERR_ADDON_LOAD',
       `could not load ${binary} (${detail.split('\n')[0]}). It was built for libtorch ` +
         `${build?.torchVersion ?? '?'} (${build?.flavour ?? '?'}) at ${build?.libdir ?? '?'}; rebuild it against the ` +
-        'libtorch you have: LIBTORCH=/path/to/libtorch npm rebuild videovae',
+        'libtorch you have: LIBTORCH=/path/to/libtorch npm rebuild videovae (or, for the prebuilt binary, `npx videovae setup`)',
       { cause: error }
     )
   }

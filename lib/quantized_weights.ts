@@ -1,14 +1,19 @@
 // The int8 side file of a quantized bundle (python/videovae/quantize.py): per stage, each
 // weight's int8 values and float32 scales, keyed "<stage>/<parameter>.q" and ".scale".
 import { bundleError, STAGE_NAMES, type StageName } from './bundle.js'
+import { VideoVaeError } from './errors.js'
 import type { QuantizedWeight } from './module.js'
 import { readSafetensors } from './safetensors.js'
+
+const ADDON_CODES = new Set(['ERR_ADDON_NOT_FOUND', 'ERR_ADDON_LOAD', 'ERR_LIBTORCH_NOT_FOUND', 'ERR_LIBTORCH_MISMATCH'])
 
 export type StageWeights = Record<StageName, QuantizedWeight[]>
 
 /** Reads the side file into per-stage weight lists; the caller disposes them (disposeWeights). */
 export async function readQuantizedWeights(file: string): Promise<StageWeights> {
   const { tensors } = await readSafetensors(file).catch((error: unknown) => {
+    // A missing libtorch or addon is not the bundle's fault: keep its code and its fix.
+    if (error instanceof VideoVaeError && ADDON_CODES.has(error.code)) throw error
     throw bundleError(`quantized weights ${file}: ${(error as Error).message}`, error)
   })
   const byStage = Object.fromEntries(STAGE_NAMES.map((s) => [s, [] as QuantizedWeight[]])) as StageWeights

@@ -1,44 +1,143 @@
 #!/usr/bin/env node
 'use strict'
 // Finds libtorch and describes it. One source of truth for binding.gyp, CMakeLists.txt,
-// the prebuild tag and the run-time check in lib/ (which require()s this file).
+// the prebuild tag, `videovae setup` and the run-time search in lib/ (which require()s this file).
 //
 // Search order (first hit wins):
 //   1. env LIBTORCH   an unpacked libtorch (the directory holding include/, lib/, share/)
 //   2. env Torch_DIR  its share/cmake/Torch directory
-//   3. the project's Python torch: torch.utils.cmake_prefix_path from .venv/bin/python
+//   3. a Python's torch: VIDEOVAE_PYTHON, else the project's .venv (a clone), else python3 and
+//      python on PATH (the torch package directory is a libtorch: lib/, include/, share/cmake)
+//   4. the managed copy that `videovae setup` installs: <cache>/libtorch-<version>-<flavour>,
+//      cache = VIDEOVAE_CACHE, else $XDG_CACHE_HOME/videovae, else ~/.cache/videovae
 //
 // CLI: node scripts/libtorch.js <field>   prints one field for build tools:
 //   root | libdir | include | isystem | ldflags | libs | version | flavour | tag | cmake-prefix | json
 
 const fs = require('fs')
+const os = require('os')
 const path = require('path')
 const { execFileSync } = require('child_process')
 
 const projectRoot = path.resolve(__dirname, '..')
 
-/** Where libtorch is, per the search order above, and which rule found it. */
+/** The libtorch version the package is built and prebuilt against (package.json "libtorch"). */
+function pinnedVersion() {
+  return JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).libtorch
+}
+
+/** Where `videovae setup` keeps its libtorch copies. */
+function cacheDir(env = process.env) {
+  if (env.VIDEOVAE_CACHE) return path.resolve(env.VIDEOVAE_CACHE)
+  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(env.HOME || os.homedir(), '.cache')
+  return path.join(base, 'videovae')
+}
+
+/** The managed copy of one libtorch version and flavour (it may not exist yet). */
+function managedDir(version, flavour, env = process.env) {
+  return path.join(cacheDir(env), `libtorch-${version}-${flavour}`)
+}
+
+/** The root recorded by `videovae setup` in a managed copy, or null. */
+function managedRoot(dir) {
+  const record = readIfExists(path.join(dir, 'libtorch.json'))
+  if (!record) return null
+  try {
+    const root = JSON.parse(record).root
+    return typeof root === 'string' && fs.existsSync(path.join(root, 'lib', libraryFile('torch'))) ? root : null
+  } catch {
+    return null
+  }
+}
+
+/** The Pythons to ask for torch, in order. */
+function pythonCandidates(env = process.env) {
+  if (env.VIDEOVAE_PYTHON) return [env.VIDEOVAE_PYTHON]
+  const list = []
+  const venv = path.join(projectRoot, '.venv', 'bin', 'python')
+  if (fs.existsSync(venv)) list.push(venv)
+  for (const name of ['python3', 'python']) {
+    const found = onPath(name, env)
+    if (found && !list.includes(found)) list.push(found)
+  }
+  return list
+}
+
+function onPath(name, env) {
+  for (const dir of (env.PATH || '').split(path.delimiter)) {
+    if (!dir || !path.isAbsolute(dir)) continue
+    const file = path.join(dir, name)
+    try {
+      fs.accessSync(file, fs.constants.X_OK)
+      if (fs.statSync(file).isFile()) return file
+    } catch {}
+  }
+  return null
+}
+
+const pythonRoots = new Map()
+
+/**
+ * The torch package directory of `python`, or null when it has none. find_spec does not
+ * import torch (an import takes seconds; this takes milliseconds).
+ */
+function pythonTorchRoot(python) {
+  if (pythonRoots.has(python)) return pythonRoots.get(python)
+  let root = null
+  try {
+    const out = execFileSync(
+      python,
+      ['-c', "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s else '')"],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 }
+    ).trim()
+    if (out && fs.existsSync(path.join(out, 'lib', libraryFile('torch')))) root = out
+  } catch {}
+  pythonRoots.set(python, root)
+  return root
+}
+
+/**
+ * Every libtorch the search order reaches, first first: { root, source, explicit }.
+ * `explicit` marks LIBTORCH / Torch_DIR, which the user chose (never skipped for another).
+ * `wanted` ({ version, flavour }) selects the managed copy; without it, every managed copy.
+ */
+function libtorchCandidates(env = process.env, wanted = null) {
+  const found = []
+  if (env.LIBTORCH) found.push({ ...checkRoot(path.resolve(env.LIBTORCH), 'LIBTORCH'), explicit: true })
+  if (env.Torch_DIR) found.push({ ...checkRoot(path.resolve(env.Torch_DIR, '../../..'), 'Torch_DIR'), explicit: true })
+  if (found.length) return found
+  for (const python of pythonCandidates(env)) {
+    const root = pythonTorchRoot(python)
+    if (root) found.push({ root, source: `python ${python}`, explicit: false })
+  }
+  let dirs = []
+  if (wanted) dirs = [managedDir(wanted.version, wanted.flavour, env)]
+  else if (fs.existsSync(cacheDir(env))) {
+    dirs = fs.readdirSync(cacheDir(env)).filter((d) => d.startsWith('libtorch-')).sort().reverse()
+    dirs = dirs.map((d) => path.join(cacheDir(env), d))
+  }
+  for (const dir of dirs) {
+    const root = managedRoot(dir)
+    if (root) found.push({ root, source: `videovae setup (${dir})`, explicit: false })
+  }
+  return found
+}
+
+/** Where libtorch is to build against, per the search order above, and which rule found it. */
 function locateLibtorch(env = process.env) {
-  if (env.LIBTORCH) return checkRoot(path.resolve(env.LIBTORCH), 'LIBTORCH')
-  if (env.Torch_DIR) return checkRoot(path.resolve(env.Torch_DIR, '../../..'), 'Torch_DIR')
-  const python = path.join(projectRoot, '.venv', 'bin', 'python')
-  if (!fs.existsSync(python)) {
+  const version = pinnedVersion()
+  const all = libtorchCandidates(env, null)
+  // Prefer the pinned version (what the prebuilds use), else take the first one found.
+  const hit = all.find((c) => c.explicit) || all.find((c) => describeLibtorch(c.root).version === version) || all[0]
+  if (!hit) {
     throw new Error(
       'libtorch not found: set LIBTORCH=/path/to/libtorch (unpacked from https://pytorch.org), ' +
-        'or Torch_DIR=/path/to/libtorch/share/cmake/Torch, or create .venv with torch ' +
-        '(bash scripts/setup.sh)'
+        'or Torch_DIR=/path/to/libtorch/share/cmake/Torch, or VIDEOVAE_PYTHON=/path/to/python with torch ' +
+        `installed, or run \`npx videovae setup\` (installs libtorch ${version} into ${cacheDir(env)}); ` +
+        'in a clone: bash scripts/setup.sh'
     )
   }
-  let prefix
-  try {
-    prefix = execFileSync(python, ['-c', 'import torch.utils; print(torch.utils.cmake_prefix_path)'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe']
-    }).trim()
-  } catch (err) {
-    throw new Error(`libtorch not found: ${python} cannot import torch (${err.message.split('\n')[0]})`)
-  }
-  return checkRoot(path.resolve(prefix, '../..'), '.venv python torch')
+  return { root: hit.root, source: hit.source }
 }
 
 function checkRoot(root, source) {
@@ -147,7 +246,19 @@ function fieldFor(name, info) {
   }
 }
 
-module.exports = { locateLibtorch, describeLibtorch, libtorchTag, libraryFile }
+module.exports = {
+  locateLibtorch,
+  libtorchCandidates,
+  describeLibtorch,
+  libtorchTag,
+  libraryFile,
+  cacheDir,
+  managedDir,
+  managedRoot,
+  pythonCandidates,
+  pythonTorchRoot,
+  pinnedVersion
+}
 
 if (require.main === module) {
   try {

@@ -11,6 +11,7 @@ need_apt=()
 command -v cmake >/dev/null || need_apt+=(cmake)
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)  # node-gyp's generator
+command -v patchelf >/dev/null || need_apt+=(patchelf)  # npm run prebuild (the pack-install test)
 python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v redis-server >/dev/null || need_apt+=(redis-server)  # the queue tests (batch --queue, worker)

@@ -18,6 +18,7 @@ import { registerExport } from './commands/export.js'
 import { registerInfo } from './commands/info.js'
 import { registerParity } from './commands/parity.js'
 import { registerReconstruct } from './commands/reconstruct.js'
+import { registerSetup } from './commands/setup.js'
 import { registerStats } from './commands/stats.js'
 import { registerTokenize } from './commands/tokenize.js'
 import { registerWorker } from './commands/worker.js'
@@ -53,7 +54,7 @@ export function buildProgram(run: Runner): Command {
         "Run 'videovae <command> --help' for the options of a command.",
     )
   quietErrors(program)
-  const commands = [registerExport, registerEncode, registerDecode, registerReconstruct, registerEval, registerInfo, registerDoctor, registerParity]
+  const commands = [registerExport, registerEncode, registerDecode, registerReconstruct, registerEval, registerInfo, registerDoctor, registerSetup, registerParity]
   commands.push(registerBatch, registerWorker, registerStats) // dataset encoding (lib/batch)
   commands.push(registerTokenize, registerEmbedText) // captions (T5 in the bundle)
   for (const register of commands) quietErrors(register(program, run))

@@ -3,8 +3,9 @@
  * typed errors. Everything in lib/io talks to ffmpeg through this file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { statSync } from 'node:fs';
+
+import { findTool, missingToolMessage, toolEnvVar, type FfmpegTool } from './ffmpeg_path.js';
 
 /** Stable error codes of the I/O layer. */
 export type VideoIOErrorCode =
@@ -58,63 +59,23 @@ export class VideoIOError extends Error {
   }
 }
 
-/** The two tools of the ffmpeg suite used here. */
-export type FfmpegTool = 'ffmpeg' | 'ffprobe';
+export type { FfmpegTool } from './ffmpeg_path.js';
 
-const envVar: Record<FfmpegTool, string> = { ffmpeg: 'FFMPEG_PATH', ffprobe: 'FFPROBE_PATH' };
 const located = new Map<string, string>();
-
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The path of `ffmpeg` or `ffprobe`: the environment variable `FFMPEG_PATH` / `FFPROBE_PATH` when
- * set (it must name an executable file), else the first match on `PATH`.
- * @throws VideoIOError `ERR_FFMPEG_MISSING` when it cannot be found.
+ * set (it must name an executable file), else the first match on `PATH` (lib/io/ffmpeg_path.ts).
+ * @throws VideoIOError `ERR_FFMPEG_MISSING` when it cannot be found, naming the fix.
  */
 export function locateTool(tool: FfmpegTool): string {
-  const fromEnv = process.env[envVar[tool]];
-  const key = `${tool}\0${fromEnv ?? ''}\0${process.env.PATH ?? ''}`;
+  const key = `${tool}\0${process.env[toolEnvVar[tool]] ?? ''}\0${process.env.PATH ?? ''}`;
   const cached = located.get(key);
   if (cached !== undefined) return cached;
-  let found: string | undefined;
-  if (fromEnv !== undefined && fromEnv !== '') {
-    if (!isExecutableFile(fromEnv)) {
-      throw new VideoIOError(
-        'ERR_FFMPEG_MISSING',
-        `${envVar[tool]}=${fromEnv} is not an executable file`,
-      );
-    }
-    found = fromEnv;
-  } else {
-    const exts = process.platform === 'win32' ? ['.exe', ''] : [''];
-    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-      if (dir === '' || !isAbsolute(dir)) continue;
-      for (const ext of exts) {
-        const candidate = join(dir, tool + ext);
-        if (isExecutableFile(candidate)) {
-          found = candidate;
-          break;
-        }
-      }
-      if (found !== undefined) break;
-    }
-  }
-  if (found === undefined) {
-    throw new VideoIOError(
-      'ERR_FFMPEG_MISSING',
-      `${tool} not found on PATH; install ffmpeg (e.g. apt-get install ffmpeg) or set ${envVar[tool]}`,
-    );
-  }
-  located.set(key, found);
-  return found;
+  const found = findTool(tool);
+  if (found === null) throw new VideoIOError('ERR_FFMPEG_MISSING', missingToolMessage(tool));
+  located.set(key, found.path);
+  return found.path;
 }
 
 /** How a tool process ended. */

@@ -20,3 +20,13 @@ test('npm pack includes the default bundle and the sample clip', () => {
   assert.ok(wanted.length >= 6)
   for (const file of wanted) assert.ok(packed.has(file), `${file} is not in the package`)
 })
+
+test('npm pack includes every script that binding.gyp and the install step run', () => {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+  const packed = new Set((JSON.parse(out.toString()) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path))
+  const gyp = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { install: string } }
+  const scripts = new Set([...`${gyp}\n${pkg.scripts.install}`.matchAll(/node (scripts\/[\w-]+\.js)/g)].map((m) => m[1]!))
+  assert.ok(scripts.has('scripts/sentencepiece.js') && scripts.has('scripts/install.js'), [...scripts].join(' '))
+  for (const script of scripts) assert.ok(packed.has(script), `${script} is not in the package`)
+})

@@ -68,7 +68,11 @@ describe('videovae doctor', () => {
     assert.equal(typeof d.cuda.available, 'boolean')
     assert.equal(d.cuda.devices.length, d.cuda.deviceCount)
     assert.ok(Number.isInteger(d.threads.intraOp) && d.threads.intraOp >= 1)
+    // A clone loads build/Release, compiled here: its libtorch is the one of its rpath.
+    assert.equal(d.libtorch.foundBy, 'rpath')
+    assert.match(d.sentencepiece.library, /libsentencepiece\.so/)
     assert.match(d.ffmpeg.path, /ffmpeg$/)
+    assert.match(d.ffmpeg.source, /^(PATH|FFMPEG_PATH)$/)
     assert.match(d.ffmpeg.version, /\d/)
     assert.equal(typeof d.venv.present, 'boolean')
     assert.equal(typeof d.defaultModel.present, 'boolean')

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test'
 
 import { cli, json, makeVideo, tempDir } from './helpers.js'
 
-const COMMANDS = ['export', 'encode', 'decode', 'reconstruct', 'eval', 'info', 'doctor', 'parity', 'tokenize', 'embed-text']
+const COMMANDS = ['export', 'encode', 'decode', 'reconstruct', 'eval', 'info', 'doctor', 'setup', 'parity', 'tokenize', 'embed-text']
 
 describe('videovae --help', () => {
   it('lists every command and the exit codes', () => {
@@ -23,7 +23,7 @@ describe('videovae --help', () => {
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, new RegExp(`^Usage: videovae ${c}`))
       assert.match(r.stdout, /--verbose/)
-      if (!['doctor', 'export', 'eval', 'info', 'tokenize'].includes(c)) assert.match(r.stdout, /--device <device>/)
+      if (!['doctor', 'setup', 'export', 'eval', 'info', 'tokenize'].includes(c)) assert.match(r.stdout, /--device <device>/)
     })
   }
 
@@ -56,6 +56,7 @@ describe('usage errors exit 2 with one line on stderr', () => {
     ['eval of a file against a directory', ['eval', video, dir], /both be files or both be directories/],
     ['parity without --case', ['parity', '--bundle', dir], /required option '--case <dir>'/],
     ['excess arguments', ['doctor', 'extra'], /too many arguments/],
+    ['bad --cuda', ['setup', '--cuda', 'twelve'], /--cuda takes a CUDA version like 12\.8/],
   ]
   for (const [name, args, message] of cases) {
     it(name, () => {

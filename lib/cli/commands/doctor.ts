@@ -6,7 +6,8 @@ import path from 'node:path'
 
 import type { Command } from 'commander'
 
-import { locateTool } from '../../io/ffmpeg.js'
+import { findTool, missingToolMessage } from '../../io/ffmpeg_path.js'
+import { findRuntimeLibtorch, readBuildInfo } from '../../libtorch_check.js'
 import { resolveAddonPath } from '../../native_loader.js'
 import { packageRoot } from '../../package_root.js'
 import { cuda, getNumThreads, libtorchInfo, memory } from '../../runtime.js'
@@ -31,9 +32,29 @@ function toolVersion(file: string): string | null {
   return /version\s+(\S+)/.exec(r.stdout)?.[1] ?? r.stdout.split('\n')[0] ?? null
 }
 
+/** The caption tokenizer's library beside the addon, and whether what it links resolves (ldd). */
+function sentencepieceReport(addonPath: string | null): { bridge: string | null; library: string | null; error?: string } {
+  if (!addonPath) return { bridge: null, library: null, error: 'no addon' }
+  const bridge = path.join(path.dirname(addonPath), 'videovae_spm.so')
+  if (!existsSync(bridge)) return { bridge: null, library: null, error: `${bridge} is missing: captions need a build with SentencePiece (apt install libsentencepiece-dev, then npm rebuild videovae)` }
+  const r = spawnSync('ldd', [bridge], { encoding: 'utf8', timeout: 10_000 })
+  const line = /^\s*libsentencepiece\.so\S*\s+=>\s+(.*)$/m.exec(r.stdout ?? '')?.[1]?.trim()
+  if (!line || line.startsWith('not found')) {
+    return { bridge, library: null, error: 'libsentencepiece.so.0 not found: captions (text bundles) need it (apt install libsentencepiece0)' }
+  }
+  return { bridge, library: line.replace(/\s*\(0x[0-9a-f]+\)$/, '') }
+}
+
 function pythonVersion(python: string): string | null {
   const r = spawnSync(python, ['-c', 'import sys, torch; print(sys.version.split()[0], torch.__version__)'], { encoding: 'utf8', timeout: 60_000 })
   return r.status === 0 ? r.stdout.trim() : null
+}
+
+function libtorchSource(binary: string): string | null {
+  const build = readBuildInfo(binary)
+  if (!build) return null
+  const found = attempt(() => findRuntimeLibtorch(build, process.env, binary)).value
+  return found ? found.source : null
 }
 
 export function registerDoctor(program: Command, run: Runner): Command {
@@ -65,6 +86,8 @@ async function doctor(ctx: Context): Promise<number> {
         libdir: torch.value.build.libdir,
         compiledAgainst: torch.value.build.torchVersion,
         cudaCompiled: torch.value.runtime.cudaCompiled,
+        // Which rule found it: LD_LIBRARY_PATH, the rpath of a local build, or the search of a prebuilt binary.
+        foundBy: addonPath.value ? libtorchSource(addonPath.value) : null,
       }
     : null
   let cudaInfo: Record<string, unknown> = { available: false, deviceCount: 0, devices: [] }
@@ -82,12 +105,14 @@ async function doctor(ctx: Context): Promise<number> {
       ...(available.error ? { error: available.error } : {}),
     }
   }
-  const tools: Record<string, { path: string | null; version: string | null; error?: { code: string; message: string } }> = {}
+  const tools: Record<string, { path: string | null; version: string | null; source?: string; error?: { code: string; message: string } }> = {}
   for (const tool of ['ffmpeg', 'ffprobe'] as const) {
-    const found = attempt(() => locateTool(tool))
-    tools[tool] = { path: found.value ?? null, version: found.value ? toolVersion(found.value) : null, ...(found.error ? { error: found.error } : {}) }
-    if (!found.value) problems.push(`${tool}: ${found.error?.message}`)
+    const found = findTool(tool)
+    const error = found ? undefined : { code: 'ERR_FFMPEG_MISSING', message: missingToolMessage(tool) }
+    tools[tool] = { path: found?.path ?? null, version: found ? toolVersion(found.path) : null, ...(found ? { source: found.source } : { error }) }
+    if (error) problems.push(`${tool}: ${error.message}`)
   }
+  const sentencepiece = sentencepieceReport(addonPath.value ?? null)
   const threads = {
     intraOp: torch.value ? (attempt(() => getNumThreads()).value ?? null) : null,
     cpus: os.availableParallelism(),
@@ -114,6 +139,7 @@ async function doctor(ctx: Context): Promise<number> {
     threads,
     ffmpeg: tools.ffmpeg,
     ffprobe: tools.ffprobe,
+    sentencepiece,
     venv,
     defaultModel,
     problems,
@@ -125,12 +151,13 @@ async function doctor(ctx: Context): Promise<number> {
       `videovae      ${report.videovae} (${root})`,
       `node          ${process.version} ${process.platform}-${process.arch}, N-API ${report.node.napi ?? '?'}`,
       `addon         ${addon.path ?? 'not found'}${addon.buildSystem ? ` (built with ${addon.buildSystem})` : ''}${addon.loaded ? '' : ' - NOT LOADED'}`,
-      `libtorch      ${libtorch ? `${libtorch.version} (${libtorch.flavour}) at ${libtorch.path}` : 'not loaded'}`,
+      `libtorch      ${libtorch ? `${libtorch.version} (${libtorch.flavour}) at ${libtorch.path}${libtorch.foundBy ? ` (found by ${libtorch.foundBy})` : ''}` : torch.error?.code === 'ERR_LIBTORCH_NOT_FOUND' ? 'NOT FOUND: run npx videovae setup (see problems)' : 'not loaded (see problems)'}`,
       `cuda          ${cudaInfo.available ? `available, ${String(cudaInfo.deviceCount)} device(s)` : `not available${libtorch && !libtorch.cudaCompiled ? ' (CPU libtorch)' : ''}`}`,
       `threads       libtorch intra-op ${threads.intraOp ?? '?'}, ${threads.cpus} CPUs, OMP_NUM_THREADS=${threads.OMP_NUM_THREADS ?? 'unset'}`,
       `ffmpeg        ${tools.ffmpeg!.path ? `${tools.ffmpeg!.path} (${tools.ffmpeg!.version ?? '?'})` : 'NOT FOUND'}`,
       `ffprobe       ${tools.ffprobe!.path ? `${tools.ffprobe!.path} (${tools.ffprobe!.version ?? '?'})` : 'NOT FOUND'}`,
-      `python venv   ${venv.present ? `${venv.path} (python, torch: ${venv.python ?? '?'})` : 'absent (only needed for videovae export; run npm test or scripts/setup.sh in a clone)'}`,
+      `sentencepiece ${sentencepiece.library ? `${sentencepiece.library} (captions)` : `not usable: ${sentencepiece.error}`}`,
+      `python venv   ${venv.present ? `${venv.path} (python, torch: ${venv.python ?? '?'})` : 'absent (only needed for videovae export, in a clone: bash scripts/setup.sh)'}`,
       `default model ${defaultModel.present ? defaultModel.path : `not installed (${defaultModel.path}); pass --bundle DIR`}`,
       ...(problems.length ? ['', 'problems:', ...problems.map((p) => `  - ${p}`)] : ['', 'no problems found']),
     ].join('\n'),
