@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { formatNotAllowed, protocolNotAllowed, refusedByPolicy } from './input_policy.js';
 
 /** Stable error codes of the I/O layer. */
 export type VideoIOErrorCode =
@@ -18,6 +19,11 @@ export type VideoIOErrorCode =
   | 'ERR_NO_FRAMES'
   /** Not a format, codec or option that ffmpeg can handle here (a text file, an unknown encoder...). */
   | 'ERR_UNSUPPORTED'
+  /**
+   * An untrusted input in a format outside the allowlist (a playlist, a concat list, an SDP file...:
+   * formats that make ffmpeg open other files or URLs); see `trusted`.
+   */
+  | 'ERR_FORMAT_NOT_ALLOWED'
   /** The output could not be written (missing or read-only directory, disk full, encoder failure). */
   | 'ERR_WRITE'
   /** An argument is invalid (wrong buffer length, bad shape, out-of-range option). */
@@ -60,6 +66,9 @@ export class VideoIOError extends Error {
 
 /** The two tools of the ffmpeg suite used here. */
 export type FfmpegTool = 'ffmpeg' | 'ffprobe';
+
+/** How to get ffmpeg, for the messages of ERR_FFMPEG_MISSING. */
+const INSTALL_HINT = 'install ffmpeg (Debian/Ubuntu: apt install ffmpeg; macOS: brew install ffmpeg)';
 
 const envVar: Record<FfmpegTool, string> = { ffmpeg: 'FFMPEG_PATH', ffprobe: 'FFPROBE_PATH' };
 const located = new Map<string, string>();
@@ -108,10 +117,7 @@ export function locateTool(tool: FfmpegTool): string {
     }
   }
   if (found === undefined) {
-    throw new VideoIOError(
-      'ERR_FFMPEG_MISSING',
-      `${tool} not found on PATH; install ffmpeg (e.g. apt-get install ffmpeg) or set ${envVar[tool]}`,
-    );
+    throw new VideoIOError('ERR_FFMPEG_MISSING', `${tool} not found on PATH; ${INSTALL_HINT} or set ${envVar[tool]}=/path/to/${tool}`);
   }
   located.set(key, found);
   return found;
@@ -273,7 +279,7 @@ export function translateToolError(
   if (exit.spawnError !== undefined) {
     return new VideoIOError(
       'ERR_FFMPEG_MISSING',
-      `could not start ${tool}: ${exit.spawnError.message}`,
+      `could not start ${tool}: ${exit.spawnError.message}; ${INSTALL_HINT} or set ${envVar[tool]}=/path/to/${tool}`,
       opts,
     );
   }
@@ -282,6 +288,7 @@ export function translateToolError(
   const suffix = detail === '' ? '' : `: ${detail}`;
   let code: VideoIOErrorCode;
   let what: string;
+  const refused = op === 'write' ? undefined : refusedByPolicy(stderr);
   if (op === 'write') {
     if (/unknown encoder|encoder .* not found|not divisible by|not supported|unable to find a suitable output format|invalid argument/i.test(stderr)) {
       code = 'ERR_UNSUPPORTED';
@@ -290,6 +297,13 @@ export function translateToolError(
       code = 'ERR_WRITE';
       what = `failed to write ${path}`;
     }
+  } else if (refused !== undefined) {
+    // ffmpeg renders text files (.txt, .nfo, ...) as ANSI-art video: not a real video.
+    if ('format' in refused && refused.format === 'tty') {
+      return new VideoIOError('ERR_UNSUPPORTED', `${path} is a text file, not a video or image`, opts);
+    }
+    const err = 'format' in refused ? formatNotAllowed(path, refused.format) : protocolNotAllowed(path, refused.protocol);
+    return new VideoIOError(err.code, err.message, opts);
   } else if (/no such file or directory/i.test(stderr)) {
     code = 'ERR_NOT_FOUND';
     what = `${path} not found`;
