@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto'
 
 import { VideoVaeError } from '../errors.js'
+import { memoryEstimate, resolveMemoryLimit, type MemoryLimit } from '../memory_limit.js'
 import { Tensor } from '../tensor.js'
 import type { EncodeOptions, TilingOptions } from '../vae_options.js'
 import type { VideoVAE } from '../vae.js'
@@ -22,8 +23,10 @@ export interface EncodeSettings {
   /** Frames per independent chunk (0: the whole clip). */
   chunkFrames: number
   tile?: TilingOptions
-  /** Most clips per encode call. */
+  /** Most clips per encode call (fewer when more would exceed the memory limit). */
   batchSize: number
+  /** The limit on a call's estimated memory (default: the API's; false or 0: none). */
+  memoryLimit?: MemoryLimit
 }
 
 /** The seed an item's latent is drawn with: derived from the base seed and the id, so reruns and other machines draw the same. */
@@ -88,7 +91,8 @@ export class BatchEncoder {
     const group = [head]
     if (this.#batchable) {
       const key = head.clip.shape.join('x')
-      for (let i = 0; i < this.#waiting.length && group.length < this.#settings.batchSize; ) {
+      const most = this.#mostClips(head.clip)
+      for (let i = 0; i < this.#waiting.length && group.length < most; ) {
         if (this.#waiting[i]!.clip.shape.join('x') === key) group.push(...this.#waiting.splice(i, 1))
         else i++
       }
@@ -98,6 +102,17 @@ export class BatchEncoder {
       this.#busy = false
       this.#pump()
     })
+  }
+
+  /** How many clips like `clip` one call may hold: the batch size, fewer if the memory limit needs. */
+  #mostClips(clip: ClipFrames): number {
+    const { chunkFrames, tile, memoryLimit } = this.#settings
+    const [frames, height, width] = clip.shape
+    const layout = { image: false, ...(chunkFrames > 0 ? { chunkFrames } : {}), ...(tile ? { tile } : {}) }
+    const limit = resolveMemoryLimit(memoryLimit)
+    let b = this.#settings.batchSize
+    while (b > 1 && memoryEstimate(this.#vae.info, { batch: b, frames, height, width }, layout).total! > limit) b--
+    return b
   }
 
   async #runGroup(group: Waiting[]): Promise<void> {
@@ -132,6 +147,7 @@ export class BatchEncoder {
       posterior: true,
       ...(chunkFrames > 0 ? { chunkFrames } : {}),
       ...(tile ? { tile } : {}),
+      ...(this.#settings.memoryLimit === undefined ? {} : { memoryLimit: this.#settings.memoryLimit }),
       ...(seed === undefined ? {} : { sample: { seed } }),
       ...(this.#signal ? { signal: this.#signal } : {}),
     }
