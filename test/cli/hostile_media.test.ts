@@ -12,7 +12,7 @@ import { cli, json, makeVideo, tempDir } from './helpers.js'
 
 const T = { timeout: 120_000 }
 
-/** 4 frames of 4096x4096 solid colour: ~50 KB of H.264 whose untiled encode is estimated at ~140 GB. */
+/** 4 frames of 4096x4096 solid colour: ~50 KB of H.264 whose untiled encode is estimated at ~130 GB. */
 function makeHuge(file: string): string {
   execFileSync('ffmpeg', [
     '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red:s=4096x4096:r=4', '-frames:v', '4',
