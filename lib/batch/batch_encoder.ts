@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 
 import { VideoVaeError } from '../errors.js'
-import { memoryEstimate, resolveMemoryLimit, type MemoryLimit } from '../memory_limit.js'
+import { fitsMemoryLimit, resolveMemoryLimit, type MemoryLimit } from '../memory_limit.js'
 import { Tensor } from '../tensor.js'
 import type { EncodeOptions, TilingOptions } from '../vae_options.js'
 import type { VideoVAE } from '../vae.js'
@@ -111,7 +111,7 @@ export class BatchEncoder {
     const layout = { image: false, ...(chunkFrames > 0 ? { chunkFrames } : {}), ...(tile ? { tile } : {}) }
     const limit = resolveMemoryLimit(memoryLimit)
     let b = this.#settings.batchSize
-    while (b > 1 && memoryEstimate(this.#vae.info, { batch: b, frames, height, width }, layout).total! > limit) b--
+    while (b > 1 && !fitsMemoryLimit(this.#vae.info, { batch: b, frames, height, width }, layout, limit, this.#vae.device)) b--
     return b
   }
 
