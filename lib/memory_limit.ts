@@ -88,10 +88,6 @@ function hostBytes(estimate: Record<string, number>, device: string): number {
   return device.startsWith('cuda') ? estimate.total! - estimate.activations! - estimate.attention! : estimate.total!
 }
 
-/** Whether a job fits under the limit (a number of bytes, Infinity: no limit) on `device`. */
-export function fitsMemoryLimit(info: BundleInfo, size: JobSize, layout: JobLayout, limit: number, device: string): boolean {
-  return limit === Infinity || hostBytes(memoryEstimate(info, size, layout), device) <= limit
-}
 
 /**
  * The limit in bytes (Infinity: none) from an option value.

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 
 import { VideoVaeError } from '../errors.js'
-import { fitsMemoryLimit, resolveMemoryLimit, type MemoryLimit } from '../memory_limit.js'
+import type { MemoryLimit } from '../memory_limit.js'
 import { Tensor } from '../tensor.js'
 import type { EncodeOptions, TilingOptions } from '../vae_options.js'
 import type { VideoVAE } from '../vae.js'
@@ -23,9 +23,12 @@ export interface EncodeSettings {
   /** Frames per independent chunk (0: the whole clip). */
   chunkFrames: number
   tile?: TilingOptions
-  /** Most clips per encode call (fewer when more would exceed the memory limit). */
+  /** Most clips per encode call. */
   batchSize: number
-  /** The limit on a call's estimated memory (default: the API's; false or 0: none). */
+  /**
+   * The limit on a call's estimated memory (default: the API's; false or 0: none). A batch over
+   * it fails before the native job, and its clips are then retried one by one.
+   */
   memoryLimit?: MemoryLimit
 }
 
@@ -91,8 +94,7 @@ export class BatchEncoder {
     const group = [head]
     if (this.#batchable) {
       const key = head.clip.shape.join('x')
-      const most = this.#mostClips(head.clip)
-      for (let i = 0; i < this.#waiting.length && group.length < most; ) {
+      for (let i = 0; i < this.#waiting.length && group.length < this.#settings.batchSize; ) {
         if (this.#waiting[i]!.clip.shape.join('x') === key) group.push(...this.#waiting.splice(i, 1))
         else i++
       }
@@ -102,17 +104,6 @@ export class BatchEncoder {
       this.#busy = false
       this.#pump()
     })
-  }
-
-  /** How many clips like `clip` one call may hold: the batch size, fewer if the memory limit needs. */
-  #mostClips(clip: ClipFrames): number {
-    const { chunkFrames, tile, memoryLimit } = this.#settings
-    const [frames, height, width] = clip.shape
-    const layout = { image: false, ...(chunkFrames > 0 ? { chunkFrames } : {}), ...(tile ? { tile } : {}) }
-    const limit = resolveMemoryLimit(memoryLimit)
-    let b = this.#settings.batchSize
-    while (b > 1 && !fitsMemoryLimit(this.#vae.info, { batch: b, frames, height, width }, layout, limit, this.#vae.device)) b--
-    return b
   }
 
   async #runGroup(group: Waiting[]): Promise<void> {
