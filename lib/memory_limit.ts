@@ -29,6 +29,11 @@ export interface JobSize {
   frames: number
   height: number
   width: number
+  /**
+   * Frames held in memory as uint8 RGB besides the job's own buffers, e.g. a whole clip that is
+   * read before it is encoded in chunks. Default 0.
+   */
+  heldFrames?: number
 }
 
 /** How the job runs: the image path, frames per chunk (0 or absent: all at once), tiles. */
@@ -69,7 +74,7 @@ export function memoryEstimate(info: BundleInfo, size: JobSize, layout: JobLayou
   const terms = {
     weights: bundleWeights(info) * 2.2,
     runtime: 300 * MB,
-    frameBuffers: batch * frames * hp * wp * 3 * (1 + 4 + 4 + 1),
+    frameBuffers: batch * (frames * (1 + 4 + 4 + 1) + (size.heldFrames ?? 0)) * hp * wp * 3,
     activations: batch * 64 * info.widths.ch * frames * th * tw,
     // Fused SDPA (fast mode) keeps no [tokens, tokens] logits: q, k, v and the output only.
     attention:

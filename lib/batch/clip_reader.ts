@@ -38,8 +38,9 @@ export interface ClipReadOptions {
 }
 
 /**
- * The memory-limit check of one clip (ERR_LIMIT), from its read plan: the model job of one clip
- * at the planned size, in the run's chunks and tiles.
+ * The memory-limit check of one clip (ERR_LIMIT), from its read plan: the whole clip, which is
+ * read into memory first, and the model job of one clip at the planned size, in the run's
+ * chunks and tiles.
  */
 export function clipMemoryCheck(
   vae: VideoVAE,
@@ -48,10 +49,10 @@ export function clipMemoryCheck(
   path: string,
 ): (plan: ReadPlan) => void {
   return (plan) => {
-    const frames = plannedFrames(plan, read) ?? Math.max(encode.chunkFrames, vae.info.rules.tMin)
+    const frames = Math.max(1, plannedFrames(plan, read) ?? Math.max(encode.chunkFrames, vae.info.rules.tMin))
     checkMemoryLimit(
       vae.info,
-      { batch: 1, frames: Math.max(1, frames), height: plan.height, width: plan.width },
+      { batch: 1, frames, height: plan.height, width: plan.width, heldFrames: frames },
       { image: false, ...(encode.chunkFrames > 0 ? { chunkFrames: encode.chunkFrames } : {}), ...(encode.tile ? { tile: encode.tile } : {}) },
       { ...(encode.memoryLimit === undefined ? {} : { limit: encode.memoryLimit }), device: vae.device, subject: path, style: 'cli' },
     )

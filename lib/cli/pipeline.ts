@@ -256,21 +256,21 @@ export function checkGeometry(file: string, info: ReadInfo, vae: VideoVAE): void
 
 /**
  * Refuses a read whose model job would exceed the memory limit (ERR_LIMIT), from the probe, so
- * before any frame is decoded: the frames of one chunk (`chunk`; 0: the whole clip, as far as
- * the probe tells) at the planned size.
+ * before any frame is decoded: the job's chunks (`chunk`; 0: the whole clip, as far as the probe
+ * tells) at the planned size, plus the whole clip when it is read before encoding (`wholeClip`).
  */
 export function checkReadMemory(
   file: string,
   info: ReadInfo,
   vae: VideoVAE,
   read: ReadVideoOptions,
-  job: { image: boolean; chunk: number; tile?: TilingOptions; memoryLimit?: MemoryLimit },
+  job: { image: boolean; chunk: number; wholeClip?: boolean; tile?: TilingOptions; memoryLimit?: MemoryLimit },
 ): void {
   const planned = plannedFrames(info.plan, read)
-  const frames = planned ?? Math.max(job.chunk, vae.info.rules.tMin)
+  const frames = Math.max(1, planned ?? Math.max(job.chunk, vae.info.rules.tMin))
   checkMemoryLimit(
     vae.info,
-    { batch: 1, frames: Math.max(1, frames), height: info.plan.height, width: info.plan.width },
+    { batch: 1, frames, height: info.plan.height, width: info.plan.width, ...(job.wholeClip === true ? { heldFrames: frames } : {}) },
     { image: job.image, ...(job.chunk > 0 ? { chunkFrames: job.chunk } : {}), ...(job.tile ? { tile: job.tile } : {}) },
     { ...(job.memoryLimit === undefined ? {} : { limit: job.memoryLimit }), device: vae.device, subject: file, style: 'cli' },
   )

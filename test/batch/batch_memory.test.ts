@@ -4,7 +4,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 
 import { BatchEncoder } from '../../lib/batch/batch_encoder.js'
-import type { ClipFrames } from '../../lib/batch/clip_reader.js'
+import { clipMemoryCheck, type ClipFrames } from '../../lib/batch/clip_reader.js'
+import type { ReadPlan } from '../../lib/io/video_reader.js'
 import { memoryEstimate } from '../../lib/memory_limit.js'
 import { VideoVAE } from '../../lib/vae.js'
 
@@ -36,6 +37,19 @@ describe('batch encoding under a memory limit', () => {
     const limited = await run(Math.floor((one + two) / 2), clips)
     assert.equal(limited.calls, 3)
     assert.ok(limited.results.every((r) => r.status === 'fulfilled'))
+  })
+
+  it('a long clip is refused from its probe when the whole clip would not fit, though one chunk would', () => {
+    // What the probe of a 512x512 clip says: 64 frames, or 2,000 (a few KB of H.264 when static).
+    const plan = (frameCount: number): ReadPlan => ({
+      info: { width: 512, height: 512, fps: 8, fpsFraction: '8/1', frameCount, durationSeconds: frameCount / 8, codec: 'h264', pixFmt: 'yuv420p', rotation: 0 },
+      width: 512, height: 512, fps: 8, filters: [], decodedWidth: 512, decodedHeight: 512,
+    })
+    const encode = { chunkFrames: 16, tile: { size: 128 }, memoryLimit: 2 * 2 ** 30 }
+    clipMemoryCheck(vae, encode, { fit: 'pad' }, 'short.mp4')(plan(64))
+    assert.throws(() => clipMemoryCheck(vae, encode, { fit: 'pad' }, 'long.mp4')(plan(2000)), { code: 'ERR_LIMIT', message: /long\.mp4 \(2000x512x512/ })
+    // --frames bounds what is read.
+    clipMemoryCheck(vae, encode, { fit: 'pad', count: 64 }, 'long.mp4')(plan(2000))
   })
 
   it('a clip over the limit fails with ERR_LIMIT; the others are encoded', async () => {

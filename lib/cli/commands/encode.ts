@@ -125,7 +125,7 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
   try {
     const chunks = readChunks(ctx, input, readOptions(flags), sampling ? 0 : chunk, (i) => {
       checkGeometry(input, i, vae)
-      checkReadMemory(input, i, vae, readOptions(flags), { image, chunk, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
+      checkReadMemory(input, i, vae, readOptions(flags), { image, chunk, wholeClip: sampling, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
       info = i
       bar.update(0, i.total)
     })
