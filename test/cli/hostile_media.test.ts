@@ -8,6 +8,7 @@ import path from 'node:path'
 import { describe, test } from 'node:test'
 
 import { byteSizeArg } from '../../lib/cli/options.js'
+import { Tensor, writeSafetensors } from '../../lib/index.js'
 import { cli, json, makeVideo, tempDir } from './helpers.js'
 
 const T = { timeout: 120_000 }
@@ -63,6 +64,18 @@ describe('videovae and hostile media', () => {
     assert.equal(rec.code, 1)
     assert.match(rec.stderr, /clip\.mp4 \(8x32x32.*above the memory limit of 100 MB.*\(ERR_LIMIT\)/)
     assert.equal(spy.calls(), '')
+  })
+
+  test('decode: a small latent of huge frames fails with ERR_LIMIT and a tile size, nothing written', T, async () => {
+    const file = path.join(dir, 'big.latent.safetensors')
+    const latent = Tensor.from(new Float32Array(16 * 256 * 256), [1, 16, 1, 256, 256])
+    await writeSafetensors(file, { latent })
+    latent.dispose()
+    const out = path.join(dir, 'big_out.mp4')
+    const r = cli(['decode', file, '-o', out])
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /\(4x2048x2048\) needs an estimated .* run it in tiles \(--tile \d+\).*\(ERR_LIMIT\)/)
+    assert.equal(fs.existsSync(out), false)
   })
 
   test('--memory-limit sizes', () => {

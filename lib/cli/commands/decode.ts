@@ -1,6 +1,7 @@
 /** `videovae decode LATENT.safetensors -o OUT.mp4|OUT_%04d.png`: a latent file back to frames. */
 import type { Command } from 'commander'
 
+import { checkMemoryLimit } from '../../memory_limit.js'
 import { readSafetensors } from '../../safetensors.js'
 import type { Tensor } from '../../tensor.js'
 import type { Context } from '../context.js'
@@ -93,6 +94,13 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
     const height = crop?.height ?? fullH
     const fps = flags.fps ?? hints.fps ?? '25'
     const step = latentChunk(chunk, image, factor) || latentT
+    // The decode job's memory, checked here to phrase the advice as flags (the API checks it too).
+    checkMemoryLimit(
+      vae.info,
+      { batch: 1, frames: step * factor, height: fullH, width: fullW },
+      { image, ...(run.tile ? { tile: run.tile } : {}) },
+      { ...(flags.memoryLimit === undefined ? {} : { limit: flags.memoryLimit }), device: vae.device, subject: latentFile, style: 'cli' },
+    )
     const host = step < latentT ? { data: (await latent.data()) as Float32Array, shape: s } : undefined
     const bar = ctx.progress('decode', 'frames', total)
     let written = 0
