@@ -41,6 +41,8 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   /** Input values outside the expected range (video in [-1, 1]). */
   | 'ERR_RANGE'
+  /** The job is larger than a limit: its estimated memory exceeds `memoryLimit` (see lib/memory_limit.ts). */
+  | 'ERR_LIMIT'
   /** A bug in this package. */
   | 'ERR_INTERNAL'
 

@@ -11,6 +11,7 @@ import { CaptionEncoder, captionList } from './caption_encoder.js'
 import { normalizeDevice, type Device } from './device.js'
 import { runOnDevice } from './device_queue.js'
 import { nativeAsync, VideoVaeError } from './errors.js'
+import { checkMemoryLimit, type JobSize, type MemoryLimit } from './memory_limit.js'
 import { TorchModule } from './module.js'
 import {
   native,
@@ -37,6 +38,7 @@ import {
   videoGeometry,
   type DecodeOptions,
   type EncodeOptions,
+  type NativeRunOptions,
   type RunOptions,
 } from './vae_options.js'
 
@@ -145,6 +147,7 @@ export class VideoVAE implements Disposable {
     const geometry = videoGeometry(video)
     checkVideoRules(geometry, this.info, options.image ?? false, options.pad ?? false)
     const flat = checkRunOptions(options, this.info, geometry.batch, this.#captions !== null)
+    this.#checkMemory(geometry, flat, options.memoryLimit, 'the video')
     flat.pad = options.pad ?? false
     if (options.sample) {
       if (!Number.isSafeInteger(options.sample.seed) || options.sample.seed < 0) {
@@ -177,6 +180,9 @@ export class VideoVAE implements Disposable {
       throw new VideoVaeError('ERR_SHAPE', `latent must be [B, ${this.info.latentChannels}, T, h, w], got [${s}]`)
     }
     const flat = checkRunOptions(options, this.info, s[0], this.#captions !== null)
+    const c = this.info.compression
+    const frames = flat.image ? s[2] : s[2] * c.t
+    this.#checkMemory({ batch: s[0], frames, height: s[3] * c.h, width: s[4] * c.w }, flat, options.memoryLimit, 'the decoded latent')
     if (options.frames !== undefined) {
       if (!Number.isInteger(options.frames) || options.frames < 1) {
         throw new VideoVaeError('ERR_ARGUMENT', `frames must be a positive integer, got ${options.frames}`)
@@ -243,6 +249,16 @@ export class VideoVAE implements Disposable {
     if (!this.info.text || this.#captions === null) return null
     const list = captionList(options.caption ?? '')
     return this.#captions.request(list.length === 1 ? new Array<string>(batch).fill(list[0]) : list)
+  }
+
+  /** ERR_LIMIT before the native job when the job's estimated memory exceeds the limit. */
+  #checkMemory(size: JobSize, flat: NativeRunOptions, limit: MemoryLimit | undefined, subject: string): void {
+    const layout = {
+      image: flat.image,
+      ...(flat.chunkFrames > 0 ? { chunkFrames: flat.chunkFrames } : {}),
+      ...(flat.tileSize > 0 ? { tile: { size: flat.tileSize } } : {}),
+    }
+    checkMemoryLimit(this.info, size, layout, { limit, device: this.device, subject })
   }
 
   #liveStages(): TorchModule[] {

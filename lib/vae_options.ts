@@ -41,6 +41,12 @@ export interface RunOptions {
   signal?: AbortSignal
   /** Called after each chunk × tile with the units done and the total. */
   onProgress?: (done: number, total: number) => void
+  /**
+   * Refuse a job whose estimated peak memory (the model of `videovae info --size`) exceeds this
+   * many bytes, with ERR_LIMIT, before the native job starts. Default: 6 GiB
+   * (DEFAULT_MEMORY_LIMIT); `false` or 0: no limit. On CUDA only the host-side part counts.
+   */
+  memoryLimit?: number | false
 }
 
 export interface EncodeOptions extends RunOptions {

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto'
 
 import { VideoVaeError } from '../errors.js'
+import type { MemoryLimit } from '../memory_limit.js'
 import { Tensor } from '../tensor.js'
 import type { EncodeOptions, TilingOptions } from '../vae_options.js'
 import type { VideoVAE } from '../vae.js'
@@ -24,6 +25,11 @@ export interface EncodeSettings {
   tile?: TilingOptions
   /** Most clips per encode call. */
   batchSize: number
+  /**
+   * The limit on a call's estimated memory (default: the API's; false or 0: none). A batch over
+   * it fails before the native job, and its clips are then retried one by one.
+   */
+  memoryLimit?: MemoryLimit
 }
 
 /** The seed an item's latent is drawn with: derived from the base seed and the id, so reruns and other machines draw the same. */
@@ -132,6 +138,7 @@ export class BatchEncoder {
       posterior: true,
       ...(chunkFrames > 0 ? { chunkFrames } : {}),
       ...(tile ? { tile } : {}),
+      ...(this.#settings.memoryLimit === undefined ? {} : { memoryLimit: this.#settings.memoryLimit }),
       ...(seed === undefined ? {} : { sample: { seed } }),
       ...(this.#signal ? { signal: this.#signal } : {}),
     }

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises'
 
 import type { VideoVAE } from '../vae.js'
 import { BatchEncoder, type EncodeSettings } from './batch_encoder.js'
-import { readClip, type ClipReadOptions } from './clip_reader.js'
+import { clipMemoryCheck, readClip, type ClipReadOptions } from './clip_reader.js'
 import { ensureSettings, type DatasetSettings } from './dataset_settings.js'
 import { BatchError } from './errors.js'
 import { FailuresFile, type FailureRecord } from './failures.js'
@@ -100,7 +100,7 @@ export async function runBatch(vae: VideoVAE, options: BatchRunOptions): Promise
     const processOne = async (item: BatchItem): Promise<void> => {
       let result
       try {
-        result = await encoder.encode(item, await readClip(item, read))
+        result = await encoder.encode(item, await readClip(item, { ...read, checkPlan: clipMemoryCheck(vae, options.encode, read.read, item.path) }))
       } catch (err) {
         if (signal?.aborted) return // interrupted, not failed: the item is simply not committed
         options.onFailure?.(await failures!.add(item, err))

@@ -16,7 +16,8 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
 
 import type { VideoVAE } from '../vae.js'
 import { BatchEncoder } from './batch_encoder.js'
-import { readClip, type ClipReadOptions } from './clip_reader.js'
+import type { MemoryLimit } from '../memory_limit.js'
+import { clipMemoryCheck, readClip, type ClipReadOptions } from './clip_reader.js'
 import { readDatasetIndex } from './dataset_index.js'
 import { ensureSettings } from './dataset_settings.js'
 import { FailuresFile, type FailureRecord } from './failures.js'
@@ -43,6 +44,10 @@ export interface QueueWorkerOptions {
   stalledMs?: number
   /** Stop once the queue has nothing left to do (else run until the signal). */
   untilEmpty?: boolean
+  /** Refuse clips whose job exceeds this estimated memory (ERR_LIMIT; default the API's; false or 0: none). */
+  memoryLimit?: MemoryLimit
+  /** Read the items as trusted input (any ffmpeg format and protocol). Default false. */
+  trusted?: boolean
   signal?: AbortSignal
   onItem?: (id: string, done: number) => void
   onFailure?: (record: FailureRecord) => void
@@ -64,7 +69,10 @@ export interface WorkerReport {
 }
 
 /** Errors of the item itself: retrying cannot help. */
-const INPUT_ERRORS = new Set(['ERR_NOT_FOUND', 'ERR_VIDEO_CORRUPT', 'ERR_NO_FRAMES', 'ERR_UNSUPPORTED', 'ERR_TOO_SHORT', 'ERR_SHAPE', 'ERR_TEXT', 'ERR_DATASET_MISMATCH'])
+const INPUT_ERRORS = new Set([
+  'ERR_NOT_FOUND', 'ERR_VIDEO_CORRUPT', 'ERR_NO_FRAMES', 'ERR_UNSUPPORTED', 'ERR_FORMAT_NOT_ALLOWED', 'ERR_LIMIT',
+  'ERR_TOO_SHORT', 'ERR_SHAPE', 'ERR_TEXT', 'ERR_DATASET_MISMATCH',
+])
 
 export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Promise<WorkerReport> {
   const started = performance.now()
@@ -109,7 +117,11 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
 
   const setup = async (settings: QueueJobSettings): Promise<{ encoder: BatchEncoder; read: ClipReadOptions }> => {
     const key = JSON.stringify(settings)
-    const encode = { ...settings, batchSize: options.batchSize ?? concurrency }
+    const encode = {
+      ...settings,
+      batchSize: options.batchSize ?? concurrency,
+      ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }),
+    }
     if (settingsKey === undefined) {
       await ensureSettings(options.outdir, datasetSettings(vae, encode, settings.read))
       settingsKey = key
@@ -117,7 +129,8 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
     } else if (key !== settingsKey) {
       throw Object.assign(new Error(`job settings ${key} differ from those of this worker's dataset (${settingsKey})`), { code: 'ERR_DATASET_MISMATCH' })
     }
-    return { encoder: encoder!, read: { read: settings.read, minFrames: Math.max(vae.info.rules.tMin, settings.read.count ?? 0), hwMultiple: vae.info.rules.hwMultiple } }
+    const read = { ...settings.read, ...(options.trusted === true ? { trusted: true } : {}) }
+    return { encoder: encoder!, read: { read, minFrames: Math.max(vae.info.rules.tMin, settings.read.count ?? 0), hwMultiple: vae.info.rules.hwMultiple } }
   }
 
   const committedElsewhere = async (itemId: string): Promise<boolean> =>
@@ -133,7 +146,7 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
         return { skipped: true }
       }
       const { encoder: enc, read } = await setup(settings)
-      const encoded = await enc.encode(item, await readClip(item, read))
+      const encoded = await enc.encode(item, await readClip(item, { ...read, checkPlan: clipMemoryCheck(vae, { ...settings, ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }) }, read.read, item.path) }))
       const committed = writer.add(encoded)
       maybeFlush()
       const entry = await committed

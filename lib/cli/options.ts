@@ -129,6 +129,7 @@ export function runOptions(flags: RunFlags, image: boolean): { chunkFrames?: num
 }
 
 export interface ReadFlags {
+  trustedInput?: boolean
   start?: number
   frames?: number
   fps?: string
@@ -145,10 +146,15 @@ export function frameSizeArg(value: string): { width: number; height: number } {
   return { width: Number(m[1]), height: Number(m[2]) }
 }
 
+/** Help of --trusted-input (see README "Untrusted input"). */
+export const TRUSTED_INPUT_HELP =
+  'let ffmpeg use any format and protocol for the inputs, including playlists (HLS), concat lists and SDP, which read other files or URLs; only for inputs you trust'
+
 /** --image, --start, --frames, --fps, --fit: how input videos are read. */
 export function addReadOptions(cmd: Command): Command {
   return cmd
     .option('--image', 'the image path: every frame encoded as a still (automatic for image files)')
+    .option('--trusted-input', TRUSTED_INPUT_HELP)
     .option('--start <n>', 'first frame to read', intArg('--start', 0))
     .option('--frames <n>', 'read at most n frames', intArg('--frames', 1))
     .option('--fps <rate>', 'resample to this frame rate first (e.g. 8 or 30000/1001)', rateArg)
@@ -169,6 +175,31 @@ export function readOptions(flags: ReadFlags): ReadVideoOptions {
     ...(flags.fps === undefined ? {} : { fps: flags.fps }),
     ...(flags.maxSize === undefined ? {} : { maxSize: flags.maxSize }),
     ...(flags.sequenceFps === undefined ? {} : { sequenceFps: flags.sequenceFps }),
+    ...(flags.trustedInput === true ? { trusted: true } : {}),
     fit: flags.fit ?? 'pad',
   }
+}
+
+export interface LimitFlags {
+  memoryLimit?: number | false
+}
+
+/** A byte size with a binary unit (6GB, 512MB, 1.5G, 2TiB); 0 or 'none': no limit. */
+export function byteSizeArg(value: string): number | false {
+  const text = value.trim().toLowerCase()
+  if (text === '0' || text === 'none') return false
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt])i?b?$/.exec(text)
+  if (m === null || Number(m[1]) <= 0) throw new InvalidArgumentError('the size must be a number with a unit, e.g. 8GB or 512MB (0 or none: no limit)')
+  const scale = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2] as 'k' | 'm' | 'g' | 't']
+  return Math.round(Number(m[1]) * scale)
+}
+
+/** --memory-limit: the preflight check of a job's estimated memory (lib/memory_limit.ts). */
+export function addLimitOptions(cmd: Command): Command {
+  return cmd.option(
+    '--memory-limit <size>',
+    'refuse an input whose job needs more than this estimated peak memory (the model of `videovae info --size`), before decoding it: ' +
+      'e.g. 16GB; 0 or none: no limit (default 6GB)',
+    byteSizeArg,
+  )
 }

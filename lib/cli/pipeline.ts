@@ -9,6 +9,7 @@ import { VideoIOError } from '../io/ffmpeg.js'
 import { readAhead } from '../io/read_ahead.js'
 import { readVideoWithPlan, type ReadPlan, type ReadVideoOptions } from '../io/video_reader.js'
 import type { FrameBatch } from '../io/video_writer.js'
+import { checkMemoryLimit, plannedFrames, type MemoryLimit } from '../memory_limit.js'
 import { Tensor } from '../tensor.js'
 import type { TilingOptions } from '../vae_options.js'
 import type { VideoVAE } from '../vae.js'
@@ -101,12 +102,18 @@ export interface ChunkRunOptions {
   signal: AbortSignal
   /** Fraction of the chunk done, 0..1. */
   onProgress?: (fraction: number) => void
+  /** --memory-limit (default: the API's). */
+  memoryLimit?: MemoryLimit
 }
 
 function textOptions(text: TextInputs | undefined): { textEmbedding?: Tensor; textMask?: Tensor; caption?: string } {
   if (!text) return {}
   if (!text.textEmbedding) return text.caption === undefined ? {} : { caption: text.caption }
   return { textEmbedding: text.textEmbedding, ...(text.textMask ? { textMask: text.textMask } : {}) }
+}
+
+function limitOption(options: ChunkRunOptions): { memoryLimit?: MemoryLimit } {
+  return options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }
 }
 
 /** A float32 tensor's data and shape. */
@@ -149,6 +156,7 @@ export async function encodeChunk(
       ...textOptions(options.text),
       ...(options.sampleSeed === undefined ? {} : { sample: { seed: options.sampleSeed } }),
       posterior: true,
+      ...limitOption(options),
       signal: options.signal,
       onProgress: (done, total) => options.onProgress?.(done / total),
     })
@@ -212,6 +220,7 @@ export async function decodeChunk(
       ...(options.tile ? { tile: options.tile } : {}),
       ...textOptions(options.text),
       output: 'uint8',
+      ...limitOption(options),
       signal: options.signal,
       onProgress: (done, total) => options.onProgress?.(done / total),
     })
@@ -243,6 +252,28 @@ export function checkGeometry(file: string, info: ReadInfo, vae: VideoVAE): void
   if (width % hw !== 0 || height % hw !== 0) {
     throw new CliError('ERR_SHAPE', `${file}: frames are ${width}x${height}, not multiples of ${hw}; use --fit pad, crop or resize`)
   }
+}
+
+/**
+ * Refuses a read whose model job would exceed the memory limit (ERR_LIMIT), from the probe, so
+ * before any frame is decoded: the job's chunks (`chunk`; 0: the whole clip, as far as the probe
+ * tells) at the planned size, plus the whole clip when it is read before encoding (`wholeClip`).
+ */
+export function checkReadMemory(
+  file: string,
+  info: ReadInfo,
+  vae: VideoVAE,
+  read: ReadVideoOptions,
+  job: { image: boolean; chunk: number; wholeClip?: boolean; tile?: TilingOptions; memoryLimit?: MemoryLimit },
+): void {
+  const planned = plannedFrames(info.plan, read)
+  const frames = Math.max(1, planned ?? Math.max(job.chunk, vae.info.rules.tMin))
+  checkMemoryLimit(
+    vae.info,
+    { batch: 1, frames, height: info.plan.height, width: info.plan.width, ...(job.wholeClip === true ? { heldFrames: frames } : {}) },
+    { image: job.image, ...(job.chunk > 0 ? { chunkFrames: job.chunk } : {}), ...(job.tile ? { tile: job.tile } : {}) },
+    { ...(job.memoryLimit === undefined ? {} : { limit: job.memoryLimit }), device: vae.device, subject: file, style: 'cli' },
+  )
 }
 
 /** A push-fed async iterable of frame batches, to feed writeVideo while frames are produced. */

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 
 import { findTool, missingToolMessage, toolEnvVar, type FfmpegTool } from './ffmpeg_path.js';
+import { formatNotAllowed, protocolNotAllowed, refusedByPolicy } from './input_policy.js';
 
 /** Stable error codes of the I/O layer. */
 export type VideoIOErrorCode =
@@ -19,6 +20,11 @@ export type VideoIOErrorCode =
   | 'ERR_NO_FRAMES'
   /** Not a format, codec or option that ffmpeg can handle here (a text file, an unknown encoder...). */
   | 'ERR_UNSUPPORTED'
+  /**
+   * An untrusted input in a format outside the allowlist (a playlist, a concat list, an SDP file...:
+   * formats that make ffmpeg open other files or URLs); see `trusted`.
+   */
+  | 'ERR_FORMAT_NOT_ALLOWED'
   /** The output could not be written (missing or read-only directory, disk full, encoder failure). */
   | 'ERR_WRITE'
   /** An argument is invalid (wrong buffer length, bad shape, out-of-range option). */
@@ -234,7 +240,7 @@ export function translateToolError(
   if (exit.spawnError !== undefined) {
     return new VideoIOError(
       'ERR_FFMPEG_MISSING',
-      `could not start ${tool}: ${exit.spawnError.message}`,
+      `could not start ${tool}: ${exit.spawnError.message}; ${missingToolMessage(tool)}`,
       opts,
     );
   }
@@ -243,6 +249,7 @@ export function translateToolError(
   const suffix = detail === '' ? '' : `: ${detail}`;
   let code: VideoIOErrorCode;
   let what: string;
+  const refused = op === 'write' ? undefined : refusedByPolicy(stderr);
   if (op === 'write') {
     if (/unknown encoder|encoder .* not found|not divisible by|not supported|unable to find a suitable output format|invalid argument/i.test(stderr)) {
       code = 'ERR_UNSUPPORTED';
@@ -251,6 +258,13 @@ export function translateToolError(
       code = 'ERR_WRITE';
       what = `failed to write ${path}`;
     }
+  } else if (refused !== undefined) {
+    // ffmpeg renders text files (.txt, .nfo, ...) as ANSI-art video: not a real video.
+    if ('format' in refused && refused.format === 'tty') {
+      return new VideoIOError('ERR_UNSUPPORTED', `${path} is a text file, not a video or image`, opts);
+    }
+    const err = 'format' in refused ? formatNotAllowed(path, refused.format) : protocolNotAllowed(path, refused.protocol);
+    return new VideoIOError(err.code, err.message, opts);
   } else if (/no such file or directory/i.test(stderr)) {
     code = 'ERR_NOT_FOUND';
     what = `${path} not found`;

@@ -8,6 +8,7 @@ import {
   VideoIOError,
 } from './ffmpeg.js';
 import { checkImageOutput } from './output_check.js';
+import { inputPolicyArgs } from './input_policy.js';
 import { probeVideo } from './probe.js';
 import { imageEncoderArgs, jpegQscale } from './video_writer.js';
 
@@ -37,17 +38,24 @@ function parsePpm(buf: Buffer, path: string): RgbImage {
   return { data, width, height };
 }
 
+/** Options of {@link readImage}. */
+export interface ReadImageOptions {
+  /** Any ffmpeg format and protocol may be used (see `ReadVideoOptions.trusted`). Default: false. */
+  trusted?: boolean;
+}
+
 /**
  * Reads the first frame of an image file (or of a video) as 8-bit RGB. Alpha is dropped, 16-bit
  * images are reduced to 8 bits, and JPEG chroma is upsampled by ffmpeg (it may differ by a level
  * or so from libjpeg/PIL). EXIF orientation is not applied.
  * @throws VideoIOError `ERR_NOT_FOUND`, `ERR_VIDEO_CORRUPT`, `ERR_UNSUPPORTED`, `ERR_NO_FRAMES`,
- * `ERR_FFMPEG_MISSING`.
+ * `ERR_FORMAT_NOT_ALLOWED`, `ERR_FFMPEG_MISSING`.
  */
-export async function readImage(path: string): Promise<RgbImage> {
-  await probeVideo(path); // clear errors for missing, damaged, text or audio-only files
+export async function readImage(path: string, options: ReadImageOptions = {}): Promise<RgbImage> {
+  const trusted = options.trusted === true;
+  await probeVideo(path, trusted ? { trusted } : {}); // clear errors for missing, damaged, text or audio-only files
   const proc = spawnTool('ffmpeg', [
-    '-nostdin', '-v', 'error', '-i', fileUrl(path), '-map', '0:V:0', '-frames:v', '1',
+    '-nostdin', '-v', 'error', ...inputPolicyArgs(trusted), '-i', fileUrl(path), '-map', '0:V:0', '-frames:v', '1',
     '-f', 'image2pipe', '-c:v', 'ppm', '-pix_fmt', 'rgb24', 'pipe:1',
   ]);
   const chunks: Buffer[] = [];

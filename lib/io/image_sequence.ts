@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { fileUrl, formatFrameRate, VideoIOError } from './ffmpeg.js';
+import { inputPolicyArgs } from './input_policy.js';
 
 const imageExts = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm']);
 const numberPattern = /%(0?\d+)?d/;
@@ -88,9 +89,13 @@ export function findImageSequence(pattern: string): ImageSequence {
   return { startNumber, frameCount, firstFile };
 }
 
-/** ffmpeg input options (before `-i`) and input URL of a sequence at `fps` frames per second. */
-export function sequenceInputArgs(pattern: string, sequence: ImageSequence, fps: number | string): string[] {
+/**
+ * ffmpeg input options (before `-i`) and input URL of a sequence at `fps` frames per second,
+ * under the input allowlists unless `trusted`.
+ */
+export function sequenceInputArgs(pattern: string, sequence: ImageSequence, fps: number | string, trusted = false): string[] {
   return [
+    ...inputPolicyArgs(trusted),
     '-f', 'image2',
     '-framerate', formatFrameRate(fps, 'sequenceFps'),
     '-start_number', String(sequence.startNumber),

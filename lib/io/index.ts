@@ -29,4 +29,5 @@ export {
   type WriteVideoResult,
 } from './video_writer.js';
 export { isImageSequencePath, findImageSequence, DEFAULT_SEQUENCE_FPS, type ImageSequence } from './image_sequence.js';
-export { readImage, writeImage, type RgbImage, type WriteImageOptions } from './image.js';
+export { readImage, writeImage, type RgbImage, type ReadImageOptions, type WriteImageOptions } from './image.js';
+export { ALLOWED_DEMUXERS, UNTRUSTED_PROTOCOLS } from './input_policy.js';

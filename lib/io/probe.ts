@@ -8,6 +8,7 @@ import {
   translateToolError,
   VideoIOError,
 } from './ffmpeg.js';
+import { formatNotAllowed, inputPolicyArgs, isAllowedFormat } from './input_policy.js';
 import { DEFAULT_SEQUENCE_FPS, findImageSequence, isImageSequencePath } from './image_sequence.js';
 
 /** Facts about the first video stream of a file (cover art excluded), as ffmpeg will decode it. */
@@ -47,6 +48,12 @@ export interface ProbeOptions {
    * (slow: a full decode). Default: false.
    */
   countFrames?: boolean;
+  /**
+   * The file is trusted: any format and protocol ffmpeg supports may be used, including
+   * playlists (HLS), concat lists and SDP, which make ffmpeg open other files or URLs. Default:
+   * false (self-contained video and image formats only, local file protocol only).
+   */
+  trusted?: boolean;
 }
 
 interface FfprobeStream {
@@ -106,7 +113,7 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
     '-of', 'json',
   ];
   if (options.countFrames === true) args.push('-count_frames');
-  args.push('-i', fileUrl(path));
+  args.push(...inputPolicyArgs(options.trusted), '-i', fileUrl(path));
   const res = await runTool('ffprobe', args);
   if (res.code !== 0 || res.spawnError !== undefined) {
     throw translateToolError('ffprobe', 'probe', path, res, res.stderr);
@@ -122,9 +129,12 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
     });
   }
   // ffmpeg renders text files (.txt, .nfo, .asc, ...) as ANSI-art video: not a real video.
-  if (parsed.format?.format_name === 'tty') {
+  const formatName = parsed.format?.format_name ?? '';
+  if (formatName === 'tty') {
     throw new VideoIOError('ERR_UNSUPPORTED', `${path} is a text file, not a video or image`, { path });
   }
+  // ffprobe's -format_whitelist already refused the rest; this also covers an ffmpeg that ignores it.
+  if (options.trusted !== true && !isAllowedFormat(formatName)) throw formatNotAllowed(path, formatName);
   const stream = parsed.streams?.[0];
   if (stream === undefined) {
     throw new VideoIOError('ERR_NO_FRAMES', `${path} has no video stream`, { path });
@@ -157,7 +167,7 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
  */
 async function probeSequence(pattern: string, options: ProbeOptions): Promise<VideoInfo> {
   const sequence = findImageSequence(pattern);
-  const first = await probeVideo(sequence.firstFile);
+  const first = await probeVideo(sequence.firstFile, options.trusted === true ? { trusted: true } : {});
   const rate = parseRational(formatFrameRate(options.sequenceFps ?? DEFAULT_SEQUENCE_FPS, 'sequenceFps'));
   const { num, den } = rate as { num: number; den: number };
   return {

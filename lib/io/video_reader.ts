@@ -11,6 +11,7 @@ import {
   translateToolError,
   VideoIOError,
 } from './ffmpeg.js';
+import { inputPolicyArgs } from './input_policy.js';
 import { findImageSequence, isImageSequencePath, sequenceInputArgs } from './image_sequence.js';
 import { probeVideo, type VideoInfo } from './probe.js';
 
@@ -98,6 +99,13 @@ export interface ReadVideoOptions {
   strict?: boolean;
   /** Cancels the read: ffmpeg is killed and the iteration throws `ERR_ABORTED`. Default: none. */
   signal?: AbortSignal;
+  /**
+   * The file is trusted: ffmpeg may use any format and protocol, including playlists (HLS),
+   * concat lists and SDP, which read other files or URLs than `path`. Default: false (only
+   * self-contained video and image formats, through the local file protocol; other formats fail
+   * with `ERR_FORMAT_NOT_ALLOWED`).
+   */
+  trusted?: boolean;
 }
 
 /** What a read will produce, worked out from the probe and the options. */
@@ -258,7 +266,7 @@ function padFrames(src: Uint8Array, t: number, w: number, h: number, pw: number,
  * Frames are every decoded frame of the first video stream, once, in presentation order, unless
  * `fps` resamples them.
  * @throws VideoIOError (during iteration) `ERR_NOT_FOUND`, `ERR_VIDEO_CORRUPT`, `ERR_UNSUPPORTED`,
- * `ERR_NO_FRAMES` (no video stream, or `start` past the end), `ERR_INVALID_ARG`, `ERR_ABORTED`,
+ * `ERR_FORMAT_NOT_ALLOWED` (an untrusted playlist, concat list...), `ERR_NO_FRAMES` (no video stream, or `start` past the end), `ERR_INVALID_ARG`, `ERR_ABORTED`,
  * `ERR_FFMPEG_MISSING`.
  */
 export function readVideo(
@@ -285,15 +293,19 @@ export async function* readVideoWithPlan(
   if (aborted(signal)) throw abortError(signal, path);
 
   const sequence = isImageSequencePath(path);
-  const info = await probeVideo(path, sequence && options.sequenceFps !== undefined ? { sequenceFps: options.sequenceFps } : {});
+  const trusted = options.trusted === true;
+  const info = await probeVideo(path, {
+    ...(sequence && options.sequenceFps !== undefined ? { sequenceFps: options.sequenceFps } : {}),
+    ...(trusted ? { trusted } : {}),
+  });
   const plan = planRead(info, options);
   onPlan?.(plan);
   if (aborted(signal)) throw abortError(signal, path);
 
   const args = ['-nostdin', '-v', 'error'];
   if (options.strict !== false) args.push('-xerror');
-  if (sequence) args.push(...sequenceInputArgs(path, findImageSequence(path), info.fpsFraction));
-  else args.push('-i', fileUrl(path));
+  if (sequence) args.push(...sequenceInputArgs(path, findImageSequence(path), info.fpsFraction, trusted));
+  else args.push(...inputPolicyArgs(trusted), '-i', fileUrl(path));
   args.push('-map', '0:V:0', '-an', '-sn', '-dn');
   if (plan.filters.length > 0) args.push('-vf', plan.filters.join(','));
   if (options.fps === undefined) args.push(...(await passthroughArgs()));

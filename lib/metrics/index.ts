@@ -35,6 +35,8 @@ export interface CompareVideosOptions {
   chunkFrames?: number;
   /** Fail on decoding errors (see `ReadVideoOptions.strict`). Default: true. */
   strict?: boolean;
+  /** Both files are trusted (see `ReadVideoOptions.trusted`). Default: false. */
+  trusted?: boolean;
   /** Cancels both reads (`ERR_ABORTED`). Default: none. */
   signal?: AbortSignal;
   /** Called after each frame pair with its index and scores (NaN for a metric turned off). Default: none. */
@@ -106,6 +108,7 @@ export async function compareVideos(
     chunkFrames: options.chunkFrames ?? 16,
     ...(options.count === undefined ? {} : { count: options.count }),
     ...(options.strict === undefined ? {} : { strict: options.strict }),
+    ...(options.trusted === true ? { trusted: true } : {}),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   };
   const ref = new FrameCursor(readVideo(refPath, readOpts));

@@ -17,10 +17,25 @@ import type { Context } from '../context.js'
 import { EXIT, usageError } from '../errors.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
-import { addModelOptions, addOutputFlags, addRunOptions, chunkOf, frameSizeArg, intArg, rateArg, runOptions, type ModelFlags, type RunFlags } from '../options.js'
+import {
+  addLimitOptions,
+  addModelOptions,
+  addOutputFlags,
+  addRunOptions,
+  chunkOf,
+  frameSizeArg,
+  intArg,
+  rateArg,
+  runOptions,
+  TRUSTED_INPUT_HELP,
+  type LimitFlags,
+  type ModelFlags,
+  type RunFlags,
+} from '../options.js'
 import { checkWritableDir } from '../outputs.js'
 
-interface BatchFlags extends ModelFlags, RunFlags {
+interface BatchFlags extends ModelFlags, RunFlags, LimitFlags {
+  trustedInput?: boolean
   output?: string
   shard?: ShardSpec
   shardItems: number
@@ -51,6 +66,7 @@ function shardArg(value: string): ShardSpec {
 /** --start, --frames, --fps, --fit: how clips are read (the video path only). */
 export function addClipReadOptions(cmd: Command): Command {
   return cmd
+    .option('--trusted-input', `${TRUSTED_INPUT_HELP} (with --queue: give it to \`videovae worker\`)`)
     .option('--start <n>', 'first frame of each clip', intArg('--start', 0))
     .option('--frames <n>', 'read this many frames of each clip; shorter clips fail as ERR_TOO_SHORT', intArg('--frames', 1))
     .option('--fps <rate>', 'resample clips to this frame rate first (e.g. 8 or 30000/1001)', rateArg)
@@ -100,6 +116,7 @@ export function registerBatch(program: Command, run: Runner): Command {
     .option('--verify', 're-read every committed item first; items that do not read back (a full disk, a damaged file) are taken out of the index and encoded again')
   addClipReadOptions(cmd)
   addRunOptions(cmd)
+  addLimitOptions(cmd)
   addModelOptions(cmd)
   addOutputFlags(cmd)
   cmd.addHelpText(
@@ -123,6 +140,9 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
   if (flags.queue === undefined && flags.output === undefined) throw usageError('batch needs -o OUTDIR (or --queue to enqueue for workers)')
   if (flags.queue !== undefined && flags.output !== undefined) throw usageError('with --queue the workers write the output: give -o to `videovae worker`')
   if (flags.queue !== undefined && flags.verify === true) throw usageError('--verify checks an output directory: run it without --queue, with -o OUTDIR')
+  if (flags.queue !== undefined && (flags.trustedInput || flags.memoryLimit !== undefined)) {
+    throw usageError('with --queue the workers read the items: give --trusted-input and --memory-limit to `videovae worker`')
+  }
   const items = selectShard(await readManifest(manifest), flags.shard)
 
   if (flags.queue !== undefined) {
@@ -156,6 +176,7 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
     chunkFrames: settings.chunkFrames,
     ...(settings.tile ? { tile: settings.tile } : {}),
     batchSize: flags.batchSize,
+    ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
   }
   const bar = ctx.progress('batch', 'items')
   let report
@@ -165,7 +186,10 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
       writer: flags.shard === undefined ? '' : `part-${flags.shard.index}-of-${flags.shard.count}`,
       items,
       encode,
-      read: { read: settings.read, minFrames: Math.max(vae.info.rules.tMin, settings.read.count ?? 0) },
+      read: {
+        read: { ...settings.read, ...(flags.trustedInput === true ? { trusted: true } : {}) },
+        minFrames: Math.max(vae.info.rules.tMin, settings.read.count ?? 0),
+      },
       itemsPerShard: flags.shardItems,
       perItem: flags.perItem === true,
       verify: flags.verify === true,

@@ -1,6 +1,7 @@
 /** `videovae decode LATENT.safetensors -o OUT.mp4|OUT_%04d.png`: a latent file back to frames. */
 import type { Command } from 'commander'
 
+import { checkMemoryLimit } from '../../memory_limit.js'
 import { readSafetensors } from '../../safetensors.js'
 import type { Tensor } from '../../tensor.js'
 import type { Context } from '../context.js'
@@ -9,12 +10,12 @@ import { checkFrameCount, writeFrameStream } from '../frames.js'
 import { decodeHints } from '../latent_file.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
-import { addModelOptions, addOutputFlags, addRunOptions, intArg, rateArg, runOptions, type ModelFlags, type RunFlags } from '../options.js'
+import { addLimitOptions, addModelOptions, addOutputFlags, addRunOptions, intArg, rateArg, runOptions, type LimitFlags, type ModelFlags, type RunFlags } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
 import { decodeChunk, latentChunk, sliceT, type DecodedChunk } from '../pipeline.js'
 import { checkText, requireTextFlag, resolveText, type TextInputs } from '../text.js'
 
-interface DecodeFlags extends ModelFlags, RunFlags {
+interface DecodeFlags extends ModelFlags, RunFlags, LimitFlags {
   output: string
   crf: number
   fps?: string
@@ -35,6 +36,7 @@ export function registerDecode(program: Command, run: Runner): Command {
     .option('--caption <text>', 'caption for text bundles exported with --t5 (default: the one stored in the latent file)')
     .option('--text-embedding <file>', 'caption embeddings for text bundles (default: the ones stored in the latent file)')
   addRunOptions(cmd, 'latent chunking in output frames, as --chunk-frames of encode (default: what the latent was encoded with; 0 = the whole latent at once)')
+  addLimitOptions(cmd)
   addModelOptions(cmd)
   addOutputFlags(cmd)
   cmd.addHelpText(
@@ -92,6 +94,13 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
     const height = crop?.height ?? fullH
     const fps = flags.fps ?? hints.fps ?? '25'
     const step = latentChunk(chunk, image, factor) || latentT
+    // The decode job's memory, checked here to phrase the advice as flags (the API checks it too).
+    checkMemoryLimit(
+      vae.info,
+      { batch: 1, frames: step * factor, height: fullH, width: fullW },
+      { image, ...(run.tile ? { tile: run.tile } : {}) },
+      { ...(flags.memoryLimit === undefined ? {} : { limit: flags.memoryLimit }), device: vae.device, subject: latentFile, style: 'cli' },
+    )
     const host = step < latentT ? { data: (await latent.data()) as Float32Array, shape: s } : undefined
     const bar = ctx.progress('decode', 'frames', total)
     let written = 0
@@ -105,6 +114,7 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
           image,
           ...(run.tile ? { tile: run.tile } : {}),
           ...(text ? { text } : {}),
+          ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
           signal: ctx.signal,
           onProgress: (f) => bar.update(done + Math.round(f * real)),
         })

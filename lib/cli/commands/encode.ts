@@ -14,6 +14,7 @@ import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
 import {
   addModelOptions,
+  addLimitOptions,
   addOutputFlags,
   addReadOptions,
   addRunOptions,
@@ -21,15 +22,16 @@ import {
   intArg,
   readOptions,
   runOptions,
+  type LimitFlags,
   type ModelFlags,
   type ReadFlags,
   type RunFlags,
 } from '../options.js'
 import { checkInput, outputsFor } from '../outputs.js'
-import { checkGeometry, concatT, encodeChunk, readChunks, type HostTensor, type ReadInfo } from '../pipeline.js'
+import { checkGeometry, checkReadMemory, concatT, encodeChunk, readChunks, type HostTensor, type ReadInfo } from '../pipeline.js'
 import { resolveText, type TextInputs } from '../text.js'
 
-interface EncodeFlags extends ModelFlags, ReadFlags, RunFlags {
+interface EncodeFlags extends ModelFlags, ReadFlags, RunFlags, LimitFlags {
   output: string
   posterior?: boolean
   sampleSeed?: number
@@ -62,6 +64,7 @@ export function registerEncode(program: Command, run: Runner): Command {
     .option('--text-embedding <file>', 'caption embeddings for text bundles: .safetensors with text_emb [1,L,1024] and text_mask [1,L]')
   addReadOptions(cmd)
   addRunOptions(cmd)
+  addLimitOptions(cmd)
   addModelOptions(cmd)
   addOutputFlags(cmd)
   cmd.addHelpText(
@@ -122,6 +125,7 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
   try {
     const chunks = readChunks(ctx, input, readOptions(flags), sampling ? 0 : chunk, (i) => {
       checkGeometry(input, i, vae)
+      checkReadMemory(input, i, vae, readOptions(flags), { image, chunk, wholeClip: sampling, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
       info = i
       bar.update(0, i.total)
     })
@@ -133,6 +137,7 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
           ...(run.tile ? { tile: run.tile } : {}),
           ...(text ? { text } : {}),
           ...(sampling ? { sampleSeed: flags.sampleSeed, chunkFrames: chunk } : {}),
+          ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
           signal: ctx.signal,
           onProgress: (f) => bar.update(done + Math.round(f * c.t)),
         }),

@@ -18,7 +18,7 @@ import { jsonReplacer, type Context } from '../context.js'
 import { CliError, EXIT, errorCode, formatError, isAbort, oneLine, usageError } from '../errors.js'
 import { frameToUnitCHW, IMAGE_EXTENSIONS } from '../frames.js'
 import type { Runner } from '../main.js'
-import { deviceArg, addOutputFlags, intArg } from '../options.js'
+import { deviceArg, addOutputFlags, intArg, TRUSTED_INPUT_HELP } from '../options.js'
 import { checkInput } from '../outputs.js'
 import { addReportOption, openReport } from '../report_option.js'
 
@@ -28,6 +28,7 @@ interface EvalFlags {
   threads?: number
   frames?: number
   report?: string
+  trustedInput?: boolean
 }
 
 interface PairScores {
@@ -50,6 +51,7 @@ export function registerEval(program: Command, run: Runner): Command {
     .argument('<test>', 'reconstructed video, or a directory of them')
     .option('--lpips <file.pt>', 'also LPIPS: a TorchScript module called as m(x, y) on [1,3,H,W] frames in [-1,1] (mean of its output per frame)')
     .option('--frames <n>', 'score only the first n frames of each video', intArg('--frames', 1))
+    .option('--trusted-input', TRUSTED_INPUT_HELP)
     .addOption(new Option('--device <device>', "device of the LPIPS module: 'cpu', 'cuda' or 'cuda:N'").argParser(deviceArg).default('cpu'))
     .option('--threads <n>', 'libtorch intra-op threads for LPIPS', intArg('--threads', 1))
   addReportOption(cmd)
@@ -149,7 +151,12 @@ async function lpipsOf(module: TorchModule, a: Uint8Array, b: Uint8Array, w: num
 }
 
 async function scorePair(ctx: Context, ref: string, test: string, flags: EvalFlags, lpips: TorchModule | undefined, perFrame: { psnr: number[]; ssim: number[]; lpips: number[] }, recorder?: PairRecorder): Promise<PairScores> {
-  const opts = { chunkFrames: 16, signal: ctx.signal, ...(flags.frames === undefined ? {} : { count: flags.frames }) }
+  const opts = {
+    chunkFrames: 16,
+    signal: ctx.signal,
+    ...(flags.frames === undefined ? {} : { count: flags.frames }),
+    ...(flags.trustedInput === true ? { trusted: true } : {}),
+  }
   const a = new Frames(readVideoWithPlan(ref, opts, (plan) => {
     if (recorder) recorder.fps = plan.fps
   }))

@@ -1,9 +1,8 @@
 /** `videovae info`: a bundle's manifest, the latent shape of an input size, a memory estimate. */
-import { statSync } from 'node:fs'
-
 import type { Command } from 'commander'
 
 import { readBundle, type BundleInfo } from '../../bundle.js'
+import { memoryEstimate as jobMemoryEstimate } from '../../memory_limit.js'
 import type { Context } from '../context.js'
 import type { Runner } from '../main.js'
 import { bundleDirOf } from '../model.js'
@@ -54,31 +53,7 @@ export function memoryEstimate(
   [t, h, w]: [number, number, number],
   options: { image: boolean; chunkFrames?: number; tile?: { size: number; overlap?: number } },
 ): Record<string, number> {
-  let weights = 0
-  for (const file of Object.values(info.files)) weights += statSync(file).size
-  // int8-stored weights (one byte each) widen to float32 at load: twice what float16 ones do.
-  if (info.quantization) weights += 2 * statSync(info.quantization.file).size
-  const hp = Math.ceil(h / 8) * 8
-  const wp = Math.ceil(w / 8) * 8
-  const tp = options.image ? t : Math.ceil(t / 4) * 4
-  const frames = options.chunkFrames ? Math.min(tp, options.chunkFrames) : tp
-  const th = options.tile ? Math.min(hp, options.tile.size) : hp
-  const tw = options.tile ? Math.min(wp, options.tile.size) : wp
-  const tokens = (th / 8) * (tw / 8)
-  const terms = {
-    weights: weights * 2.2,
-    runtime: 300 * MB,
-    frameBuffers: frames * hp * wp * 3 * (1 + 4 + 4 + 1),
-    activations: 64 * info.widths.ch * frames * th * tw,
-    // Fused SDPA (fast mode) keeps no [tokens, tokens] logits: q, k, v and the output only.
-    attention:
-      info.attention === 'sdpa'
-        ? 4 * 4 * frames * tokens * info.widths.ch * info.widths.chMult[info.widths.chMult.length - 1]!
-        : info.attention === 'chunked'
-          ? Math.min(8 * frames * tokens * tokens, 700 * MB)
-          : 8 * frames * tokens * tokens,
-  }
-  return { ...terms, total: Object.values(terms).reduce((a, b) => a + b, 0) }
+  return jobMemoryEstimate(info, { batch: 1, frames: t, height: h, width: w }, options)
 }
 
 function fmtBytes(n: number): string {

@@ -10,6 +10,7 @@ import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
 import {
   addModelOptions,
+  addLimitOptions,
   addOutputFlags,
   addReadOptions,
   addRunOptions,
@@ -17,16 +18,17 @@ import {
   intArg,
   readOptions,
   runOptions,
+  type LimitFlags,
   type ModelFlags,
   type ReadFlags,
   type RunFlags,
 } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
 import { addReportOption, openReport } from '../report_option.js'
-import { checkGeometry, decodeChunk, encodeChunk, FrameQueue, readChunks, type ReadInfo } from '../pipeline.js'
+import { checkGeometry, checkReadMemory, decodeChunk, encodeChunk, FrameQueue, readChunks, type ReadInfo } from '../pipeline.js'
 import { resolveText, type TextInputs } from '../text.js'
 
-interface ReconstructFlags extends ModelFlags, ReadFlags, RunFlags {
+interface ReconstructFlags extends ModelFlags, ReadFlags, RunFlags, LimitFlags {
   output: string
   sideBySide?: string
   crf: number
@@ -48,6 +50,7 @@ export function registerReconstruct(program: Command, run: Runner): Command {
   addReportOption(cmd)
   addReadOptions(cmd)
   addRunOptions(cmd)
+  addLimitOptions(cmd)
   addModelOptions(cmd)
   addOutputFlags(cmd)
   cmd.addHelpText(
@@ -96,6 +99,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
     try {
       const chunks = readChunks(ctx, input, readOptions(flags), chunk, (i) => {
         checkGeometry(input, i, vae)
+        checkReadMemory(input, i, vae, readOptions(flags), { image, chunk, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
         if (i.total !== undefined) checkFrameCount(flags.output, i.total)
         info = i
         bar.update(0, i.total)
@@ -109,6 +113,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
           image,
           ...(run.tile ? { tile: run.tile } : {}),
           ...(text ? { text } : {}),
+          ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
           signal: ctx.signal,
         }
         const encoded = await encodeChunk(vae, c, { ...options, onProgress: (f) => bar.update(done + Math.round((f * c.t) / 2)) })

@@ -6,10 +6,11 @@ import type { Context } from '../context.js'
 import { EXIT } from '../errors.js'
 import type { Runner } from '../main.js'
 import { loadModel } from '../model.js'
-import { addModelOptions, addOutputFlags, intArg, type ModelFlags } from '../options.js'
+import { addLimitOptions, addModelOptions, addOutputFlags, intArg, TRUSTED_INPUT_HELP, type LimitFlags, type ModelFlags } from '../options.js'
 import { prepareOutdir } from './batch.js'
 
-interface WorkerFlags extends ModelFlags {
+interface WorkerFlags extends ModelFlags, LimitFlags {
+  trustedInput?: boolean
   queue: string
   output: string
   concurrency: number
@@ -36,6 +37,8 @@ export function registerWorker(program: Command, run: Runner): Command {
     .option('--lock-ms <ms>', "a dead worker's jobs go back to the queue after this long", intArg('--lock-ms', 1000), 30000)
     .option('--stalled-ms <ms>', 'how often to look for jobs of dead workers', intArg('--stalled-ms', 500), 30000)
     .option('--until-empty', 'exit once the queue has nothing left (default: wait for jobs until ^C)')
+    .option('--trusted-input', TRUSTED_INPUT_HELP)
+  addLimitOptions(cmd)
   addModelOptions(cmd)
   addOutputFlags(cmd)
   return cmd.action(run(worker))
@@ -58,6 +61,8 @@ async function worker(ctx: Context, flags: WorkerFlags): Promise<number> {
       lockMs: flags.lockMs,
       stalledMs: flags.stalledMs,
       untilEmpty: flags.untilEmpty === true,
+      ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
+      ...(flags.trustedInput === true ? { trusted: true } : {}),
       signal: ctx.signal,
       onItem: (_id, done) => bar.update(done),
       onFailure: (f) => process.stderr.write(`videovae: ${f.id}: ${f.error} (${f.code})\n`),
