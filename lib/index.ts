@@ -20,7 +20,7 @@ export {
   type CaptionEmbedding,
 } from './caption_encoder.js'
 export type { EncodeOptions, DecodeOptions, RunOptions, TilingOptions } from './vae_options.js'
-export { DEFAULT_MEMORY_LIMIT, memoryEstimate, checkMemoryLimit, type MemoryLimit, type JobSize, type JobLayout } from './memory_limit.js'
+export { DEFAULT_MEMORY_LIMIT, defaultMemoryLimit, memoryEstimate, checkMemoryLimit, type MemoryLimit, type JobSize, type JobLayout } from './memory_limit.js'
 export * from './io/index.js'
 export * from './metrics/index.js'
 export { encodeStream, decodeStream, type FrameBlock, type LatentChunk, type EncodeStreamOptions, type DecodedFrames } from './vae_stream.js'

@@ -5,6 +5,7 @@
  * KB of H.264 at 8192x8192) fails fast with ERR_LIMIT instead of growing the process by gigabytes.
  */
 import { statSync } from 'node:fs'
+import os from 'node:os'
 
 import type { BundleInfo } from './bundle.js'
 import { VideoVaeError } from './errors.js'
@@ -15,10 +16,23 @@ const MB = 1024 * 1024
 const GB = 1024 * MB
 
 /**
- * The default limit on a job's estimated peak memory: 6 GiB, what a 2-core machine with 8 GB
- * survives next to the OS and the process itself.
+ * The floor of the default limit on a job's estimated peak memory: 6 GiB, what a 2-core machine
+ * with 8 GB survives next to the OS and the process itself.
  */
 export const DEFAULT_MEMORY_LIMIT = 6 * GB
+
+/**
+ * The default limit: 3/4 of the memory this process may use (the cgroup limit where one is set,
+ * else the machine's), but at least {@link DEFAULT_MEMORY_LIMIT}. A fixed 6 GiB would refuse jobs
+ * that a larger machine runs easily; 3/4 keeps a job from pushing the machine into swap or the
+ * OOM killer.
+ */
+export function defaultMemoryLimit(): number {
+  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() ?? 0 : 0
+  const total = os.totalmem()
+  const usable = constrained > 0 && constrained < total ? constrained : total
+  return Math.max(DEFAULT_MEMORY_LIMIT, Math.floor(usable * 0.75))
+}
 
 /** A limit in bytes; `false` or 0 turn the check off. */
 export type MemoryLimit = number | false
@@ -99,7 +113,7 @@ function hostBytes(estimate: Record<string, number>, device: string): number {
  * @throws VideoVaeError ERR_ARGUMENT for anything but a number >= 0 or false.
  */
 export function resolveMemoryLimit(limit: MemoryLimit | undefined): number {
-  if (limit === undefined) return DEFAULT_MEMORY_LIMIT
+  if (limit === undefined) return defaultMemoryLimit()
   if (limit === false || limit === 0) return Infinity
   if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0) {
     throw new VideoVaeError('ERR_ARGUMENT', `memoryLimit must be a number of bytes >= 0 or false, got ${String(limit)}`)
@@ -117,7 +131,7 @@ export type AdviceStyle = 'api' | 'cli'
 
 /** Options of {@link checkMemoryLimit}. */
 export interface MemoryCheckOptions {
-  /** The limit (default {@link DEFAULT_MEMORY_LIMIT}; false or 0: none). */
+  /** The limit (default {@link defaultMemoryLimit}; false or 0: none). */
   limit?: MemoryLimit
   /** The model's device ('cpu', 'cuda:0'...). Default 'cpu'. */
   device?: string

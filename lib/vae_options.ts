@@ -43,8 +43,8 @@ export interface RunOptions {
   onProgress?: (done: number, total: number) => void
   /**
    * Refuse a job whose estimated peak memory (the model of `videovae info --size`) exceeds this
-   * many bytes, with ERR_LIMIT, before the native job starts. Default: 6 GiB
-   * (DEFAULT_MEMORY_LIMIT); `false` or 0: no limit. On CUDA only the host-side part counts.
+   * many bytes, with ERR_LIMIT, before the native job starts. Default: 3/4 of the
+   * memory the process may use, at least 6 GiB (defaultMemoryLimit()); `false` or 0: no limit. On CUDA only the host-side part counts.
    */
   memoryLimit?: number | false
 }
