@@ -1,7 +1,7 @@
 /** `videovae reconstruct VIDEO -o OUT.mp4`: encode + decode, with PSNR/SSIM against the input. */
 import type { Command } from 'commander'
 
-import { compareFrames } from '../../metrics/index.js'
+import { compareFrames, ssimUndefinedReason } from '../../metrics/index.js'
 import type { Context } from '../context.js'
 import { checkFrameCount, cropFrames, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
 import type { Runner } from '../main.js'
@@ -113,7 +113,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
         for (let f = 0; f < c.t; f++) {
           const s = compareFrames(original.subarray(f * size, (f + 1) * size), decoded.frames.subarray(f * size, (f + 1) * size), i.width, i.height)
           psnrs.push(s.psnr)
-          ssims.push(s.ssim)
+          if (!Number.isNaN(s.ssim)) ssims.push(s.ssim)
         }
         if (writeFailure !== undefined) throw writeFailure
         queues[0]!.push(decoded)
@@ -129,6 +129,8 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
     const i = info as ReadInfo
     const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length
     const seconds = (performance.now() - started) / 1000
+    // Frames below SSIM's 7x7 window: PSNR alone, and the output says why.
+    const ssimOmitted = ssimUndefinedReason(i.width, i.height)
     const summary = {
       input,
       output: flags.output,
@@ -140,14 +142,14 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
       chunkFrames: chunk,
       bundle: { variant: vae.info.variant, sha256: vae.info.sha256 },
       psnr: mean(psnrs),
-      ssim: mean(ssims),
-      perFrame: { psnr: psnrs, ssim: ssims },
+      ...(ssimOmitted === null ? { ssim: mean(ssims) } : { ssimOmitted }),
+      perFrame: { psnr: psnrs, ...(ssimOmitted === null ? { ssim: ssims } : {}) },
       seconds,
     }
     ctx.result(summary)
     ctx.print(
       `${input} -> ${flags.output}: ${frames} frame(s) ${i.width}x${i.height} in ${seconds.toFixed(1)} s\n` +
-        `PSNR ${summary.psnr.toFixed(2)} dB  SSIM ${summary.ssim.toFixed(4)}  (vs the input frames as read, before video encoding)`,
+        `PSNR ${summary.psnr.toFixed(2)} dB  ${ssimOmitted === null ? `SSIM ${mean(ssims).toFixed(4)}` : `SSIM n/a (${ssimOmitted})`}  (vs the input frames as read, before video encoding)`,
     )
   } catch (err) {
     // The writers discard their temporaries when their source fails.
