@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander'
 
+import { MAX_FPS, MIN_FPS } from '../io/frame_rate.js'
 import type { FitMode, ReadVideoOptions } from '../io/video_reader.js'
 import type { TilingOptions } from '../vae_options.js'
 import { usageError } from './errors.js'
@@ -35,6 +36,8 @@ export function rateArg(value: string): string {
   if (m === null || Number(m[1]) <= 0 || (m[2] !== undefined && Number(m[2]) === 0)) {
     throw new InvalidArgumentError('the frame rate must be a positive number or a fraction like 30000/1001')
   }
+  const rate = Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2]))
+  if (rate < MIN_FPS || rate > MAX_FPS) throw new InvalidArgumentError(`the frame rate must be between ${MIN_FPS} and ${MAX_FPS} fps`)
   return value.trim()
 }
 
