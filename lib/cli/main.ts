@@ -50,7 +50,7 @@ export function buildProgram(run: Runner): Command {
     .helpCommand(true)
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 parity mismatch or some items failed, 130 interrupted.\n' +
+      '\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 parity mismatch or some items failed, 130 / 143 / 129 interrupted by SIGINT / SIGTERM / SIGHUP.\n' +
         "Run 'videovae <command> --help' for the options of a command.",
     )
   quietErrors(program)

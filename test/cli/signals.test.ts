@@ -6,11 +6,15 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
-import { cliAsync, listing, makeVideo, tempDir } from './helpers.js'
+import { cli, cliAsync, listing, makeVideo, tempDir } from './helpers.js'
 
 describe('stop signals', () => {
   const dir = tempDir()
   const clip = makeVideo(path.join(dir, 'clip.mp4'), { width: 64, height: 64, frames: 32 })
+
+  it('--help lists the exit codes of the three signals', () => {
+    assert.match(cli(['--help']).stdout, /130 \/ 143 \/ 129 interrupted by SIGINT \/ SIGTERM \/ SIGHUP/)
+  })
 
   for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     it(`${signal}: exit ${code}, the temporary output removed`, async () => {
