@@ -217,7 +217,14 @@ function parseText(value: unknown, where: string): BundleInfo['text'] {
 export async function readManifest(dir: string): Promise<{ root: string; where: string; raw: Buffer; m: Json; version: number }> {
   const root = await realBundleRoot(dir)
   const manifestPath = path.join(root, 'manifest.json')
-  const raw = await readBundleFile(root, 'manifest.json', `not a bundle: ${manifestPath}`)
+  let raw: Buffer
+  try {
+    raw = await readBundleFile(root, 'manifest.json', `not a bundle: ${manifestPath}`)
+  } catch (err) {
+    const cause = (err as Error).cause as NodeJS.ErrnoException | undefined
+    if (cause?.code === undefined) throw err // not a regular file, or a symlink out of the bundle
+    throw bundleError(`not a bundle: cannot read ${manifestPath} (${cause.message})`, cause)
+  }
   let m: unknown
   try {
     m = JSON.parse(raw.toString('utf8'))
