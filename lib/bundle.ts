@@ -1,10 +1,9 @@
 // Reading and verifying a bundle directory: manifest.json plus one TorchScript file per
 // stage (the contract written by python/videovae/export.py). Nothing here runs a model.
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import * as path from 'node:path'
 
+import { checkBundleFile, hashBundleFile, readBundleFile, realBundleRoot } from './bundle_files.js'
 import { VideoVaeError } from './errors.js'
 
 export const BUNDLE_FORMAT_VERSION = 1
@@ -116,17 +115,13 @@ export function bundleError(message: string, cause?: unknown): VideoVaeError {
   return new VideoVaeError('ERR_BUNDLE', message, cause === undefined ? undefined : { cause })
 }
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
-
 export type Json = Record<string, unknown>
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 export function field<T>(obj: Json, key: string, kind: string, where: string): T {
   const value = obj[key]
-  const ok = kind === 'array' ? Array.isArray(value) : typeof value === kind && value !== null
+  const ok = kind === 'array' ? Array.isArray(value) : kind === 'object' ? isObject(value) : typeof value === kind && value !== null
   if (!ok) throw bundleError(`${where}: "${key}" is missing or not a${kind === 'array' ? 'n' : ''} ${kind}`)
   return value as T
 }
@@ -150,10 +145,10 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
   for (const stage of STAGE_NAMES) {
     if (!resolved[stage]) throw bundleError(`${where}: stage "${stage}" is missing from files`)
   }
-  const widths = field<Json>(m, 'widths', 'object', where)
-  const compression = field<Json>(m, 'compression', 'object', where)
-  const rules = field<Json>(m, 'rules', 'object', where)
-  const text = m.text === null || m.text === undefined ? null : (m.text as Json)
+  const widths = parseWidths(field<Json>(m, 'widths', 'object', where), where)
+  const compression = parseCounts(field<Json>(m, 'compression', 'object', where), `${where} compression`, ['t', 'h', 'w'])
+  const rules = parseCounts(field<Json>(m, 'rules', 'object', where), `${where} rules`, ['t_multiple', 't_min', 'hw_multiple'])
+  const text = parseText(m.text, where)
   const stageFiles = Object.fromEntries(STAGE_NAMES.map((s) => [s, resolved[s]])) as Record<StageName, string>
   const extraFiles = Object.fromEntries(
     Object.entries(resolved).filter(([k]) => !(STAGE_NAMES as readonly string[]).includes(k)),
@@ -168,25 +163,11 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
     formatVersion: version,
     variant: field<string>(m, 'variant', 'string', where),
     config: field<string>(m, 'config', 'string', where),
-    widths: {
-      ch: widths.ch as number,
-      chMult: widths.ch_mult as number[],
-      numResBlocks: widths.num_res_blocks as number,
-      hiddenChannel: widths.hidden_channel as number,
-      normGroupChannels: (widths.norm_group_channels as number | undefined) ?? 0,
-    },
-    latentChannels: field<number>(m, 'latent_channels', 'number', where),
-    compression: { t: compression.t as number, h: compression.h as number, w: compression.w as number },
-    rules: {
-      tMultiple: rules.t_multiple as number,
-      tMin: rules.t_min as number,
-      hwMultiple: rules.hw_multiple as number,
-    },
-    text: text && {
-      required: Boolean(text.required),
-      dim: text.dim as number,
-      maxLength: text.max_length as number,
-    },
+    widths,
+    latentChannels: count(m, 'latent_channels', where),
+    compression: { t: compression.t, h: compression.h, w: compression.w },
+    rules: { tMultiple: rules.t_multiple, tMin: rules.t_min, hwMultiple: rules.hw_multiple },
+    text,
     dtype: field<string>(m, 'dtype', 'string', where),
     quantization,
     attention: typeof m.attention === 'string' ? m.attention : 'exact',
@@ -199,22 +180,58 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
   }
 }
 
+/** obj[key] as an integer >= min (1: a count, a factor, a multiple). */
+function count(obj: Json, key: string, where: string, min = 1): number {
+  const value = obj[key]
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw bundleError(`${where}: "${key}" must be an integer >= ${min}, got ${JSON.stringify(value) ?? 'nothing'}`)
+  }
+  return value
+}
+
+function parseCounts<K extends string>(obj: Json, where: string, keys: K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, count(obj, k, where)])) as Record<K, number>
+}
+
+function parseWidths(w: Json, where: string): BundleInfo['widths'] {
+  const at = `${where} widths`
+  const chMult = field<unknown[]>(w, 'ch_mult', 'array', at)
+  if (chMult.length === 0) throw bundleError(`${at}: "ch_mult" is empty`)
+  chMult.forEach((_, i) => count(chMult as unknown as Json, String(i), `${at} ch_mult`))
+  return {
+    ch: count(w, 'ch', at),
+    chMult: chMult as number[],
+    numResBlocks: count(w, 'num_res_blocks', at),
+    hiddenChannel: count(w, 'hidden_channel', at),
+    normGroupChannels: w.norm_group_channels === undefined ? 0 : count(w, 'norm_group_channels', at, 0),
+  }
+}
+
+function parseText(value: unknown, where: string): BundleInfo['text'] {
+  if (value === null || value === undefined) return null
+  if (!isObject(value)) throw bundleError(`${where}: "text" must be an object or null`)
+  return { required: Boolean(value.required), dim: count(value, 'dim', `${where} text`), maxLength: count(value, 'max_length', `${where} text`) }
+}
+
 /** manifest.json of a bundle directory, parsed, with its format version checked. */
 export async function readManifest(dir: string): Promise<{ root: string; where: string; raw: Buffer; m: Json; version: number }> {
-  const root = path.resolve(dir)
+  const root = await realBundleRoot(dir)
   const manifestPath = path.join(root, 'manifest.json')
   let raw: Buffer
   try {
-    raw = await readFile(manifestPath)
+    raw = await readBundleFile(root, 'manifest.json', `not a bundle: ${manifestPath}`)
   } catch (err) {
-    throw bundleError(`not a bundle: cannot read ${manifestPath} (${(err as Error).message})`, err)
+    const cause = (err as Error).cause as NodeJS.ErrnoException | undefined
+    if (cause?.code === undefined) throw err // not a regular file, or a symlink out of the bundle
+    throw bundleError(`not a bundle: cannot read ${manifestPath} (${cause.message})`, cause)
   }
-  let m: Json
+  let m: unknown
   try {
-    m = JSON.parse(raw.toString('utf8')) as Json
+    m = JSON.parse(raw.toString('utf8'))
   } catch (err) {
     throw bundleError(`${manifestPath} is not valid JSON: ${(err as Error).message}`, err)
   }
+  if (!isObject(m)) throw bundleError(`${manifestPath} does not hold a JSON object (it holds ${m === null ? 'null' : Array.isArray(m) ? 'an array' : typeof m})`)
   const where = manifestPath
   const version = field<number>(m, 'format_version', 'number', where)
   if (version !== BUNDLE_FORMAT_VERSION) {
@@ -233,25 +250,19 @@ export async function verifyFiles(root: string, files: Json, where: string, veri
   const resolved: Record<string, string> = {}
   await Promise.all(
     Object.entries(files).filter(([name]) => only === undefined || only.includes(name)).map(async ([name, entry]) => {
-      const e = entry as Json
-      const rel = field<string>(e, 'path', 'string', `${where} files.${name}`)
-      const expected = field<string>(e, 'sha256', 'string', `${where} files.${name}`)
-      const file = path.resolve(root, rel)
-      if (path.relative(root, file).startsWith('..')) {
-        throw bundleError(`${where}: files.${name} points outside the bundle (${rel})`)
+      if (!isObject(entry)) throw bundleError(`${where}: files.${name} is not an object with "path" and "sha256"`)
+      const rel = field<string>(entry, 'path', 'string', `${where} files.${name}`)
+      const expected = field<string>(entry, 'sha256', 'string', `${where} files.${name}`)
+      const what = `${where}: files.${name}`
+      if (!verify) {
+        resolved[name] = await checkBundleFile(root, rel, what)
+        return
       }
-      if (verify) {
-        let actual: string
-        try {
-          actual = await sha256File(file)
-        } catch (err) {
-          throw bundleError(`bundle file ${rel} (${name}) is missing or unreadable: ${(err as Error).message}`, err)
-        }
-        if (actual !== expected) {
-          throw bundleError(
-            `bundle file ${rel} (${name}) does not match its manifest hash (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…): the bundle is corrupt or was modified; re-export it`,
-          )
-        }
+      const { file, sha256: actual } = await hashBundleFile(root, rel, what)
+      if (actual !== expected) {
+        throw bundleError(
+          `bundle file ${rel} (${name}) does not match its manifest hash (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…): the bundle is corrupt or was modified; re-export it`,
+        )
       }
       resolved[name] = file
     }),

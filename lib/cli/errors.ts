@@ -15,7 +15,7 @@ export const EXIT = {
   USAGE: 2,
   /** The command ran but its verdict is negative: a parity mismatch, or some of several items failed. */
   MISMATCH: 3,
-  /** Interrupted (SIGINT): the job was aborted and no partial output was left. */
+  /** Interrupted (SIGINT; main() reports SIGTERM as 143, SIGHUP as 129): the job was aborted and no partial output was left. */
   INTERRUPTED: 130,
 } as const
 

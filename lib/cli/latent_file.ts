@@ -14,6 +14,7 @@
  *   uses the same chunking), sample_seed, caption, tile (JSON), when they apply.
  */
 import type { BundleInfo } from '../bundle.js'
+import { frameRateProblem } from '../io/frame_rate.js'
 
 export const LATENT_FORMAT = 'videovae-latent'
 export const LATENT_FORMAT_VERSION = 1
@@ -67,6 +68,8 @@ export function latentMetadata(m: LatentMeta): Record<string, string> {
 /** What decode needs from a latent file's metadata; fields it lacks are undefined. */
 export interface DecodeHints {
   fps?: string
+  /** Why the metadata's fps cannot be used (malformed, or outside 0.01..1000000 fps); decode refuses it. */
+  fpsProblem?: string
   frames?: number
   width?: number
   height?: number
@@ -86,9 +89,9 @@ function positiveInt(text: string | undefined): number | undefined {
 
 /** Reads the metadata of a latent file tolerantly (files from other tools may have none). */
 export function decodeHints(meta: Record<string, string>): DecodeHints {
-  const fps = meta.fps !== undefined && /^\d+(\.\d+)?(\/\d+)?$/.test(meta.fps) && Number.parseFloat(meta.fps) > 0 ? meta.fps : undefined
+  const fpsProblem = meta.fps === undefined ? null : frameRateProblem(meta.fps)
   return {
-    fps,
+    ...(meta.fps === undefined ? {} : fpsProblem === null ? { fps: meta.fps.trim() } : { fpsProblem }),
     frames: positiveInt(meta.frames),
     width: positiveInt(meta.width),
     height: positiveInt(meta.height),

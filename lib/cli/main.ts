@@ -1,13 +1,14 @@
 /**
  * The `videovae` command: builds the command line, runs one command, and turns its outcome
  * into an exit code (0 ok, 1 failure, 2 usage error, 3 mismatch / some items failed,
- * 130 interrupted). SIGINT aborts the running job; outputs are only ever renamed into place
- * when complete, so an interrupted run leaves none.
+ * 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP). A signal aborts the running job; outputs are
+ * only ever renamed into place when complete, so an interrupted run leaves none.
  */
 import { Command, CommanderError } from 'commander'
 
 import { Context, jsonReplacer, type OutputFlags } from './context.js'
 import { errorCode, EXIT, exitCodeOf, formatError, oneLine } from './errors.js'
+import { onStopSignals, signalExitCode, type StopSignal } from './signals.js'
 import { registerBatch } from './commands/batch.js'
 import { registerDecode } from './commands/decode.js'
 import { registerDoctor } from './commands/doctor.js'
@@ -50,7 +51,7 @@ export function buildProgram(run: Runner): Command {
     .helpCommand(true)
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 parity mismatch or some items failed, 130 interrupted.\n' +
+      '\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 parity mismatch or some items failed, 130 / 143 / 129 interrupted by SIGINT / SIGTERM / SIGHUP.\n' +
         "Run 'videovae <command> --help' for the options of a command.",
     )
   quietErrors(program)
@@ -67,24 +68,23 @@ async function writeOut(stream: NodeJS.WriteStream, text: string): Promise<void>
 
 /**
  * Runs the command line `argv` (without node and the script) and returns the exit code.
- * Installs a SIGINT handler for the duration: the first ^C aborts the job, a second exits.
+ * Installs SIGINT, SIGTERM and SIGHUP handlers for the duration: the first signal aborts the job
+ * (exit 128 + its number: 130, 143, 129), a second exits at once (temporaries are still removed
+ * by io/atomic_output's exit hook).
  */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController()
   const json = argv.includes('--json')
   const verbose = argv.includes('--verbose')
   let exitCode: number = EXIT.OK
-  let sigints = 0
-  const onSigint = (): void => {
-    sigints++
-    if (sigints === 1) {
-      process.stderr.write('\nvideovae: interrupted, stopping (press ^C again to quit at once)\n')
-      controller.abort()
-    } else {
-      process.exit(EXIT.INTERRUPTED)
-    }
-  }
-  process.on('SIGINT', onSigint)
+  let received: StopSignal | undefined
+  const offSignals = onStopSignals((signal) => {
+    if (received !== undefined) process.exit(signalExitCode(signal))
+    received = signal
+    const again = signal === 'SIGINT' ? 'press ^C again to quit at once' : `send ${signal} again to quit at once`
+    process.stderr.write(`\nvideovae: interrupted (${signal}), stopping (${again})\n`)
+    controller.abort()
+  })
 
   const run: Runner =
     (action: Action) =>
@@ -125,9 +125,9 @@ export async function main(argv: string[]): Promise<number> {
       await writeOut(process.stdout, `${JSON.stringify(body, jsonReplacer)}\n`)
     }
   } finally {
-    process.off('SIGINT', onSigint)
+    offSignals()
   }
-  return exitCode
+  return exitCode === EXIT.INTERRUPTED && received !== undefined ? signalExitCode(received) : exitCode
 }
 
 /** The bin entry: runs process.argv and exits with the code. */
@@ -135,7 +135,7 @@ export async function run(): Promise<void> {
   // `videovae ... | head`: a closed stdout is not an error of the job.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err
+      if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err // EIO: the terminal is gone (SIGHUP)
     })
   }
   const code = await main(process.argv.slice(2))

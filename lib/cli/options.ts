@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander'
 
+import { MAX_FPS, MIN_FPS } from '../io/frame_rate.js'
 import type { FitMode, ReadVideoOptions } from '../io/video_reader.js'
 import type { TilingOptions } from '../vae_options.js'
 import { usageError } from './errors.js'
@@ -35,6 +36,8 @@ export function rateArg(value: string): string {
   if (m === null || Number(m[1]) <= 0 || (m[2] !== undefined && Number(m[2]) === 0)) {
     throw new InvalidArgumentError('the frame rate must be a positive number or a fraction like 30000/1001')
   }
+  const rate = Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2]))
+  if (rate < MIN_FPS || rate > MAX_FPS) throw new InvalidArgumentError(`the frame rate must be between ${MIN_FPS} and ${MAX_FPS} fps`)
   return value.trim()
 }
 
@@ -199,7 +202,7 @@ export function addLimitOptions(cmd: Command): Command {
   return cmd.option(
     '--memory-limit <size>',
     'refuse an input whose job needs more than this estimated peak memory (the model of `videovae info --size`), before decoding it: ' +
-      'e.g. 16GB; 0 or none: no limit (default 6GB)',
+      'e.g. 16GB; 0 or none: no limit (default: 3/4 of the memory this process may use, at least 6GB)',
     byteSizeArg,
   )
 }

@@ -5,6 +5,7 @@
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createTempFile, createTempSequence } from './atomic_output.js';
+import { frameRateProblem } from './frame_rate.js';
 import {
   abortError,
   fileUrl,
@@ -167,6 +168,8 @@ export async function writeVideo(
   }
   const defaultFps = isBatch(source) && typeof source.fps === 'number' && source.fps > 0 ? source.fps : 25;
   const fps = formatFrameRate(options.fps ?? defaultFps);
+  const fpsProblem = sequence ? null : frameRateProblem(fps); // image files have no timestamps to lose
+  if (fpsProblem !== null) throw invalid(`${path}: ${fpsProblem}`);
   const crf = options.crf ?? 15;
   if (!(Number.isFinite(crf) && crf >= 0)) throw invalid(`crf must be a number >= 0, got ${crf}`);
   const codec = options.codec ?? 'libx264';

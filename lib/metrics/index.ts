@@ -5,22 +5,25 @@
 import { VideoIOError } from '../io/ffmpeg.js';
 import { readVideo, type FrameChunk } from '../io/video_reader.js';
 import { psnr } from './psnr.js';
-import { ssim } from './ssim.js';
+import { ssim, ssimUndefinedReason } from './ssim.js';
 
 export { mse01, psnr } from './psnr.js';
-export { ssim, type SsimOptions } from './ssim.js';
+export { ssim, SSIM_WINDOW, ssimUndefinedReason, type SsimOptions } from './ssim.js';
 
 /** PSNR and SSIM of one frame pair. */
 export interface FrameScores {
   /** dB, 100 for identical frames. */
   psnr: number;
-  /** Mean SSIM (1.0 when either frame is constant). */
+  /** Mean SSIM (1.0 when either frame is constant; NaN when a side is below the 7-pixel window). */
   ssim: number;
 }
 
-/** Both metrics for two `[H,W,3]` 8-bit frames with the protocol's settings. */
+/**
+ * Both metrics for two `[H,W,3]` 8-bit frames with the protocol's settings. Frames smaller than
+ * SSIM's 7x7 window get PSNR only (ssim NaN; see {@link ssimUndefinedReason}).
+ */
 export function compareFrames(ref: Uint8Array, test: Uint8Array, width: number, height: number): FrameScores {
-  return { psnr: psnr(ref, test), ssim: ssim(ref, test, width, height) };
+  return { psnr: psnr(ref, test), ssim: ssimUndefinedReason(width, height) === null ? ssim(ref, test, width, height) : NaN };
 }
 
 /** Options of {@link compareVideos}. */
@@ -51,7 +54,7 @@ export interface VideoComparison {
   height: number;
   /** PSNR of each frame pair in dB (empty when turned off). */
   psnr: number[];
-  /** SSIM of each frame pair (empty when turned off). */
+  /** SSIM of each frame pair (empty when turned off, or when frames are smaller than the 7x7 window). */
   ssim: number[];
   /** Mean PSNR over frames (NaN when turned off). */
   meanPsnr: number;
@@ -143,10 +146,10 @@ export async function compareVideos(
       height = a.height;
       const scores: FrameScores = {
         psnr: doPsnr ? psnr(a.data, b.data) : NaN,
-        ssim: doSsim ? ssim(a.data, b.data, a.width, a.height) : NaN,
+        ssim: doSsim && ssimUndefinedReason(a.width, a.height) === null ? ssim(a.data, b.data, a.width, a.height) : NaN,
       };
       if (doPsnr) psnrs.push(scores.psnr);
-      if (doSsim) ssims.push(scores.ssim);
+      if (!Number.isNaN(scores.ssim)) ssims.push(scores.ssim);
       options.onFrame?.(frames, scores);
       frames++;
     }

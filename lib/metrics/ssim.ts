@@ -28,6 +28,16 @@ export interface SsimOptions {
 }
 
 const WIN = 7;
+/** Side of SSIM's square window: frames smaller than it in either direction have no SSIM. */
+export const SSIM_WINDOW = WIN;
+
+/**
+ * Why frames of `width` x `height` have no SSIM (a side below the 7-pixel window), or null when
+ * they have one. The CLI reports PSNR alone for such frames and says so with this text.
+ */
+export function ssimUndefinedReason(width: number, height: number): string | null {
+  return width < WIN || height < WIN ? `${width}x${height} frames are smaller than SSIM's ${WIN}x${WIN} window` : null;
+}
 const NP = WIN * WIN; // 49
 const PAD = (WIN - 1) >> 1; // 3
 const K1 = 0.01;

@@ -63,6 +63,10 @@ def verify_files(bundle_dir: str, manifest: Dict[str, object]) -> Dict[str, str]
         path = os.path.join(bundle_dir, rel)
         if not os.path.isfile(path):
             raise BundleError("bundle %s is incomplete: %s is missing" % (bundle_dir, rel))
+        # The path strings may stay inside while a symlink leads out: compare real paths.
+        real, root = os.path.realpath(path), os.path.realpath(bundle_dir)
+        if os.path.commonpath([real, root]) != root:
+            raise BundleError("bundle file path for %s is a symlink to %s, outside the bundle" % (name, real))
         actual = sha256_file(path)
         if actual != entry.get("sha256"):
             raise BundleError("bundle file %s does not match its manifest hash (expected %s, got %s); "

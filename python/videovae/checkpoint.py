@@ -7,7 +7,6 @@ loss module) are dropped; everything else must match the model exactly.
 """
 import hashlib
 import os
-import pickle
 import re
 from typing import Dict, List, Optional, Tuple
 
@@ -53,11 +52,16 @@ def read_state_dict(path: str) -> Dict[str, Tensor]:
     else:
         try:
             obj = _torch_load(path)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as e:
+        except Exception as e:  # the unpickler raises KeyError, IndexError, struct.error... on files that are not pickles
+            reason = _load_failure_reason(e)
+            if reason.startswith("it contains a pickled object"):
+                raise CheckpointError(
+                    "refusing to load %s: torch.load(weights_only=True) rejected it (%s). Only tensors, dicts, lists, "
+                    "strings and numbers are accepted, so no code stored in the file can run. If you trust the file, "
+                    "extract its state_dict to .safetensors in a separate step." % (path, reason)) from e
             raise CheckpointError(
-                "refusing to load %s: torch.load(weights_only=True) rejected it (%s). Only tensors, dicts, lists, "
-                "strings and numbers are accepted, so no code stored in the file can run. If you trust the file, "
-                "extract its state_dict to .safetensors in a separate step." % (path, _load_failure_reason(e))) from e
+                "refusing to load %s: it is not a checkpoint (a Lightning .ckpt, a .pt/.pth state dict or a .safetensors "
+                "file) that torch.load(weights_only=True) can read (%s)" % (path, reason)) from e
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]  # Lightning checkpoint
     if not isinstance(obj, dict):
@@ -79,7 +83,8 @@ def _load_failure_reason(error: Exception) -> str:
     if found:  # e.g. "Unsupported operand 110" for a file that is not a pickle at all
         return "not a valid weights pickle: %s" % found.group(1).strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[0] if lines else type(error).__name__
+    kind = type(error).__name__ if type(error).__module__ == "builtins" else "%s.%s" % (type(error).__module__, type(error).__name__)
+    return "%s: %s" % (kind, lines[0]) if lines else kind
 
 
 def _preview(items, limit: int = 20) -> str:
@@ -96,6 +101,15 @@ def _shape(sd: Dict[str, Tensor], key: str) -> Tuple[int, ...]:
 
 def detect_config(sd: Dict[str, Tensor]) -> VideoVAEConfig:
     """Variant (z channels, quant conv, text) and widths from key names and shapes."""
+    try:
+        return _detect_config(sd)
+    except (IndexError, ValueError, ZeroDivisionError) as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError("not a VideoVAE+ checkpoint: its tensor shapes do not describe a VideoVAE+ model (%s)" % e) from e
+
+
+def _detect_config(sd: Dict[str, Tensor]) -> VideoVAEConfig:
     ch = _shape(sd, "encoder.conv_in.weight")[0]
     levels = sorted({int(m.group(1)) for k in sd for m in [re.match(r"encoder\.down\.(\d+)\.block\.0\.conv1\.weight$", k)] if m})
     if levels != list(range(len(levels))) or not levels:
@@ -151,10 +165,25 @@ def mismatch_report(model: torch.nn.Module, sd: Dict[str, Tensor]) -> List[str]:
     return problems
 
 
+def non_finite_report(sd: Dict[str, Tensor]) -> List[str]:
+    """'key (n NaN, m Inf)' for every tensor holding a NaN or an infinity (a diverged training run)."""
+    report = []
+    for k, v in sd.items():
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            nan = int(torch.isnan(v).sum())
+            report.append("%s (%d NaN, %d Inf)" % (k, nan, int(torch.isinf(v).sum())))
+    return report
+
+
 def build_model(sd: Dict[str, Tensor], config: VideoVAEConfig) -> VideoVAEPlus:
     """A VideoVAEPlus holding exactly the tensors of sd (strict), in eval mode, float32."""
-    with torch.device("meta"):  # no default init: parameters come from the checkpoint
-        model = VideoVAEPlus(config)
+    try:
+        with torch.device("meta"):  # no default init: parameters come from the checkpoint
+            model = VideoVAEPlus(config)
+    except ValueError as e:  # e.g. GroupNorm(32) over a width that 32 does not divide
+        raise CheckpointError("the checkpoint's shapes give a %s model that cannot be built (ch %d, ch_mult %s, "
+                              "hidden_channel %d): %s" % (config.variant, config.ch, list(config.ch_mult),
+                                                          config.hidden_channel, e)) from e
     problems = mismatch_report(model, sd)
     if problems:
         raise CheckpointError("checkpoint does not match the %s model (ch %d, hidden_channel %d); refusing to load:\n  %s"
@@ -163,6 +192,10 @@ def build_model(sd: Dict[str, Tensor], config: VideoVAEConfig) -> VideoVAEPlus:
     if non_float:
         raise CheckpointError("non-floating-point tensors in checkpoint: %s" % _preview(non_float))
     sd = {k: (v if v.dtype == torch.float32 else v.float()) for k, v in sd.items()}
+    non_finite = non_finite_report(sd)
+    if non_finite:
+        raise CheckpointError("checkpoint has NaN or Inf weights in %d tensors; refusing to export a broken model: %s"
+                              % (len(non_finite), _preview(non_finite)))
     model.load_state_dict(sd, strict=True, assign=True)
     model.requires_grad_(False)
     return model.eval()

@@ -61,6 +61,9 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
       throw new CliError('ERR_LATENT', `${latentFile} has no tensor "latent" (it has: ${Object.keys(tensors).join(', ') || 'none'})`)
     }
     const hints = decodeHints(metadata)
+    if (flags.fps === undefined && hints.fpsProblem !== undefined) {
+      throw new CliError('ERR_LATENT', `${latentFile}: the frame rate in its metadata cannot be used: ${hints.fpsProblem}; pass --fps RATE to choose the output's`)
+    }
     if (hints.sha256 !== undefined && hints.sha256 !== vae.info.sha256) {
       ctx.warn(`${latentFile} was encoded with another bundle (${hints.variant ?? '?'} ${hints.sha256.slice(0, 12)}) than this one (${vae.info.variant} ${vae.info.sha256.slice(0, 12)}); the output will not be a faithful decode`)
     }

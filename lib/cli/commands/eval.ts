@@ -9,7 +9,7 @@ import { Option, type Command } from 'commander'
 
 import { VideoIOError } from '../../io/ffmpeg.js'
 import { readVideoWithPlan, type FrameChunk } from '../../io/video_reader.js'
-import { compareFrames } from '../../metrics/index.js'
+import { compareFrames, SSIM_WINDOW, ssimUndefinedReason } from '../../metrics/index.js'
 import { TorchModule } from '../../module.js'
 import type { HtmlReport, PairRecorder } from '../../report/index.js'
 import { setNumThreads } from '../../runtime.js'
@@ -38,9 +38,16 @@ interface PairScores {
   width: number
   height: number
   psnr: number
-  ssim: number
+  /** Absent when the frames are smaller than SSIM's 7x7 window (then ssimOmitted says so). */
+  ssim?: number
+  ssimOmitted?: string
   lpips?: number
   perFrame: { psnr: number[]; ssim: number[]; lpips?: number[] }
+}
+
+/** `SSIM 0.9123`, or `SSIM n/a (why)` for frames it is not defined on. */
+function ssimText(ssim: number | undefined, omitted: string | undefined): string {
+  return ssim === undefined ? `SSIM n/a (${omitted})` : `SSIM ${ssim.toFixed(4)}`
 }
 
 export function registerEval(program: Command, run: Runner): Command {
@@ -182,7 +189,7 @@ async function scorePair(ctx: Context, ref: string, test: string, flags: EvalFla
       height = x.height
       const s = compareFrames(x.data, y.data, width, height)
       scores.psnr.push(s.psnr)
-      scores.ssim.push(s.ssim)
+      if (!Number.isNaN(s.ssim)) scores.ssim.push(s.ssim)
       if (lpips) scores.lpips.push(await lpipsOf(lpips, x.data, y.data, width, height))
       await recorder?.add(scores.psnr.length - 1, x.data, y.data, width, height)
       bar.update(scores.psnr.length)
@@ -201,7 +208,7 @@ async function scorePair(ctx: Context, ref: string, test: string, flags: EvalFla
     width,
     height,
     psnr: mean(scores.psnr),
-    ssim: mean(scores.ssim),
+    ...(scores.psnr.length > 0 && scores.ssim.length === 0 ? { ssimOmitted: ssimUndefinedReason(width, height)! } : { ssim: mean(scores.ssim) }),
     ...(lpips ? { lpips: mean(scores.lpips) } : {}),
     perFrame: { psnr: scores.psnr, ssim: scores.ssim, ...(lpips ? { lpips: scores.lpips } : {}) },
   }
@@ -245,7 +252,7 @@ async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlag
         results.push(s)
         if (recorder) await addToReport(report!, recorder, s, results.length - 1, pairs.length)
         if (pairs.length > 1) {
-          ctx.print(`${path.basename(r)} ~ ${path.basename(t)}: PSNR ${s.psnr.toFixed(4)} dB  SSIM ${s.ssim.toFixed(4)}${s.lpips === undefined ? '' : `  LPIPS ${s.lpips.toFixed(4)}`}  (${s.frames} frames)`)
+          ctx.print(`${path.basename(r)} ~ ${path.basename(t)}: PSNR ${s.psnr.toFixed(4)} dB  ${ssimText(s.ssim, s.ssimOmitted)}${s.lpips === undefined ? '' : `  LPIPS ${s.lpips.toFixed(4)}`}  (${s.frames} frames)`)
         }
       } catch (err) {
         if (recorder) report!.drop(recorder)
@@ -254,18 +261,24 @@ async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlag
         process.stderr.write(`${formatError(err, ctx.verbose)}\n`)
       }
     }
-    const total = {
+    // SSIM's mean is over the frames that have one (at least 7x7).
+    const ssimFrames = all.ssim.length
+    const total: { pairs: number; frames: number; psnr: number; ssim?: number; ssimOmitted?: string; ssimFrames?: number; lpips?: number } = {
       pairs: results.length,
       frames: all.psnr.length,
       psnr: mean(all.psnr),
-      ssim: mean(all.ssim),
+      ...(ssimFrames === 0 && all.psnr.length > 0
+        ? { ssimOmitted: results.length === 1 ? results[0]!.ssimOmitted! : `every pair's frames are smaller than SSIM's ${SSIM_WINDOW}x${SSIM_WINDOW} window` }
+        : { ssim: mean(all.ssim) }),
+      ...(ssimFrames > 0 && ssimFrames < all.psnr.length ? { ssimFrames } : {}),
       ...(lpips ? { lpips: mean(all.lpips) } : {}),
     }
+    const partial = total.ssimFrames === undefined ? '' : ` over ${total.ssimFrames} of ${total.frames} frames (the others are smaller than its ${SSIM_WINDOW}x${SSIM_WINDOW} window)`
     const directories = pairs.length > 1 || statSync(ref).isDirectory()
     const result = { pairing: directories ? 'sorted-position' : 'files', pairs: results, failed, mean: total, ...(report ? { report: report.file } : {}) }
     const summary =
       `${pairs.length > 1 ? `mean over ${total.frames} frames of ${total.pairs} pair(s), paired by sorted position: ` : ''}` +
-      `PSNR ${total.psnr.toFixed(4)} dB  SSIM ${total.ssim.toFixed(4)}${total.lpips === undefined ? '' : `  LPIPS ${total.lpips.toFixed(4)}`}` +
+      `PSNR ${total.psnr.toFixed(4)} dB  ${ssimText(total.ssim, total.ssimOmitted)}${partial}${total.lpips === undefined ? '' : `  LPIPS ${total.lpips.toFixed(4)}`}` +
       `${pairs.length > 1 ? '' : `  (${total.frames} frames)`}\n` +
       (failed.length === 0 ? '' : `${failed.length} of ${pairs.length} pair(s) failed\n`)
     // The page is written before anything is printed, so a failed write leaves no success on stdout.

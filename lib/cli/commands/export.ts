@@ -63,6 +63,18 @@ export function exporterPaths(): { python: string; pythonPath: string; root: str
   return { python, pythonPath, root }
 }
 
+/**
+ * The exporter's error from its stderr: the last `error: ` line and the lines after it (a
+ * checkpoint mismatch lists missing, unexpected and misshapen keys on lines of their own), or
+ * the last line (a traceback's exception).
+ */
+export function exporterMessage(stderr: string, code: number | null): string {
+  const lines = stderr.trimEnd().split('\n')
+  const at = lines.map((l) => l.startsWith('error: ')).lastIndexOf(true)
+  if (at >= 0) return lines.slice(at).join('\n').slice('error: '.length)
+  return lines[lines.length - 1] || `exit code ${code}`
+}
+
 async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
   const output = flags.output ?? flags.out
   if (output === undefined) throw new CliError('ERR_USAGE', "required option '-o, --output <dir>' not specified", EXIT.USAGE)
@@ -99,11 +111,7 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
     child.on('close', (c) => resolve(c))
   }).finally(() => ctx.signal.removeEventListener('abort', onAbort))
   ctx.throwIfAborted()
-  if (code !== 0) {
-    const lines = stderr.trim().split('\n')
-    const errorLine = [...lines].reverse().find((l) => /^error: /.test(l)) ?? lines[lines.length - 1] ?? `exit code ${code}`
-    throw new CliError('ERR_EXPORT', `export failed: ${errorLine.replace(/^error: /, '')}`, EXIT.FAILURE)
-  }
+  if (code !== 0) throw new CliError('ERR_EXPORT', `export failed: ${exporterMessage(stderr, code)}`, EXIT.FAILURE)
   const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as Record<string, unknown>
   const seconds = (performance.now() - started) / 1000
   ctx.result({ bundle: out, manifest, seconds })

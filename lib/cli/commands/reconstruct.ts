@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import type { Command } from 'commander'
 
-import { compareFrames } from '../../metrics/index.js'
+import { compareFrames, ssimUndefinedReason } from '../../metrics/index.js'
 import { jsonReplacer, type Context } from '../context.js'
 import { checkFrameCount, cropFrames, IMAGE_EXTENSIONS, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
 import type { Runner } from '../main.js'
@@ -126,7 +126,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
         for (let f = 0; f < c.t; f++) {
           const s = compareFrames(original.subarray(f * size, (f + 1) * size), decoded.frames.subarray(f * size, (f + 1) * size), i.width, i.height)
           psnrs.push(s.psnr)
-          ssims.push(s.ssim)
+          if (!Number.isNaN(s.ssim)) ssims.push(s.ssim)
           await recorder?.add(frames + f, original.subarray(f * size, (f + 1) * size), decoded.frames.subarray(f * size, (f + 1) * size), i.width, i.height)
         }
         if (writeFailure !== undefined) throw writeFailure
@@ -143,6 +143,8 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
     const i = info as ReadInfo
     const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length
     const seconds = (performance.now() - started) / 1000
+    // Frames below SSIM's 7x7 window: PSNR alone, and the output says why.
+    const ssimOmitted = ssimUndefinedReason(i.width, i.height)
     const summary = {
       input,
       output: flags.output,
@@ -155,14 +157,14 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
       crf: flags.crf,
       bundle: { variant: vae.info.variant, sha256: vae.info.sha256 },
       psnr: mean(psnrs),
-      ssim: mean(ssims),
-      perFrame: { psnr: psnrs, ssim: ssims },
+      ...(ssimOmitted === null ? { ssim: mean(ssims) } : { ssimOmitted }),
+      perFrame: { psnr: psnrs, ...(ssimOmitted === null ? { ssim: ssims } : {}) },
       seconds,
       ...(report ? { report: report.file } : {}),
     }
     const printed =
       `${input} -> ${flags.output}: ${frames} frame(s) ${i.width}x${i.height} in ${seconds.toFixed(1)} s\n` +
-      `PSNR ${summary.psnr.toFixed(2)} dB  SSIM ${summary.ssim.toFixed(4)}  (vs the input frames as read, before video encoding)\n`
+      `PSNR ${summary.psnr.toFixed(2)} dB  ${ssimOmitted === null ? `SSIM ${mean(ssims).toFixed(4)}` : `SSIM n/a (${ssimOmitted})`}  (vs the input frames as read, before video encoding)\n`
     if (report && recorder) {
       await report.addPair(recorder, { name: path.basename(input), ref: input, test: flags.output, result: '' })
       await report.write({

@@ -30,7 +30,7 @@ export function registerWorker(program: Command, run: Runner): Command {
     .requiredOption('--queue <url>', 'the queue: redis://HOST:PORT/NAME')
     .requiredOption('-o, --output <dir>', 'output directory (shared by all workers; each writes its own index and shards)')
     .option('--concurrency <n>', 'jobs held at once: clips decoded while the model runs, batched together', intArg('--concurrency', 1), 2)
-    .option('--batch-size <n>', 'most same-size clips per model call (default: --concurrency)', intArg('--batch-size', 1))
+    .option('--batch-size <n>', 'most same-size clips per model call (default: --concurrency; 1: latents bitwise reproducible)', intArg('--batch-size', 1))
     .option('--shard-items <n>', 'most items per .safetensors shard (a shard holds at most --concurrency items)', intArg('--shard-items', 1), 64)
     .option('--per-item', 'one .safetensors file per item (items/) instead of shards')
     .option('--worker-id <name>', "names this worker's index and shards (default: host-pid)")
