@@ -181,7 +181,8 @@ export function checkMemoryLimit(info: BundleInfo, size: JobSize, layout: JobLay
   } else {
     advice = cli ? 'read it at a smaller size (--max-size 1280x720)' : 'use smaller frames'
   }
-  const raise = cli ? '--memory-limit 16GB, 0 for none' : 'memoryLimit in bytes, false for none'
+  const suggested = `${Math.ceil(needed / GB)}GB`
+  const raise = cli ? `--memory-limit ${suggested}, 0 for none` : `memoryLimit: ${Math.ceil(needed / GB)} * 2 ** 30, false for none`
   const shape = `${size.batch > 1 ? `${size.batch} x ` : ''}${size.frames}x${size.height}x${size.width}`
   throw new VideoVaeError(
     'ERR_LIMIT',
