@@ -11,23 +11,11 @@ import {
   writeVideo,
   type VideoIOErrorCode,
 } from '../../lib/io/index.js';
-import { evalDir, hasEval, makeVideo, tempDir } from './helpers.js';
+import { evalDir, hasEval, makeVideo, rejectsWith, tempDir } from './helpers.js';
 
 // Every failure must come back quickly: a hang fails the test through its timeout.
 const T = { timeout: 20_000 };
 
-/** Asserts that `p` rejects with a VideoIOError of `code` whose message matches `re`. */
-async function rejectsWith(p: Promise<unknown>, code: VideoIOErrorCode, re?: RegExp): Promise<VideoIOError> {
-  let caught: unknown;
-  await assert.rejects(p, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof VideoIOError, `not a VideoIOError: ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  if (re !== undefined) assert.match(caught.message, re);
-  return caught;
-}
 
 function truncateToHalf(src: string, dst: string): string {
   const bytes = readFileSync(src);

@@ -1,8 +1,11 @@
 /** Shared fixtures of the I/O tests: temp dirs, synthetic videos made with ffmpeg, paths. */
+import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+
+import { VideoIOError, type VideoIOErrorCode } from '../../lib/io/index.js';
 
 /** The repository root: the nearest directory above the cwd holding package.json. */
 export function repoRoot(): string {
@@ -71,4 +74,17 @@ export function cropFrames(
     }
   }
   return out;
+}
+
+/** Asserts that `p` rejects with a VideoIOError of `code` whose message matches `re`. */
+export async function rejectsWith(p: Promise<unknown>, code: VideoIOErrorCode, re?: RegExp): Promise<VideoIOError> {
+  let caught: unknown;
+  await assert.rejects(p, (err: unknown) => {
+    caught = err;
+    return true;
+  });
+  assert.ok(caught instanceof VideoIOError, `not a VideoIOError: ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  if (re !== undefined) assert.match(caught.message, re);
+  return caught;
 }

@@ -10,21 +10,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { probeVideo, readImage, readVideoFrames, VideoIOError, type VideoIOErrorCode } from '../../lib/io/index.js';
-import { makeVideo, tempDir } from './helpers.js';
+import { makeVideo, rejectsWith, tempDir } from './helpers.js';
 
 const T = { timeout: 30_000 };
 
-async function rejectsWith(p: Promise<unknown>, code: VideoIOErrorCode, re?: RegExp): Promise<VideoIOError> {
-  let caught: unknown;
-  await assert.rejects(p, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof VideoIOError, `not a VideoIOError: ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  if (re !== undefined) assert.match(caught.message, re);
-  return caught;
-}
 
 describe('untrusted input: format and protocol allowlists', () => {
   let dir: string;
