@@ -17,7 +17,7 @@ import type { Context } from '../context.js'
 import { CliError, EXIT, errorCode, formatError, isAbort, oneLine, usageError } from '../errors.js'
 import { frameToUnitCHW, IMAGE_EXTENSIONS } from '../frames.js'
 import type { Runner } from '../main.js'
-import { deviceArg, addOutputFlags, intArg } from '../options.js'
+import { deviceArg, addOutputFlags, intArg, threadsArg } from '../options.js'
 import { checkInput } from '../outputs.js'
 
 interface EvalFlags {
@@ -47,7 +47,7 @@ export function registerEval(program: Command, run: Runner): Command {
     .option('--lpips <file.pt>', 'also LPIPS: a TorchScript module called as m(x, y) on [1,3,H,W] frames in [-1,1] (mean of its output per frame)')
     .option('--frames <n>', 'score only the first n frames of each video', intArg('--frames', 1))
     .addOption(new Option('--device <device>', "device of the LPIPS module: 'cpu', 'cuda' or 'cuda:N'").argParser(deviceArg).default('cpu'))
-    .option('--threads <n>', 'libtorch intra-op threads for LPIPS', intArg('--threads', 1))
+    .option('--threads <n>', 'libtorch intra-op threads for LPIPS', threadsArg)
   addOutputFlags(cmd)
   cmd.addHelpText(
     'after',
