@@ -57,14 +57,15 @@ void Job::OnWorkComplete(Napi::Env env, napi_status status) {
 void Job::OnOK() {
   Napi::Env env = Env();
   try {
-    Settle(true, Result(env));
-  } catch (const Napi::Error& e) {
-    Settle(false, e.Value());
-  } catch (...) {
     try {
-      Settle(false, MakeError(env, DescribeCurrentException()).Value());
+      Settle(true, Result(env));
+    } catch (const Napi::Error& e) {
+      Settle(false, e.Value());
     } catch (...) {
+      Settle(false, MakeError(env, DescribeCurrentException()).Value());
     }
+  } catch (...) {
+    // Only when the environment started terminating while Result() ran: nobody is left to tell.
   }
 }
 
