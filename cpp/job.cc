@@ -9,10 +9,12 @@
 namespace videovae {
 
 Job::Job(Napi::Env env, const char* name, std::optional<c10::Device> device)
-    : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), device_(device) {}
+    : Napi::AsyncWorker(env, name), device_(device) {
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_promise(env, &deferred_, &promise_));
+}
 
-Napi::Promise Job::Start() {
-  Napi::Promise promise = deferred_.Promise();
+Napi::Value Job::Start() {
+  Napi::Value promise(Env(), promise_);
   Queue();
   return promise;
 }
@@ -36,17 +38,52 @@ void Job::Execute() {
   }
 }
 
+// Whether JS can still run in `env`: false once a worker's environment is terminating, when
+// every Node-API call that could run JS fails (and node-addon-api would throw from them).
+// napi_coerce_to_bool runs no JS itself but makes that check (NAPI_PREAMBLE).
+static bool CanRunJs(napi_env env) {
+  napi_value value = nullptr, result = nullptr;
+  return napi_get_undefined(env, &value) == napi_ok && napi_coerce_to_bool(env, value, &result) == napi_ok;
+}
+
+void Job::OnWorkComplete(Napi::Env env, napi_status status) {
+  if (!CanRunJs(env)) {
+    Destroy();  // the environment is going away: drop the job, its results and references
+    return;
+  }
+  Napi::AsyncWorker::OnWorkComplete(env, status);
+}
+
 void Job::OnOK() {
   Napi::Env env = Env();
   try {
-    deferred_.Resolve(Result(env));
-  } catch (const Napi::Error& e) {
-    deferred_.Reject(e.Value());
+    try {
+      Settle(true, Result(env));
+    } catch (const Napi::Error& e) {
+      Settle(false, e.Value());
+    } catch (...) {
+      Settle(false, MakeError(env, DescribeCurrentException()).Value());
+    }
   } catch (...) {
-    deferred_.Reject(MakeError(env, DescribeCurrentException()).Value());
+    // Only when the environment started terminating while Result() ran: nobody is left to tell.
   }
 }
 
-void Job::OnError(const Napi::Error&) { deferred_.Reject(MakeError(Env(), error_).Value()); }
+void Job::OnError(const Napi::Error&) {
+  try {
+    Settle(false, MakeError(Env(), error_).Value());
+  } catch (...) {
+  }
+}
+
+// Settles the promise without throwing: if the environment started terminating meanwhile
+// (Result() may run JS), the call fails and there is nobody left to tell.
+void Job::Settle(bool ok, napi_value value) {
+  if (ok) {
+    napi_resolve_deferred(Env(), deferred_, value);
+  } else {
+    napi_reject_deferred(Env(), deferred_, value);
+  }
+}
 
 }  // namespace videovae

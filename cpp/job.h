@@ -2,6 +2,8 @@
 // The JS thread builds the job from validated arguments (the "baton"), Run() does the libtorch
 // work on a libuv worker thread under c10::InferenceMode, Result() converts on the JS thread.
 // Any exception becomes a rejected promise with a coded Error; nothing reaches std::terminate.
+// A job that ends after its environment started tearing down (worker.terminate() while it ran)
+// settles nothing: nobody can await it any more, so it is deleted with its results.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -16,7 +18,7 @@ namespace videovae {
 class Job : public Napi::AsyncWorker {
  public:
   // Queues the job; the promise settles with Result() or a coded error.
-  Napi::Promise Start();
+  Napi::Value Start();
 
  protected:
   Job(Napi::Env env, const char* name, std::optional<c10::Device> device = std::nullopt);
@@ -26,10 +28,14 @@ class Job : public Napi::AsyncWorker {
 
  private:
   void Execute() override;
+  void OnWorkComplete(Napi::Env env, napi_status status) override;
   void OnOK() override;
   void OnError(const Napi::Error& error) override;
+  void Settle(bool ok, napi_value value);
 
-  Napi::Promise::Deferred deferred_;
+  // Raw Node-API handles: settling must not throw while the environment terminates.
+  napi_deferred deferred_ = nullptr;
+  napi_value promise_ = nullptr;  // valid in the constructor's handle scope, returned by Start()
   std::optional<c10::Device> device_;  // made current on the worker thread (CUDA)
   ErrorInfo error_;
 };

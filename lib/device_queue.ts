@@ -4,6 +4,8 @@
  * GPU, starving fs and dns work. CUDA devices run one job at a time by default (the GPU
  * serialises them anyway); CPU jobs may use all pool threads but one.
  */
+import { VideoVaeError } from './errors.js'
+
 const poolSize = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4)
 
 const limits: Record<'cpu' | 'cuda', number> = {
@@ -43,6 +45,7 @@ export function runOnDevice<T>(device: string, job: () => Promise<T>): Promise<T
 
 /** How many module jobs may run at once per device of a kind (default: cpu = pool size - 1, cuda = 1). */
 export function setDeviceConcurrency(kind: 'cpu' | 'cuda', jobs: number): void {
-  if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError('jobs must be a positive integer')
+  if (kind !== 'cpu' && kind !== 'cuda') throw new VideoVaeError('ERR_ARGUMENT', `device kind must be 'cpu' or 'cuda', got ${String(kind)}`)
+  if (!Number.isInteger(jobs) || jobs < 1) throw new VideoVaeError('ERR_ARGUMENT', `jobs must be a positive integer, got ${String(jobs)}`)
   limits[kind] = jobs
 }

@@ -1,4 +1,6 @@
 /** Process-wide facts and knobs: memory counters, CUDA, intra-op threads. */
+import os from 'node:os'
+
 import { nativeSync, VideoVaeError } from './errors.js'
 import { native, type HostCacheInfo, type NativeBuildInfo, type NativeRuntimeInfo } from './native.js'
 
@@ -55,9 +57,28 @@ export const cuda = {
   }
 }
 
-/** libtorch intra-op threads, for all later jobs (like torch.set_num_threads). */
+/**
+ * The most intra-op threads setNumThreads accepts: 4 per CPU Node may use, and at least 256.
+ * OpenMP aborts or crashes the process when it cannot create the threads it was told to use,
+ * and more threads than cores only add contention.
+ */
+export function maxThreads(): number {
+  return Math.max(256, 4 * os.availableParallelism())
+}
+
+/** Why `threads` is not a valid intra-op thread count, or null when it is. */
+export function threadsProblem(threads: unknown): string | null {
+  const max = maxThreads()
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > max) {
+    return `threads must be an integer from 1 to ${max} (4 per CPU, at least 256), got ${String(threads)}`
+  }
+  return null
+}
+
+/** libtorch intra-op threads, for all later jobs (like torch.set_num_threads); 1 to maxThreads(). */
 export function setNumThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) throw new VideoVaeError('ERR_ARGUMENT', 'threads must be a positive integer')
+  const problem = threadsProblem(threads)
+  if (problem) throw new VideoVaeError('ERR_ARGUMENT', problem)
   nativeSync(() => native().setNumThreads(threads))
 }
 

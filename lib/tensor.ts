@@ -57,6 +57,8 @@ export class Tensor implements Disposable {
       throw new VideoVaeError('ERR_SHAPE', `shape [${shape.join(', ')}] holds ${numel} elements but the array has ${data.length}`)
     }
     const device = normalizeDevice(options.device)
+    // Shared memory may change under a running job (another thread writes it): copy it now.
+    if (typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer) data = data.slice()
     const buffer = data.buffer as ArrayBuffer & { resizable?: boolean; growable?: boolean }
     const copy = options.copy === true || device !== 'cpu' || buffer.resizable === true || buffer.growable === true
     const handle = nativeSync(() => native().tensorFromTypedArray(data, shape, dtype, device, copy))

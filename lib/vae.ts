@@ -21,6 +21,7 @@ import {
   type NativeTextInputs,
 } from './native.js'
 import { packageRoot } from './package_root.js'
+import { ProgressGuard } from './progress_guard.js'
 import { disposeWeights, readQuantizedWeights } from './quantized_weights.js'
 import { setNumThreads } from './runtime.js'
 import { Tensor } from './tensor.js'
@@ -157,8 +158,11 @@ export class VideoVAE implements Disposable {
       flat.seed = options.sample.seed
     }
     const input = video.handle()
-    const out = await this.#run(options, geometry.batch, (addon, stages, text, token) =>
-      addon.vaeEncode(stages, input, text, flat, options.onProgress ?? null, token),
+    const out = await this.#run(
+      options,
+      geometry.batch,
+      (addon, stages, text, progress, token) => addon.vaeEncode(stages, input, text, flat, progress, token),
+      (addon, out) => [out.latent, out.mean, out.logvar].forEach((t) => addon.tensorDispose(t)),
     )
     const latent = Tensor.fromHandle(out.latent)
     const mean = Tensor.fromHandle(out.mean)
@@ -200,8 +204,11 @@ export class VideoVAE implements Disposable {
     }
     flat.uint8 = options.output === 'uint8'
     const input = latent.handle()
-    const out = await this.#run(options, s[0], (addon, stages, text, token) =>
-      addon.vaeDecode(stages, input, text, flat, options.onProgress ?? null, token),
+    const out = await this.#run(
+      options,
+      s[0],
+      (addon, stages, text, progress, token) => addon.vaeDecode(stages, input, text, flat, progress, token),
+      (addon, out) => addon.tensorDispose(out),
     )
     return Tensor.fromHandle(out)
   }
@@ -266,29 +273,53 @@ export class VideoVAE implements Disposable {
     return this.#stages
   }
 
-  /** Runs one native pipeline job with the stages, text, progress and cancellation wired in. */
+  /**
+   * Runs one native pipeline job with the stages, text, progress and cancellation wired in.
+   * An onProgress that throws or rejects stops the job and the call rejects with its error
+   * (`drop` frees the result of a job that finished anyway).
+   */
   async #run<T>(
     options: RunOptions,
     batch: number,
-    job: (addon: NativeAddon, stages: NativeModuleHandle[], text: NativeTextInputs | null, token: NativeCancelToken) => Promise<T>,
+    job: (
+      addon: NativeAddon,
+      stages: NativeModuleHandle[],
+      text: NativeTextInputs | null,
+      progress: ((done: number, total: number) => void) | null,
+      token: NativeCancelToken,
+    ) => Promise<T>,
+    drop: (addon: NativeAddon, out: T) => void,
   ): Promise<T> {
     const stages = this.#liveStages().map((m) => m.handle())
     const text = options.textEmbedding
       ? { embedding: options.textEmbedding.handle(), mask: options.textMask?.handle() ?? null }
       : this.#captionRequest(options, batch)
-    const { signal } = options
+    const { signal, onProgress } = options
+    if (onProgress != null && typeof onProgress !== 'function') {
+      throw new VideoVaeError('ERR_ARGUMENT', 'onProgress must be a function')
+    }
     if (signal?.aborted) throw new VideoVaeError('ERR_ABORTED', 'the operation was aborted')
     return runOnDevice(this.device, async () => {
       const addon = native()
       const token = addon.cancelTokenNew()
       const onAbort = (): void => addon.cancelTokenCancel(token)
+      const guard = onProgress ? new ProgressGuard(onProgress, onAbort) : null
       signal?.addEventListener('abort', onAbort, { once: true })
+      let out: T
       try {
         if (signal?.aborted) onAbort()
-        return await nativeAsync(() => job(addon, stages, text, token))
+        out = await nativeAsync(() => job(addon, stages, text, guard?.report ?? null, token))
+      } catch (error) {
+        throw guard?.failure ? guard.failure.error : error
       } finally {
         signal?.removeEventListener('abort', onAbort)
       }
+      if (guard) await guard.drain()
+      if (guard?.failure) {
+        drop(addon, out)
+        throw guard.failure.error
+      }
+      return out
     })
   }
 }

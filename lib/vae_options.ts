@@ -39,7 +39,11 @@ export interface RunOptions {
   textMask?: Tensor
   /** Cancels the job between chunks and tiles; the promise rejects with code ERR_ABORTED. */
   signal?: AbortSignal
-  /** Called after each chunk × tile with the units done and the total. */
+  /**
+   * Called after each chunk × tile with the units done and the total. If it throws, or returns
+   * a promise that rejects, the job stops at the next chunk or tile and the call rejects with
+   * that error.
+   */
   onProgress?: (done: number, total: number) => void
   /**
    * Refuse a job whose estimated peak memory (the model of `videovae info --size`) exceeds this

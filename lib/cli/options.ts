@@ -7,6 +7,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 import { MAX_FPS, MIN_FPS } from '../io/frame_rate.js'
 import type { FitMode, ReadVideoOptions } from '../io/video_reader.js'
 import type { TilingOptions } from '../vae_options.js'
+import { maxThreads } from '../runtime.js'
 import { usageError } from './errors.js'
 
 /** A parser for integers >= min (and multiples of `multiple`). */
@@ -19,6 +20,13 @@ export function intArg(what: string, min = 0, multiple = 1): (value: string) => 
     if (n % multiple !== 0) throw new InvalidArgumentError(`${what} must be a multiple of ${multiple}`)
     return n
   }
+}
+
+/** --threads: an integer from 1 to maxThreads() (libtorch's OpenMP cannot be told to use more). */
+export function threadsArg(value: string): number {
+  const n = intArg('--threads', 1)(value)
+  if (n > maxThreads()) throw new InvalidArgumentError(`--threads must be at most ${maxThreads()} (4 per CPU, at least 256)`)
+  return n
 }
 
 /** A positive number. */
@@ -78,7 +86,7 @@ export function addModelOptions(cmd: Command, bundleRequired = false): Command {
   return cmd
     .addOption(bundle)
     .option('--device <device>', "'cpu', 'cuda' or 'cuda:N'", deviceArg, 'cpu')
-    .option('--threads <n>', 'libtorch intra-op threads (default: libtorch\'s choice)', intArg('--threads', 1))
+    .option('--threads <n>', 'libtorch intra-op threads (default: libtorch\'s choice)', threadsArg)
     .addOption(
       new Option('--dtype <dtype>', 'compute dtype: float32 (the reference) or bfloat16 / float16 (weights converted at load)')
         .choices(['float32', 'bfloat16', 'float16'])

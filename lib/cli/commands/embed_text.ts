@@ -10,7 +10,7 @@ import { CaptionEncoder } from '../../caption_encoder.js'
 import { writeSafetensors } from '../../safetensors.js'
 import type { Context } from '../context.js'
 import type { Runner } from '../main.js'
-import { addOutputFlags, deviceArg, intArg } from '../options.js'
+import { addOutputFlags, deviceArg, threadsArg } from '../options.js'
 import { setNumThreads } from '../../runtime.js'
 
 interface EmbedFlags {
@@ -30,7 +30,7 @@ export function registerEmbedText(program: Command, run: Runner): Command {
     .requiredOption('-o, --output <file>', 'output .safetensors file')
     .option('--no-clean', 'skip the official caption cleaning (clean_caption twice)')
     .option('--device <device>', "'cpu', 'cuda' or 'cuda:N'", deviceArg, 'cpu')
-    .option('--threads <n>', "libtorch intra-op threads (default: libtorch's choice)", intArg('--threads', 1))
+    .option('--threads <n>', "libtorch intra-op threads (default: libtorch's choice)", threadsArg)
   addOutputFlags(cmd)
   cmd.addHelpText('after', '\nA file with one caption can be passed to encode/decode/reconstruct --text-embedding.')
   return cmd.action(run(embedText))

@@ -18,7 +18,7 @@ import { jsonReplacer, type Context } from '../context.js'
 import { CliError, EXIT, errorCode, formatError, isAbort, oneLine, usageError } from '../errors.js'
 import { frameToUnitCHW, IMAGE_EXTENSIONS } from '../frames.js'
 import type { Runner } from '../main.js'
-import { deviceArg, addOutputFlags, intArg, TRUSTED_INPUT_HELP } from '../options.js'
+import { deviceArg, addOutputFlags, intArg, threadsArg, TRUSTED_INPUT_HELP } from '../options.js'
 import { checkInput } from '../outputs.js'
 import { addReportOption, openReport } from '../report_option.js'
 
@@ -60,7 +60,7 @@ export function registerEval(program: Command, run: Runner): Command {
     .option('--frames <n>', 'score only the first n frames of each video', intArg('--frames', 1))
     .option('--trusted-input', TRUSTED_INPUT_HELP)
     .addOption(new Option('--device <device>', "device of the LPIPS module: 'cpu', 'cuda' or 'cuda:N'").argParser(deviceArg).default('cpu'))
-    .option('--threads <n>', 'libtorch intra-op threads for LPIPS', intArg('--threads', 1))
+    .option('--threads <n>', 'libtorch intra-op threads for LPIPS', threadsArg)
   addReportOption(cmd)
   addOutputFlags(cmd)
   cmd.addHelpText(
