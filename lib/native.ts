@@ -8,7 +8,21 @@
  */
 import type { DType, TensorArray } from './dtype.js'
 import { loadAddon } from './native_loader.js'
-import type { NativeRunOptions } from './vae_options.js'
+
+/** The native side's view of the options (flat, numbers only). */
+export interface NativeRunOptions {
+  image: boolean
+  chunkFrames: number
+  tileSize: number
+  tileOverlap: number
+  pad?: boolean
+  sample?: boolean
+  seed?: number
+  frames?: number
+  height?: number
+  width?: number
+  uint8?: boolean
+}
 
 /** An opaque Node-API External owning one at::Tensor. */
 export type NativeTensorHandle = { readonly __nativeTensor: unique symbol }

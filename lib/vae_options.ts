@@ -5,7 +5,10 @@
 import type { BundleInfo } from './bundle.js'
 import { captionList } from './caption_encoder.js'
 import { VideoVaeError } from './errors.js'
+import type { NativeRunOptions } from './native.js'
 import { Tensor } from './tensor.js'
+
+export type { NativeRunOptions } from './native.js'
 
 /** Spatial tiling: run tiles of `size`×`size` pixels and cross-fade their overlaps. */
 export interface TilingOptions {
@@ -77,20 +80,6 @@ export interface DecodeOptions extends RunOptions {
   output?: 'float32' | 'uint8'
 }
 
-/** The native side's view of the options (flat, numbers only). */
-export interface NativeRunOptions {
-  image: boolean
-  chunkFrames: number
-  tileSize: number
-  tileOverlap: number
-  pad?: boolean
-  sample?: boolean
-  seed?: number
-  frames?: number
-  height?: number
-  width?: number
-  uint8?: boolean
-}
 
 function fail(code: 'ERR_ARGUMENT' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_TEXT', message: string): never {
   throw new VideoVaeError(code, message)

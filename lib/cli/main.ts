@@ -24,16 +24,9 @@ import { registerStats } from './commands/stats.js'
 import { registerTokenize } from './commands/tokenize.js'
 import { registerWorker } from './commands/worker.js'
 import { version } from './version.js'
+import type { Action, Runner } from './runner.js'
 
-/**
- * A command's body: gets the context, its positional arguments and its options object (as
- * commander parsed them), returns an exit code (default 0).
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Action = (ctx: Context, ...args: any[]) => Promise<number | void>
-
-/** Wires a command body into commander; main() receives its exit code. */
-export type Runner = (action: Action) => (...args: unknown[]) => Promise<void>
+export type { Action, Runner } from './runner.js'
 
 /** Makes commander report usage errors through our one-line format instead of printing and exiting. */
 function quietErrors(cmd: Command): void {

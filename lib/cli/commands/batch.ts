@@ -15,7 +15,7 @@ import { enqueueItems, waitForQueue, type QueueJobSettings } from '../../batch/q
 import { runBatch } from '../../batch/runner.js'
 import type { Context } from '../context.js'
 import { EXIT, usageError } from '../errors.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { loadModel } from '../model.js'
 import {
   addLimitOptions,

@@ -14,7 +14,7 @@ import { cuda, getNumThreads, libtorchInfo, memory } from '../../runtime.js'
 import { defaultBundleDir } from '../../vae.js'
 import type { Context } from '../context.js'
 import { EXIT, errorCode, oneLine } from '../errors.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { addOutputFlags } from '../options.js'
 import { version } from '../version.js'
 

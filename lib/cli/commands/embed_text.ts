@@ -9,7 +9,7 @@ import type { Command } from 'commander'
 import { CaptionEncoder } from '../../caption_encoder.js'
 import { writeSafetensors } from '../../safetensors.js'
 import type { Context } from '../context.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { addOutputFlags, deviceArg, threadsArg } from '../options.js'
 import { setNumThreads } from '../../runtime.js'
 

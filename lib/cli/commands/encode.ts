@@ -10,7 +10,7 @@ import type { Context } from '../context.js'
 import { CliError, EXIT, errorCode, formatError, isAbort, oneLine } from '../errors.js'
 import { isSingleImagePath } from '../frames.js'
 import { latentMetadata } from '../latent_file.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { loadModel } from '../model.js'
 import {
   addModelOptions,

@@ -13,7 +13,7 @@ import { Option, type Command } from 'commander'
 import { packageRoot } from '../../package_root.js'
 import type { Context } from '../context.js'
 import { CliError, EXIT } from '../errors.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { addOutputFlags } from '../options.js'
 import { checkInput } from '../outputs.js'
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { readBundle, type BundleInfo } from '../../bundle.js'
 import { memoryEstimate as jobMemoryEstimate } from '../../memory_limit.js'
 import type { Context } from '../context.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { bundleDirOf } from '../model.js'
 import { addOutputFlags, addRunOptions, chunkOf, runOptions, sizeArg, type RunFlags } from '../options.js'
 

@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 
 import type { Context } from '../context.js'
 import { EXIT } from '../errors.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { loadModel } from '../model.js'
 import { addModelOptions, addOutputFlags, numberArg, type ModelFlags } from '../options.js'
 import { checkInput } from '../outputs.js'

@@ -6,7 +6,7 @@ import type { Command } from 'commander'
 import { compareFrames, ssimUndefinedReason } from '../../metrics/index.js'
 import { jsonReplacer, type Context } from '../context.js'
 import { checkFrameCount, cropFrames, IMAGE_EXTENSIONS, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { loadModel } from '../model.js'
 import {
   addModelOptions,

@@ -9,7 +9,7 @@ import { resolveAddonPath } from '../../native_loader.js'
 import { packageRoot } from '../../package_root.js'
 import type { Context } from '../context.js'
 import { usageError } from '../errors.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { addOutputFlags } from '../options.js'
 
 interface SetupFlags {

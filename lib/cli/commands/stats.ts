@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { datasetStats } from '../../batch/stats.js'
 import { writeJsonAtomic } from '../../batch/json_file.js'
 import type { Context } from '../context.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { addOutputFlags } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
 

@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 
 import { CaptionEncoder } from '../../caption_encoder.js'
 import type { Context } from '../context.js'
-import type { Runner } from '../main.js'
+import type { Runner } from '../runner.js'
 import { addOutputFlags } from '../options.js'
 
 interface TokenizeFlags {
