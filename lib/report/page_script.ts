@@ -33,7 +33,7 @@ export const PAGE_SCRIPT = String.raw`
     var i = Math.min(STOPS.length - 2, Math.floor(e)), u = e - i;
     return STOPS[i].map(function (c, j) { return Math.round(c + (STOPS[i + 1][j] - c) * u); });
   }
-  function num(v, digits) { return typeof v === 'number' ? v.toFixed(digits) : String(v); }
+  function num(v, digits) { return typeof v === 'number' && isFinite(v) ? v.toFixed(digits) : v === undefined || typeof v === 'number' ? 'n/a' : String(v); }
   function base(p) { return String(p).split(/[\\/]/).pop(); }
 
   /** Scalar fields of an object, nested ones as a.b (arrays left out: they are the curves). */
@@ -110,7 +110,10 @@ export const PAGE_SCRIPT = String.raw`
     section.appendChild(el('div', { class: 'controls' }, [play, prev, next, el('label', {}, ['speed ', speed]), picker, label]));
 
     var charts = el('div', { class: 'charts' });
-    var curves = [chart('psnr', 'PSNR (dB)'), chart('ssim', 'SSIM')];
+    // SSIM is absent for frames smaller than its 7x7 window: then only the PSNR curve is drawn.
+    var hasSsim = Array.isArray(perFrame.ssim) && perFrame.ssim.length > 0;
+    var ssimAt = function (f) { return hasSsim ? perFrame.ssim[f] : undefined; };
+    var curves = hasSsim ? [chart('psnr', 'PSNR (dB)'), chart('ssim', 'SSIM')] : [chart('psnr', 'PSNR (dB)')];
     section.appendChild(charts);
 
     var heatCanvas = el('canvas', { class: 'heatmap', width: String(m.heat.cols), height: String(m.heat.rows) });
@@ -195,7 +198,7 @@ export const PAGE_SCRIPT = String.raw`
         c.dataset.frame = String(f);
       });
       picker.value = String(pos);
-      label.textContent = 'frame ' + (f + 1) + ' / ' + n + '  ' + (f / m.fps).toFixed(2) + ' s  PSNR ' + num(perFrame.psnr[f], 2) + ' dB  SSIM ' + num(perFrame.ssim[f], 4);
+      label.textContent = 'frame ' + (f + 1) + ' / ' + n + '  ' + (f / m.fps).toFixed(2) + ' s  PSNR ' + num(perFrame.psnr[f], 2) + ' dB  SSIM ' + num(ssimAt(f), 4);
       curves.forEach(function (c) { c.cursor(f); });
       drawHeat(pos);
       worst.mark(f);
@@ -260,7 +263,7 @@ export const PAGE_SCRIPT = String.raw`
       var order = perFrame.psnr.map(function (v, f) { return f; });
       order.sort(function (a, b) { return perFrame.psnr[a] - perFrame.psnr[b]; });
       var items = order.slice(0, 5).map(function (f) {
-        var b = el('button', { type: 'button', 'data-frame': String(f) }, ['frame ' + (f + 1) + ': PSNR ' + num(perFrame.psnr[f], 2) + ' dB, SSIM ' + num(perFrame.ssim[f], 4)]);
+        var b = el('button', { type: 'button', 'data-frame': String(f) }, ['frame ' + (f + 1) + ': PSNR ' + num(perFrame.psnr[f], 2) + ' dB, SSIM ' + num(ssimAt(f), 4)]);
         b.addEventListener('click', function () { seek(f); });
         return el('li', {}, [b]);
       });

@@ -212,4 +212,19 @@ describe('the report in Chromium', { timeout: 120_000 }, () => {
     assert.deepEqual(errors, [])
     assert.deepEqual(requests, [pathToFileURL(report).href])
   })
+
+  it('frames smaller than SSIM\'s window: the page shows PSNR alone and no error', async () => {
+    const ref = makeVideo(path.join(dir, 'tiny.mp4'), { width: 6, height: 6, frames: 4 })
+    const rec = degrade(ref, path.join(dir, 'tiny_rec.mp4'), 10)
+    const report = path.join(dir, 'tiny.html')
+    const r = cli(['eval', ref, rec, '--json', '--report', report])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(json<{ mean: { ssimOmitted?: string } }>(r).mean.ssimOmitted ?? '', /smaller than SSIM/)
+
+    const { page, errors } = await open(browser, report)
+    const metrics = await page.$$eval('svg.curve', (cs) => cs.map((c) => c.getAttribute('data-metric')))
+    assert.deepEqual(metrics, ['psnr'])
+    assert.match((await page.textContent('#pair-0 .worst-list')) ?? '', /SSIM n\/a/)
+    assert.deepEqual(errors, [])
+  })
 })
