@@ -1,5 +1,8 @@
-/** Errors of dataset batch encoding, each with a stable `code` like the rest of the package. */
-export type BatchErrorCode =
+import { VideoVaeError, type ErrorCode } from '../errors.js'
+
+/** Errors of dataset batch encoding, each with a stable `code` from the package's ErrorCode. */
+export type BatchErrorCode = Extract<
+  ErrorCode,
   /** The manifest is missing, malformed, or names an item twice. */
   | 'ERR_MANIFEST'
   /** A clip has fewer frames than the model or --frames needs. */
@@ -16,13 +19,13 @@ export type BatchErrorCode =
   | 'ERR_QUEUE'
   /** A malformed argument (shard spec, sizes). */
   | 'ERR_ARGUMENT'
+>
 
-export class BatchError extends Error {
-  readonly code: BatchErrorCode
+export class BatchError extends VideoVaeError {
+  declare readonly code: BatchErrorCode
 
   constructor(code: BatchErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
+    super(code, message, options)
     this.name = 'BatchError'
-    this.code = code
   }
 }

@@ -2,8 +2,7 @@
  * Exit codes and error reporting of the `videovae` command: one line
  * `videovae: <message> (<code>)` on stderr, the stack only with --verbose.
  */
-import { VideoIOError } from '../io/ffmpeg.js'
-import { VideoVaeError } from '../errors.js'
+import { VideoVaeError, type ErrorCode } from '../errors.js'
 
 /** Process exit codes. */
 export const EXIT = {
@@ -20,14 +19,12 @@ export const EXIT = {
 } as const
 
 /** An error raised by the CLI itself, with a stable code and the exit code it leads to. */
-export class CliError extends Error {
-  readonly code: string
+export class CliError extends VideoVaeError {
   readonly exitCode: number
 
-  constructor(code: string, message: string, exitCode: number = EXIT.FAILURE, options?: { cause?: unknown }) {
-    super(message, options)
+  constructor(code: ErrorCode, message: string, exitCode: number = EXIT.FAILURE, options?: { cause?: unknown }) {
+    super(code, message, options)
     this.name = 'CliError'
-    this.code = code
     this.exitCode = exitCode
   }
 }
@@ -37,9 +34,9 @@ export function usageError(message: string): CliError {
   return new CliError('ERR_USAGE', message, EXIT.USAGE)
 }
 
-/** The stable code of any error (CliError, VideoVaeError, VideoIOError, Node system errors). */
+/** The stable code of any error (a VideoVaeError of any family, Node system errors). */
 export function errorCode(error: unknown): string {
-  if (error instanceof CliError || error instanceof VideoVaeError || error instanceof VideoIOError) return error.code
+  if (error instanceof VideoVaeError) return error.code
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : 'ERR_INTERNAL'
 }

@@ -5,11 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 
+import { VideoVaeError, type ErrorCode } from '../errors.js';
 import { findTool, missingToolMessage, toolEnvVar, type FfmpegTool } from './ffmpeg_path.js';
 import { formatNotAllowed, protocolNotAllowed, refusedByPolicy } from './input_policy.js';
 
-/** Stable error codes of the I/O layer. */
-export type VideoIOErrorCode =
+/** Stable error codes of the I/O layer: a part of the package's ErrorCode. */
+export type VideoIOErrorCode = Extract<
+  ErrorCode,
   /** The input file does not exist (or is not a regular file). */
   | 'ERR_NOT_FOUND'
   /** ffmpeg or ffprobe could not be found or started. */
@@ -28,13 +30,14 @@ export type VideoIOErrorCode =
   /** The output could not be written (missing or read-only directory, disk full, encoder failure). */
   | 'ERR_WRITE'
   /** An argument is invalid (wrong buffer length, bad shape, out-of-range option). */
-  | 'ERR_INVALID_ARG'
+  | 'ERR_ARGUMENT'
   /** Two inputs that must match do not (frame counts or sizes in a comparison). */
   | 'ERR_MISMATCH'
   /** The operation was cancelled through its AbortSignal. */
   | 'ERR_ABORTED'
   /** ffmpeg failed for a reason not recognised above. */
-  | 'ERR_FFMPEG';
+  | 'ERR_FFMPEG'
+>;
 
 /** Options of a {@link VideoIOError}. */
 export interface VideoIOErrorOptions {
@@ -49,16 +52,15 @@ export interface VideoIOErrorOptions {
 }
 
 /** An error of the I/O layer, with a stable {@link VideoIOErrorCode} in `code`. */
-export class VideoIOError extends Error {
-  readonly code: VideoIOErrorCode;
+export class VideoIOError extends VideoVaeError {
+  declare readonly code: VideoIOErrorCode;
   readonly path: string | undefined;
   readonly stderr: string | undefined;
   readonly exitCode: number | null | undefined;
 
   constructor(code: VideoIOErrorCode, message: string, options: VideoIOErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'VideoIOError';
-    this.code = code;
     this.path = options.path;
     this.stderr = options.stderr;
     this.exitCode = options.exitCode;
@@ -320,18 +322,18 @@ export function parseRational(text: string | undefined): { num: number; den: num
 /**
  * A frame rate for ffmpeg's command line: a positive number, or a rational string such as
  * `'30000/1001'` (kept exact).
- * @throws VideoIOError `ERR_INVALID_ARG` when not a positive rate.
+ * @throws VideoIOError `ERR_ARGUMENT` when not a positive rate.
  */
 export function formatFrameRate(fps: number | string, what = 'fps'): string {
   if (typeof fps === 'number') {
     if (!Number.isFinite(fps) || fps <= 0) {
-      throw new VideoIOError('ERR_INVALID_ARG', `${what} must be a positive number, got ${fps}`);
+      throw new VideoIOError('ERR_ARGUMENT', `${what} must be a positive number, got ${fps}`);
     }
     return String(fps);
   }
   const r = parseRational(fps);
   if (r === null) {
-    throw new VideoIOError('ERR_INVALID_ARG', `${what} must be a positive number or 'num/den', got '${fps}'`);
+    throw new VideoIOError('ERR_ARGUMENT', `${what} must be a positive number or 'num/den', got '${fps}'`);
   }
   return `${r.num}/${r.den}`;
 }

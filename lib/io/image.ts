@@ -83,7 +83,7 @@ const writableExts = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', 
  * Writes an 8-bit RGB image `[H,W,3]`; the format comes from the extension (`.png`, `.jpg`,
  * `.jpeg`, `.bmp`, `.tif`, `.tiff`, `.webp`, `.ppm`). Written to a temporary beside `path` and
  * renamed into place on success.
- * @throws VideoIOError `ERR_INVALID_ARG`, `ERR_UNSUPPORTED`, `ERR_WRITE`, `ERR_FFMPEG_MISSING`.
+ * @throws VideoIOError `ERR_ARGUMENT`, `ERR_UNSUPPORTED`, `ERR_WRITE`, `ERR_FFMPEG_MISSING`.
  */
 export async function writeImage(
   path: string,
@@ -97,11 +97,11 @@ export async function writeImage(
     throw new VideoIOError('ERR_UNSUPPORTED', `${path}: unknown image extension '${ext}'`, { path });
   }
   if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) {
-    throw new VideoIOError('ERR_INVALID_ARG', `image size must be positive integers, got ${width}x${height}`);
+    throw new VideoIOError('ERR_ARGUMENT', `image size must be positive integers, got ${width}x${height}`);
   }
   if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
     throw new VideoIOError(
-      'ERR_INVALID_ARG',
+      'ERR_ARGUMENT',
       `image data must be ${width * height * 3} bytes ([${height},${width},3] RGB), got ${(data as { length?: number } | null)?.length ?? 'none'}`,
     );
   }

@@ -46,7 +46,7 @@ function escapeRegExp(text: string): string {
 /**
  * Lists the files that `pattern` names, as ffmpeg's image2 reader would read them. The numbers
  * must be consecutive: ffmpeg fails at a gap, so a gap is reported here, by number.
- * @throws VideoIOError `ERR_NOT_FOUND` when no file matches, `ERR_INVALID_ARG` at a gap.
+ * @throws VideoIOError `ERR_NOT_FOUND` when no file matches, `ERR_ARGUMENT` at a gap.
  */
 export function findImageSequence(pattern: string): ImageSequence {
   const dir = dirname(pattern);
@@ -80,7 +80,7 @@ export function findImageSequence(pattern: string): ImageSequence {
   if (frameCount !== numbers.size) {
     const last = Math.max(...numbers.keys());
     throw new VideoIOError(
-      'ERR_INVALID_ARG',
+      'ERR_ARGUMENT',
       `${pattern}: frame number ${startNumber + frameCount} is missing (the files run from ${startNumber} to ${last}); an image sequence must have no gaps`,
       { path: pattern },
     );

@@ -135,7 +135,7 @@ function isPositiveInt(n: unknown): n is number {
 }
 
 function invalid(message: string): VideoIOError {
-  return new VideoIOError('ERR_INVALID_ARG', message);
+  return new VideoIOError('ERR_ARGUMENT', message);
 }
 
 const interpolations: readonly Interpolation[] = ['bicubic', 'bilinear', 'lanczos', 'area', 'neighbor'];
@@ -144,7 +144,7 @@ const fitModes: readonly FitMode[] = ['none', 'crop', 'pad', 'resize'];
 /**
  * Works out the output size and the ffmpeg filters of a read, validating the options against the
  * probed size.
- * @throws VideoIOError `ERR_INVALID_ARG`.
+ * @throws VideoIOError `ERR_ARGUMENT`.
  */
 export function planRead(info: VideoInfo, options: ReadVideoOptions = {}): ReadPlan {
   const filters: string[] = [];
@@ -266,7 +266,7 @@ function padFrames(src: Uint8Array, t: number, w: number, h: number, pw: number,
  * Frames are every decoded frame of the first video stream, once, in presentation order, unless
  * `fps` resamples them.
  * @throws VideoIOError (during iteration) `ERR_NOT_FOUND`, `ERR_VIDEO_CORRUPT`, `ERR_UNSUPPORTED`,
- * `ERR_FORMAT_NOT_ALLOWED` (an untrusted playlist, concat list...), `ERR_NO_FRAMES` (no video stream, or `start` past the end), `ERR_INVALID_ARG`, `ERR_ABORTED`,
+ * `ERR_FORMAT_NOT_ALLOWED` (an untrusted playlist, concat list...), `ERR_NO_FRAMES` (no video stream, or `start` past the end), `ERR_ARGUMENT`, `ERR_ABORTED`,
  * `ERR_FFMPEG_MISSING`.
  */
 export function readVideo(

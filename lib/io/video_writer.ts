@@ -71,7 +71,7 @@ export interface WriteVideoResult {
 const crfCodecs = new Set(['libx264', 'libx264rgb', 'libx265', 'libvpx-vp9', 'libaom-av1', 'libsvtav1']);
 
 function invalid(message: string): VideoIOError {
-  return new VideoIOError('ERR_INVALID_ARG', message);
+  return new VideoIOError('ERR_ARGUMENT', message);
 }
 
 function extOf(path: string): string {
@@ -152,7 +152,7 @@ function evenSizeNeeds(pixFmt: string): [boolean, boolean] {
  * with every frame (ffmpeg runs with `-xerror`, and the file is probed: a full disk never
  * passes for success); on any failure (ffmpeg error, a source that throws, abort) it is
  * removed, and an existing file at `path` is left as it was.
- * @throws VideoIOError `ERR_INVALID_ARG`, `ERR_NO_FRAMES` (nothing to write), `ERR_WRITE`,
+ * @throws VideoIOError `ERR_ARGUMENT`, `ERR_NO_FRAMES` (nothing to write), `ERR_WRITE`,
  * `ERR_UNSUPPORTED` (encoder/format/size not possible), `ERR_ABORTED`, `ERR_FFMPEG_MISSING`;
  * an error thrown by the source is rethrown as is.
  */

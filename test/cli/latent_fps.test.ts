@@ -51,7 +51,7 @@ describe('frame rates out of range', () => {
   it('writeVideo refuses such a rate before writing anything', async () => {
     const frames = new Uint8Array(16 * 16 * 16 * 3)
     await assert.rejects(writeVideo(path.join(out, 'd.mp4'), { frames, shape: [16, 16, 16, 3] }, { fps: '1/10000' }), {
-      code: 'ERR_INVALID_ARG',
+      code: 'ERR_ARGUMENT',
       message: /d\.mp4: 1\/10000 fps is outside the frame rates videovae writes \(0\.01 to 1000000\)/,
     })
     assert.deepEqual(listing(out), ['b.mp4'])

@@ -54,8 +54,8 @@ describe('images', () => {
     const out = join(dir, 'keep.png');
     await writeImage(out, pattern(8, 8), 8, 8);
     const before = readFileSync(out);
-    await assert.rejects(writeImage(out, new Uint8Array(10), 8, 8), { code: 'ERR_INVALID_ARG' });
-    await assert.rejects(writeImage(out, pattern(8, 8), 8, 8, { quality: 0 }), { code: 'ERR_INVALID_ARG' });
+    await assert.rejects(writeImage(out, new Uint8Array(10), 8, 8), { code: 'ERR_ARGUMENT' });
+    await assert.rejects(writeImage(out, pattern(8, 8), 8, 8, { quality: 0 }), { code: 'ERR_ARGUMENT' });
     await assert.rejects(writeImage(join(dir, 'x.gifx'), pattern(8, 8), 8, 8), { code: 'ERR_UNSUPPORTED' });
     await assert.rejects(writeImage(join(dir, 'no', 'x.png'), pattern(8, 8), 8, 8), { code: 'ERR_WRITE' });
     await assert.rejects(writeImage(out, pattern(8, 8), 8, 8, { overwrite: false }), { code: 'ERR_WRITE' });

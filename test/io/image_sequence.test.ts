@@ -31,7 +31,7 @@ describe('image sequences and maxSize', () => {
     assert.equal(seq.firstFile, join(dir, 'f_0007.png'));
     assert.throws(() => findImageSequence(join(dir, 'g_%02d.png')), (err: unknown) => {
       assert.ok(err instanceof VideoIOError);
-      assert.equal(err.code, 'ERR_INVALID_ARG');
+      assert.equal(err.code, 'ERR_ARGUMENT');
       assert.match(err.message, /frame number 4 is missing \(the files run from 1 to 6\)/);
       return true;
     });

@@ -131,7 +131,7 @@ describe('readVideo', () => {
     assert.equal(plan.decodedHeight, 45);
   });
 
-  it('rejects bad options with ERR_INVALID_ARG', T, async () => {
+  it('rejects bad options with ERR_ARGUMENT', T, async () => {
     const bad = [
       { chunkFrames: 0 },
       { start: -1 },
@@ -143,7 +143,7 @@ describe('readVideo', () => {
       { fit: 'stretch' as 'crop' },
     ];
     for (const opts of bad) {
-      await assert.rejects(readVideoFrames(src, opts), { code: 'ERR_INVALID_ARG' }, JSON.stringify(opts));
+      await assert.rejects(readVideoFrames(src, opts), { code: 'ERR_ARGUMENT' }, JSON.stringify(opts));
     }
   });
 

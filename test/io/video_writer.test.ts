@@ -150,17 +150,17 @@ describe('writeVideo', () => {
   it('validates frames and shapes', T, async () => {
     const dir = fresh();
     const out = join(dir, 'v.mp4');
-    await assert.rejects(writeVideo(out, { frames: new Uint8Array(10), shape: [1, 2, 2, 3] }), { code: 'ERR_INVALID_ARG' });
-    await assert.rejects(writeVideo(out, { frames: new Uint8Array(16), shape: [1, 2, 2, 4] }), { code: 'ERR_INVALID_ARG' });
+    await assert.rejects(writeVideo(out, { frames: new Uint8Array(10), shape: [1, 2, 2, 3] }), { code: 'ERR_ARGUMENT' });
+    await assert.rejects(writeVideo(out, { frames: new Uint8Array(16), shape: [1, 2, 2, 4] }), { code: 'ERR_ARGUMENT' });
     await assert.rejects(
       writeVideo(out, [
         { frames: new Uint8Array(64 * 64 * 3), shape: [1, 64, 64, 3] },
         { frames: new Uint8Array(32 * 32 * 3), shape: [1, 32, 32, 3] },
       ]),
-      { code: 'ERR_INVALID_ARG' },
+      { code: 'ERR_ARGUMENT' },
     );
-    await assert.rejects(writeVideo(join(dir, 'single.png'), clip), { code: 'ERR_INVALID_ARG' });
-    await assert.rejects(writeVideo(out, clip, { fps: 0 }), { code: 'ERR_INVALID_ARG' });
+    await assert.rejects(writeVideo(join(dir, 'single.png'), clip), { code: 'ERR_ARGUMENT' });
+    await assert.rejects(writeVideo(out, clip, { fps: 0 }), { code: 'ERR_ARGUMENT' });
     await assert.rejects(writeVideo(out, [], {}), { code: 'ERR_NO_FRAMES' });
     await assert.rejects(writeVideo(out, { frames: new Uint8Array(0), shape: [0, 64, 64, 3] }), { code: 'ERR_NO_FRAMES' });
     assert.deepEqual(readdirSync(dir), []);
