@@ -20,6 +20,8 @@ inline constexpr const char* kNotFound = "ERR_NOT_FOUND";
 inline constexpr const char* kModule = "ERR_MODULE";
 inline constexpr const char* kBundle = "ERR_BUNDLE";
 inline constexpr const char* kArgument = "ERR_ARGUMENT";
+inline constexpr const char* kOutOfMemory = "ERR_OUT_OF_MEMORY";
+inline constexpr const char* kUnsupported = "ERR_UNSUPPORTED";
 inline constexpr const char* kLibtorch = "ERR_LIBTORCH";
 inline constexpr const char* kInternal = "ERR_INTERNAL";
 }  // namespace code
@@ -40,7 +42,9 @@ struct ErrorInfo {
 };
 
 // Call inside a catch block (uses std::current_exception). Understands CodedError,
-// c10::Error (backtrace stripped, code guessed from the message), std::exception, anything.
+// c10::Error (backtrace stripped; code from its type: IndexError, ValueError, OutOfMemoryError...,
+// else guessed from the message), a TorchScript `raise XxxError` (code from the Python class),
+// std::exception, anything.
 ErrorInfo DescribeCurrentException();
 
 Napi::Error MakeError(Napi::Env env, const ErrorInfo& info);

@@ -98,6 +98,21 @@ test('ERR_ARGUMENT: arguments that do not fit the method schema are refused befo
   box.dispose()
 })
 
+test('exception types decide before message words: IndexError is ERR_SHAPE, ValueError ERR_ARGUMENT, no memory ERR_OUT_OF_MEMORY', async () => {
+  const box = await TorchModule.load(fixtures().toolbox)
+  const x = Tensor.from(new Float32Array(4), [4])
+  // No shape word in the message: only the IndexError type makes it ERR_SHAPE (not ERR_LIBTORCH).
+  await rejectsWith(box.call('pick', x, 7), 'ERR_SHAPE', /^pick: no item 7$/)
+  // "size" in the message would read as ERR_SHAPE: the ValueError type makes it ERR_ARGUMENT.
+  await rejectsWith(box.call('scaled', x, -0.5), 'ERR_ARGUMENT', /^scaled: the size factor must be positive$/)
+  // A failed allocation reaches us from the interpreter as a plain runtime_error: its words decide.
+  await rejectsWith(box.call('alloc', 2 ** 50), 'ERR_OUT_OF_MEMORY', /allocat/)
+  const picked = await box.call('pick', x, 1)
+  assert.ok(picked instanceof Tensor)
+  assert.deepEqual(picked.shape, [])
+  box.dispose()
+})
+
 test('ERR_LIBTORCH: any other libtorch exception, with its message and no backtrace', async () => {
   const box = await TorchModule.load(fixtures().toolbox)
   await rejectsWith(box.call('fail', Tensor.from(new Float32Array(1), [1])), 'ERR_LIBTORCH', /^boom: deliberate failure$/)
