@@ -7,9 +7,10 @@
  * numbering continues after the last committed shard. Items not in any index are simply
  * encoded again.
  */
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 
+import { moveIntoPlace } from '../durable_file.js'
 import { writeSafetensors } from '../safetensors.js'
 import { BatchError } from './errors.js'
 import { IndexAppender, indexFiles, readIndexFile, type IndexEntry } from './dataset_index.js'
@@ -218,20 +219,10 @@ export class ShardWriter {
       const staging = path.join(this.#outdir, DATA_DIR, `${this.files.shardPrefix}-staging.safetensors`)
       const shard = itemFileName(p.encoded.item.id)
       await this.#writeFile(staging, [p.encoded])
-      await rename(staging, path.join(this.#outdir, shard))
-      await syncDir(path.join(this.#outdir, ITEMS_DIR))
+      await moveIntoPlace(staging, path.join(this.#outdir, shard))
       entries.push(this.#entry(p.encoded, shard, 0))
     }
     return entries
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
   }
 }
 

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 
 import { Tensor, writeSafetensors, type HostArray } from '../../lib/index.js'
 import { tempDir } from './helpers/fixtures.js'
-import { runPython } from './helpers/python.js'
+import { readSafetensorsInPython } from './helpers/python.js'
 
 const dir = tempDir()
 
@@ -35,27 +35,7 @@ test('host arrays write the same bytes as the same data in Tensors', async () =>
 test('Python safetensors reads what was written from host arrays, a Tensor beside them', async () => {
   const file = path.join(dir, 'mixed.safetensors')
   await writeSafetensors(file, { ...hosts, text: Tensor.from(new Int32Array([7, -7]), [2, 1]) }, { producer: 'node' })
-  const report = runPython(
-    `
-import json, sys, torch
-from safetensors import safe_open
-with safe_open(sys.argv[1], "pt") as f:
-    meta = f.metadata()
-    out = {}
-    for k in f.keys():
-        t = f.get_tensor(k)
-        if t.dtype in (torch.float16, torch.bfloat16):
-            values = (t.view(torch.int16).to(torch.int32) & 0xFFFF).flatten().tolist()
-        elif t.dtype == torch.int64:
-            values = [str(v) for v in t.flatten().tolist()]
-        else:
-            values = [float(v) if t.is_floating_point() else int(v) for v in t.flatten().tolist()]
-        out[k] = {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape), "values": values}
-print(json.dumps({"meta": meta, "tensors": out}))
-`,
-    [file]
-  )
-  const { meta, tensors: seen } = JSON.parse(report)
+  const { meta, tensors: seen } = readSafetensorsInPython(file)
   assert.deepEqual(meta, { producer: 'node' })
   assert.deepEqual(seen.latent, { dtype: 'float32', shape: [1, 2, 3], values: Array.from(hosts.latent!.data as Float32Array) })
   assert.deepEqual(seen.f64, { dtype: 'float64', shape: [1], values: [Math.PI] })
