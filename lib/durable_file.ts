@@ -37,9 +37,15 @@ export async function writeFully(fh: FileHandle, chunks: readonly Uint8Array[], 
   return total
 }
 
-/** A temporary name beside `file` (same directory, so the rename is atomic). */
-export function tempPathFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+/**
+ * A temporary name beside `file` (same directory, so the rename is atomic): `.<name>.<random>.tmp`,
+ * or with `keepExtension` `.<stem>.<random>.tmp<ext>`, for writers such as ffmpeg that choose the
+ * format from the extension.
+ */
+export function tempPathFor(file: string, keepExtension = false): string {
+  const random = randomBytes(6).toString('hex')
+  const ext = keepExtension ? path.extname(file) : ''
+  return path.join(path.dirname(file), `.${path.basename(file, ext)}.${random}.tmp${ext}`)
 }
 
 /**
@@ -68,7 +74,14 @@ export async function writeTempFile(file: string, chunks: readonly Uint8Array[])
  * then fsync of the directory. On any error `file` is left as it was and the temporary removed.
  */
 export async function writeFileAtomic(file: string, chunks: readonly Uint8Array[]): Promise<void> {
-  const temp = await writeTempFile(file, chunks)
+  await moveIntoPlace(await writeTempFile(file, chunks), file)
+}
+
+/**
+ * Renames the complete, synced temporary `temp` to `file`, then fsyncs the directory so that the
+ * rename survives a crash. If the rename fails the temporary is removed and the error rethrown.
+ */
+export async function moveIntoPlace(temp: string, file: string): Promise<void> {
   try {
     await rename(temp, file)
   } catch (err) {
@@ -78,16 +91,17 @@ export async function writeFileAtomic(file: string, chunks: readonly Uint8Array[
   await syncDirectory(path.dirname(file))
 }
 
+/** fsyncs a file that another writer (e.g. ffmpeg) filled, before it replaces anything. */
+export async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
 /** Makes a rename in `dir` durable. Best effort: not every platform can fsync a directory. */
 export async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r')
-    try {
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-  } catch {
-    // ignored
-  }
+  await syncFile(dir).catch(() => undefined)
 }

@@ -8,7 +8,7 @@
  */
 import fs, { type FileHandle } from 'node:fs/promises'
 
-import { type DType, DTYPES, type TensorArray } from './dtype.js'
+import { arrayCarries, checkDType, type DType, DTYPES, inferDType, type TensorArray } from './dtype.js'
 import { writeFileAtomic } from './durable_file.js'
 import { VideoVaeError } from './errors.js'
 import { Tensor } from './tensor.js'
@@ -195,32 +195,72 @@ export async function readSafetensors(file: string, options: ReadSafetensorsOpti
 }
 
 /**
- * Writes tensors (any device; copied to the host) and optional string metadata. Tensors are
- * laid out largest element size first, so every tensor is aligned for its dtype.
+ * A tensor's values on the host: a typed array, its shape and its dtype (inferred from the array
+ * when left out; a Uint16Array needs 'float16' or 'bfloat16'). Saves wrapping host data in a
+ * Tensor only to copy it back out.
+ */
+export interface HostArray {
+  data: TensorArray
+  shape: readonly number[]
+  dtype?: DType
+}
+
+/** What writeSafetensors takes for each name: a Tensor (any device) or a host array. */
+export type SafetensorsValue = Tensor | HostArray
+
+interface Prepared {
+  name: string
+  dtype: DType
+  shape: number[]
+  /** The host bytes, or the tensor to copy them from once checks pass. */
+  source: TensorArray | Tensor
+}
+
+function prepare(name: string, value: unknown): Prepared {
+  if (name === '__metadata__' || name === '__proto__') throw new VideoVaeError('ERR_ARGUMENT', `'${name}' cannot name a tensor`)
+  if (value instanceof Tensor) {
+    value.handle() // ERR_DISPOSED before any work
+    return { name, dtype: value.dtype, shape: value.shape, source: value }
+  }
+  if (!isPlainObject(value) || !ArrayBuffer.isView(value.data) || value.data instanceof DataView || !Array.isArray(value.shape)) {
+    throw new VideoVaeError('ERR_ARGUMENT', `'${name}' is neither a Tensor nor { data: TypedArray, shape: number[], dtype? }`)
+  }
+  const data = value.data as TensorArray
+  const dtype = value.dtype === undefined ? inferDType(data) : checkDType(value.dtype)
+  if (!arrayCarries(data, dtype)) {
+    throw new VideoVaeError('ERR_DTYPE', `'${name}': a ${Object.prototype.toString.call(data).slice(8, -1)} does not carry ${dtype} (use a ${DTYPES[dtype].array.name})`)
+  }
+  const shape = value.shape as unknown[]
+  if (!shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw new VideoVaeError('ERR_SHAPE', `'${name}' has shape ${JSON.stringify(shape)}, not a list of non-negative integers`)
+  }
+  const numel = (shape as number[]).reduce((a, b) => a * b, 1)
+  if (numel !== data.length) throw new VideoVaeError('ERR_SHAPE', `'${name}' has ${data.length} values for shape [${shape.join(', ')}] (${numel})`)
+  return { name, dtype, shape: [...(shape as number[])], source: data }
+}
+
+/**
+ * Writes tensors (any device; copied to the host) or host arrays, and optional string metadata.
+ * Tensors are laid out largest element size first, so every tensor is aligned for its dtype.
  */
 export async function writeSafetensors(
   file: string,
-  tensors: Record<string, Tensor> | Map<string, Tensor>,
+  tensors: Record<string, SafetensorsValue> | Map<string, SafetensorsValue>,
   metadata: Record<string, string> = {}
 ): Promise<void> {
-  const named = tensors instanceof Map ? [...tensors] : Object.entries(tensors)
-  for (const [name, tensor] of named) {
-    if (!(tensor instanceof Tensor)) throw new VideoVaeError('ERR_ARGUMENT', `'${name}' is not a Tensor`)
-    if (name === '__metadata__' || name === '__proto__') throw new VideoVaeError('ERR_ARGUMENT', `'${name}' cannot name a tensor`)
-    tensor.handle() // ERR_DISPOSED before any work
-  }
+  const named = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).map(([name, value]) => prepare(name, value))
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') throw new VideoVaeError('ERR_ARGUMENT', `metadata '${key}' must be a string`)
   }
-  named.sort(([a, ta], [b, tb]) => DTYPES[tb.dtype].bytes - DTYPES[ta.dtype].bytes || (a < b ? -1 : a > b ? 1 : 0))
+  named.sort((a, b) => DTYPES[b.dtype].bytes - DTYPES[a.dtype].bytes || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
   const chunks: TensorArray[] = []
   const header: Record<string, unknown> = {}
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata
   let offset = 0
-  for (const [name, tensor] of named) {
-    const data = await tensor.data()
-    header[name] = { dtype: FILE_DTYPE_OF[tensor.dtype], shape: tensor.shape, data_offsets: [offset, offset + data.byteLength] }
+  for (const { name, dtype, shape, source } of named) {
+    const data = source instanceof Tensor ? await source.data() : source
+    header[name] = { dtype: FILE_DTYPE_OF[dtype], shape, data_offsets: [offset, offset + data.byteLength] }
     offset += data.byteLength
     chunks.push(data)
   }

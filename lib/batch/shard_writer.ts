@@ -7,11 +7,11 @@
  * numbering continues after the last committed shard. Items not in any index are simply
  * encoded again.
  */
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 
+import { moveIntoPlace } from '../durable_file.js'
 import { writeSafetensors } from '../safetensors.js'
-import { Tensor } from '../tensor.js'
 import { BatchError } from './errors.js'
 import { IndexAppender, indexFiles, readIndexFile, type IndexEntry } from './dataset_index.js'
 import { DATA_DIR, ITEMS_DIR, itemFileName, shardFileName, shardSeq, writerFiles, type WriterFiles } from './layout.js'
@@ -191,17 +191,13 @@ export class ShardWriter {
   }
 
   async #writeFile(file: string, items: EncodedItem[]): Promise<void> {
-    const tensors: Record<string, Tensor> = {}
+    const tensors: Record<string, HostArray> = {}
     const expected = new Map(items.flatMap((e, offset) => Object.entries(e.tensors).map(([name, t]) => [`${offset}/${name}`, t.shape] as const)))
-    try {
-      items.forEach((e, offset) => {
-        for (const [name, t] of Object.entries(e.tensors)) tensors[`${offset}/${name}`] = Tensor.from(t.data, t.shape)
-      })
-      const metadata = { format: 'videovae-latent-shard', format_version: '1', bundle_sha256: this.#options.bundle, items: String(items.length) }
-      await writeSafetensors(file, tensors, metadata)
-    } finally {
-      for (const t of Object.values(tensors)) t.dispose()
-    }
+    items.forEach((e, offset) => {
+      for (const [name, t] of Object.entries(e.tensors)) tensors[`${offset}/${name}`] = t
+    })
+    const metadata = { format: 'videovae-latent-shard', format_version: '1', bundle_sha256: this.#options.bundle, items: String(items.length) }
+    await writeSafetensors(file, tensors, metadata)
     // Read back before the index line makes it count: a write the disk lost must not commit.
     const problem = await checkShard(file, expected)
     if (problem !== undefined) {
@@ -223,20 +219,10 @@ export class ShardWriter {
       const staging = path.join(this.#outdir, DATA_DIR, `${this.files.shardPrefix}-staging.safetensors`)
       const shard = itemFileName(p.encoded.item.id)
       await this.#writeFile(staging, [p.encoded])
-      await rename(staging, path.join(this.#outdir, shard))
-      await syncDir(path.join(this.#outdir, ITEMS_DIR))
+      await moveIntoPlace(staging, path.join(this.#outdir, shard))
       entries.push(this.#entry(p.encoded, shard, 0))
     }
     return entries
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
   }
 }
 

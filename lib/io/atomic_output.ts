@@ -4,10 +4,10 @@
  * their temporaries (also when the process exits normally mid-write), so a file at the final
  * path is always a complete one, and a failed overwrite leaves the old file untouched.
  */
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { moveIntoPlace, syncDirectory, syncFile, tempPathFor } from '../durable_file.js';
 import { killAllTools, VideoIOError } from './ffmpeg.js';
 
 const pending = new Set<string>();
@@ -45,15 +45,6 @@ async function checkOverwrite(path: string, overwrite: boolean): Promise<void> {
   throw new VideoIOError('ERR_WRITE', `${path} already exists (overwrite is false)`, { path });
 }
 
-async function syncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** A temporary file next to its destination. */
 export interface TempFile {
   /** Where the data is written meanwhile (same directory and extension as the destination). */
@@ -65,18 +56,14 @@ export interface TempFile {
 }
 
 /**
- * Reserves a temporary file beside `path` (`.<name>.tmp-<pid>-<random><ext>`); creating it checks
- * that the directory is writable.
+ * Reserves a temporary file beside `path` (`.<stem>.<random>.tmp<ext>`, named by durable_file, the
+ * extension kept for ffmpeg); creating it checks that the directory is writable.
  * @throws VideoIOError `ERR_WRITE`.
  */
 export async function createTempFile(path: string, overwrite = true): Promise<TempFile> {
   const dest = resolve(path);
   await checkOverwrite(dest, overwrite);
-  const ext = extname(dest);
-  const tempPath = join(
-    dirname(dest),
-    `.${basename(dest, ext)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}${ext}`,
-  );
+  const tempPath = tempPathFor(dest, true);
   try {
     const fh = await open(tempPath, 'wx');
     await fh.close();
@@ -90,7 +77,7 @@ export async function createTempFile(path: string, overwrite = true): Promise<Te
     commit: async () => {
       try {
         await syncFile(tempPath); // durable before it replaces anything
-        await rename(tempPath, dest);
+        await moveIntoPlace(tempPath, dest);
       } catch (err) {
         throw writeError(path, err);
       }
@@ -123,9 +110,9 @@ export interface TempSequence {
 export async function createTempSequence(path: string, overwrite = true): Promise<TempSequence> {
   const destPattern = resolve(path);
   const destDir = dirname(destPattern);
-  let tempDir: string;
+  const tempDir = tempPathFor(join(destDir, basename(destPattern).replace(/%/g, '')));
   try {
-    tempDir = await mkdtemp(join(destDir, `.${basename(destPattern).replace(/%/g, '')}.tmp-${process.pid}-`));
+    await mkdir(tempDir);
   } catch (err) {
     throw writeError(path, err);
   }
@@ -144,7 +131,12 @@ export async function createTempSequence(path: string, overwrite = true): Promis
       const finals = names.map((n) => join(destDir, n));
       for (const f of finals) await checkOverwrite(f, overwrite);
       try {
-        for (let i = 0; i < names.length; i++) await rename(join(tempDir, names[i] as string), finals[i] as string);
+        for (let i = 0; i < names.length; i++) {
+          const temp = join(tempDir, names[i] as string);
+          await syncFile(temp); // durable before it replaces anything
+          await rename(temp, finals[i] as string);
+        }
+        await syncDirectory(destDir); // one directory sync for all the renames
       } catch (err) {
         throw writeError(path, err);
       } finally {

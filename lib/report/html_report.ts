@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises'
 import path from 'node:path'
 
+import { writeFully } from '../durable_file.js'
 import { createTempFile } from '../io/atomic_output.js'
 import { VideoIOError } from '../io/ffmpeg.js'
 import { pageParts, scriptJson } from './page.js'
@@ -85,8 +86,8 @@ export class HtmlReport {
     try {
       const fh = await open(temp.tempPath, 'w')
       try {
-        for (const part of parts) await fh.write(part)
-        await fh.sync()
+        // Every byte checked (a full disk writes part of a buffer); commit() fsyncs.
+        await writeFully(fh, parts.map((part) => Buffer.from(part)), 0, temp.tempPath)
       } finally {
         await fh.close()
       }

@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { Tensor, VideoVAE } from '../../lib/index.js'
+import { defaultBundleDir, Tensor, VideoVAE } from '../../lib/index.js'
 import { libtorchInfo } from '../../lib/index.js'
 import { needsParity, parityBundle, PYTHON } from '../support/parity.js'
 
@@ -17,17 +17,15 @@ const zeros = (shape: number[], dtype: 'float32' | 'uint8' | 'int32' = 'float32'
   return Tensor.from(data, shape, { dtype })
 }
 
-describe('VideoVAE errors', { skip: needsParity }, () => {
+// The embedded default model (16 latent channels, no text): runs without ../shared.
+describe('VideoVAE errors', () => {
   let vae: VideoVAE
-  let textVae: VideoVAE
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'videovae-err-'))
   before(async () => {
-    vae = await VideoVAE.load(parityBundle('16z-ch32-video'))
-    textVae = await VideoVAE.load(parityBundle('4z_cap-ch32-video'))
+    vae = await VideoVAE.load()
   })
   after(() => {
     vae.dispose()
-    textVae.dispose()
     fs.rmSync(tmp, { recursive: true, force: true })
   })
 
@@ -50,24 +48,11 @@ describe('VideoVAE errors', { skip: needsParity }, () => {
     assert.deepEqual(ok.shape, [1, 16, 1, 4, 4])
   })
 
-  test('text: required by text bundles, refused by the others, checked for width', async () => {
-    const video = zeros([1, 3, 4, 32, 32])
-    await assert.rejects(textVae.encode(video), { code: 'ERR_TEXT', message: /textEmbedding/ })
-    await assert.rejects(vae.encode(video, { textEmbedding: zeros([1, 100, 1024]) }), { code: 'ERR_TEXT', message: /takes no text/ })
-    await assert.rejects(textVae.encode(video, { textEmbedding: zeros([1, 100, 512]) }), { code: 'ERR_TEXT', message: /1024/ })
-    await assert.rejects(
-      textVae.encode(video, { textEmbedding: zeros([1, 100, 1024]), textMask: zeros([1, 99]) }),
-      { code: 'ERR_TEXT', message: /textMask/ }
-    )
-    const latent = await textVae.encode(video, { textEmbedding: zeros([1, 100, 1024]), textMask: zeros([1, 100]) })
-    assert.deepEqual(latent.shape, [1, 4, 1, 4, 4])
-  })
-
   test('disposed inputs and models', async () => {
     const t = zeros([1, 3, 4, 32, 32])
     t.dispose()
     await assert.rejects(vae.encode(t), { code: 'ERR_DISPOSED' })
-    const other = await VideoVAE.load(parityBundle('16z-ch32-video'))
+    const other = await VideoVAE.load()
     other.dispose()
     other.dispose() // idempotent
     await assert.rejects(other.encode(zeros([1, 3, 4, 32, 32])), { code: 'ERR_DISPOSED' })
@@ -77,7 +62,7 @@ describe('VideoVAE errors', { skip: needsParity }, () => {
   test('bundles: missing, malformed, tampered', async () => {
     await assert.rejects(VideoVAE.load(path.join(tmp, 'nope')), { code: 'ERR_BUNDLE', message: /manifest\.json/ })
     const copy = path.join(tmp, 'copy')
-    fs.cpSync(parityBundle('16z-ch32-video'), copy, { recursive: true })
+    fs.cpSync(defaultBundleDir(), copy, { recursive: true })
     const file = path.join(copy, 'temporal_decoder.pt')
     const bytes = fs.readFileSync(file)
     bytes[bytes.length - 100] ^= 0xff
@@ -91,7 +76,7 @@ describe('VideoVAE errors', { skip: needsParity }, () => {
 
   test('a bundle from a newer torch, with an op this libtorch lacks, names both versions', async () => {
     const copy = path.join(tmp, 'newer')
-    fs.cpSync(parityBundle('16z-ch32-video'), copy, { recursive: true })
+    fs.cpSync(defaultBundleDir(), copy, { recursive: true })
     // The first aten call in the archive's code renamed to an op no libtorch has, same length.
     execFileSync(PYTHON, ['-c', String.raw`
 import re, sys, zipfile
@@ -120,5 +105,32 @@ assert done
     manifest.torch_version = loaded
     fs.writeFileSync(path.join(copy, 'manifest.json'), JSON.stringify(manifest))
     await assert.rejects(VideoVAE.load(copy, { verify: false }), (error: Error) => !/exported with torch/.test(error.message))
+  })
+})
+
+// A text bundle comes only from the parity fixtures.
+describe('VideoVAE text errors', { skip: needsParity }, () => {
+  let textVae: VideoVAE
+  let plainVae: VideoVAE
+  before(async () => {
+    textVae = await VideoVAE.load(parityBundle('4z_cap-ch32-video'))
+    plainVae = await VideoVAE.load()
+  })
+  after(() => {
+    textVae.dispose()
+    plainVae.dispose()
+  })
+
+  test('text: required by text bundles, refused by the others, checked for width', async () => {
+    const video = zeros([1, 3, 4, 32, 32])
+    await assert.rejects(textVae.encode(video), { code: 'ERR_TEXT', message: /textEmbedding/ })
+    await assert.rejects(plainVae.encode(video, { textEmbedding: zeros([1, 100, 1024]) }), { code: 'ERR_TEXT', message: /takes no text/ })
+    await assert.rejects(textVae.encode(video, { textEmbedding: zeros([1, 100, 512]) }), { code: 'ERR_TEXT', message: /1024/ })
+    await assert.rejects(
+      textVae.encode(video, { textEmbedding: zeros([1, 100, 1024]), textMask: zeros([1, 99]) }),
+      { code: 'ERR_TEXT', message: /textMask/ }
+    )
+    const latent = await textVae.encode(video, { textEmbedding: zeros([1, 100, 1024]), textMask: zeros([1, 100]) })
+    assert.deepEqual(latent.shape, [1, 4, 1, 4, 4])
   })
 })

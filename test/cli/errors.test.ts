@@ -4,14 +4,15 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
-import { caseBundle, cli, cliAsync, json, listing, makeVideo, needsParity, needsPython, ROOT, tempDir } from './helpers.js'
+import { defaultBundleDir } from '../../lib/index.js'
+import { cli, cliAsync, json, listing, makeVideo, needsPython, ROOT, tempDir } from './helpers.js'
 
-const skip = needsParity || needsPython
 const isRoot = process.getuid?.() === 0
 
-describe('runtime failures', { skip }, () => {
+// The embedded default model: these failures need no fixtures, so they run without ../shared.
+describe('runtime failures', () => {
   const dir = tempDir()
-  const bundle = skip ? '' : caseBundle('16z-ch32-video')
+  const bundle = defaultBundleDir()
   const common = ['--bundle', bundle, '--threads', '2']
   const video = makeVideo(path.join(dir, 'clip.mp4'), { width: 32, height: 32, frames: 4 })
   const outDir = path.join(dir, 'out')
@@ -89,9 +90,9 @@ describe('runtime failures', { skip }, () => {
     assertFailure(['info'], /embedded default model is not installed/)
   })
 
-  it('export: a missing checkpoint, an existing bundle without --force', () => {
+  it('export: a missing checkpoint, an existing bundle without --force', { skip: needsPython }, () => {
     assertFailure(['export', '--checkpoint', path.join(dir, 'nope.ckpt'), '-o', path.join(outDir, 'b')], /no such file: .*nope\.ckpt \(ERR_NOT_FOUND\)/)
-    assertFailure(['export', '--checkpoint', video, '-o', bundle], /already exists; use --force/)
+    assertFailure(['export', '--checkpoint', video, '-o', dir], /already exists; use --force/)
     assertFailure(['export', '--checkpoint', video, '-o', path.join(outDir, 'b')], /^videovae: export failed: .* \(ERR_EXPORT\)$/m)
   })
 

@@ -2,10 +2,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 
-import { caseBundle, cli, json, needsParity, needsPython } from './helpers.js'
+import { defaultBundleDir } from '../../lib/index.js'
+import { cli, json } from './helpers.js'
 
-describe('videovae info', { skip: needsParity || needsPython }, () => {
-  const bundle = needsParity || needsPython ? '' : caseBundle('16z-ch32-video')
+// The embedded default model (a 16z bundle): runs without ../shared.
+describe('videovae info', () => {
+  const bundle = defaultBundleDir()
 
   it('--size prints the latent shape and a memory estimate', () => {
     const r = cli(['info', '--bundle', bundle, '--size', '16x256x256'])

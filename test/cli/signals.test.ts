@@ -23,7 +23,7 @@ describe('stop signals', () => {
       let sent = false
       const r = await cliAsync(['reconstruct', clip, '-o', path.join(outDir, 'out.mp4'), '--chunk-frames', '4', '--threads', '1'], (child) => {
         const poll = setInterval(() => {
-          if (listing(outDir).some((f) => f.includes('.tmp-'))) {
+          if (listing(outDir).some((f) => f.includes('.tmp'))) {
             clearInterval(poll)
             sent = child.kill(signal)
           }

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 
 import { readSafetensors, Tensor, writeSafetensors, type DType } from '../../lib/index.js'
 import { fixtures, tempDir } from './helpers/fixtures.js'
-import { runPython } from './helpers/python.js'
+import { readSafetensorsInPython } from './helpers/python.js'
 
 const dir = tempDir()
 
@@ -44,27 +44,7 @@ test('Python safetensors reads what Node wrote: every dtype, shapes and metadata
     scalar: Tensor.from(new Float32Array([42]), [])
   }
   await writeSafetensors(file, tensors, { producer: 'node', note: 'ünïcode ✓' })
-  const report = runPython(
-    `
-import json, sys, torch
-from safetensors import safe_open
-with safe_open(sys.argv[1], "pt") as f:
-    meta = f.metadata()
-    out = {}
-    for k in f.keys():
-        t = f.get_tensor(k)
-        if t.dtype in (torch.float16, torch.bfloat16):
-            values = (t.view(torch.int16).to(torch.int32) & 0xFFFF).flatten().tolist()
-        elif t.dtype == torch.int64:
-            values = [str(v) for v in t.flatten().tolist()]
-        else:
-            values = [float(v) if t.is_floating_point() else int(v) for v in t.flatten().tolist()]
-        out[k] = {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape), "values": values}
-print(json.dumps({"meta": meta, "tensors": out}))
-`,
-    [file]
-  )
-  const { meta, tensors: seen } = JSON.parse(report)
+  const { meta, tensors: seen } = readSafetensorsInPython(file)
   assert.deepEqual(meta, { producer: 'node', note: 'ünïcode ✓' })
   const pythonDtype: Record<DType, string> = {
     float32: 'float32', float64: 'float64', float16: 'float16', bfloat16: 'bfloat16', uint8: 'uint8',

@@ -3,8 +3,7 @@ import path from 'node:path'
 
 import type { Command } from 'commander'
 
-import { writeSafetensors } from '../../safetensors.js'
-import { Tensor } from '../../tensor.js'
+import { type SafetensorsValue, writeSafetensors } from '../../safetensors.js'
 import type { VideoVAE } from '../../vae.js'
 import type { Context } from '../context.js'
 import { CliError, EXIT, errorCode, formatError, isAbort, oneLine } from '../errors.js'
@@ -152,41 +151,36 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
   }
   if (info === undefined) throw new CliError('ERR_INTERNAL', 'no read plan')
   const latent = concatT(parts.map((p) => p.latent))
-  const tensors: Record<string, Tensor> = { latent: Tensor.from(latent.data, latent.shape) }
+  // Host arrays go to the file as they are; the text conditioning is already a Tensor.
+  const tensors: Record<string, SafetensorsValue> = { latent }
   if (flags.posterior) {
-    const mean = concatT(parts.map((p) => p.mean))
-    const logvar = concatT(parts.map((p) => p.logvar))
-    tensors.mean = Tensor.from(mean.data, mean.shape)
-    tensors.logvar = Tensor.from(logvar.data, logvar.shape)
+    tensors.mean = concatT(parts.map((p) => p.mean))
+    tensors.logvar = concatT(parts.map((p) => p.logvar))
   }
-  try {
-    if (text?.textEmbedding) {
-      tensors.text_emb = text.textEmbedding
-      if (text.textMask) tensors.text_mask = text.textMask
-    }
-    const metadata = latentMetadata({
-      variant: vae.info.variant,
-      config: vae.info.config,
-      sha256: vae.info.sha256,
-      source: path.basename(input),
-      fps: info.fps,
-      frames,
-      width: info.width,
-      height: info.height,
-      encodedWidth: w,
-      encodedHeight: h,
-      image,
-      posterior: flags.posterior === true,
-      chunkFrames: chunk,
-      ...(flags.sampleSeed === undefined ? {} : { sampleSeed: flags.sampleSeed }),
-      ...(text?.caption === undefined ? {} : { caption: text.caption }),
-      ...(run.tile === undefined ? {} : { tile: run.tile }),
-    })
-    ctx.throwIfAborted()
-    await writeSafetensors(output, tensors, metadata)
-  } finally {
-    for (const k of ['latent', 'mean', 'logvar']) tensors[k]?.dispose()
+  if (text?.textEmbedding) {
+    tensors.text_emb = text.textEmbedding
+    if (text.textMask) tensors.text_mask = text.textMask
   }
+  const metadata = latentMetadata({
+    variant: vae.info.variant,
+    config: vae.info.config,
+    sha256: vae.info.sha256,
+    source: path.basename(input),
+    fps: info.fps,
+    frames,
+    width: info.width,
+    height: info.height,
+    encodedWidth: w,
+    encodedHeight: h,
+    image,
+    posterior: flags.posterior === true,
+    chunkFrames: chunk,
+    ...(flags.sampleSeed === undefined ? {} : { sampleSeed: flags.sampleSeed }),
+    ...(text?.caption === undefined ? {} : { caption: text.caption }),
+    ...(run.tile === undefined ? {} : { tile: run.tile }),
+  })
+  ctx.throwIfAborted()
+  await writeSafetensors(output, tensors, metadata)
   return {
     input,
     output,
