@@ -97,7 +97,8 @@ describe('runtime failures', () => {
   })
 
   it('SIGINT aborts the job: exit 130 and no partial output', async () => {
-    const long = makeVideo(path.join(dir, 'long.mp4'), { width: 64, height: 64, frames: 48 })
+    // Long enough that even the small default model cannot finish before the signal (~1 min of work).
+    const long = makeVideo(path.join(dir, 'long.mp4'), { width: 128, height: 128, frames: 160 })
     const out = path.join(outDir, 'long.safetensors')
     const r = await cliAsync(['encode', long, '-o', out, '--chunk-frames', '4', ...common], (child) => {
       // Interrupt once the work has started (the model is loaded after ~1-3 s).

@@ -32,7 +32,7 @@ test('a scripted conv net gives bitwise the same output in Node as in PyTorch', 
 
 test('methods take lists, floats, bools, strings, None and return tuples, lists, dicts, scalars', async () => {
   const box = await TorchModule.load(fixtures().toolbox)
-  assert.deepEqual([...box.methods].sort(), ['fail', 'forward', 'identity', 'mix', 'scalar', 'spin', 'stats'])
+  assert.deepEqual([...box.methods].sort(), ['alloc', 'fail', 'forward', 'identity', 'mix', 'pick', 'scalar', 'scaled', 'spin', 'stats'])
   assert.equal(box.device, 'cpu')
   const a = Tensor.from(new Float32Array([1, 2]), [2])
   const b = Tensor.from(new Float32Array([10, 20]), [2])
