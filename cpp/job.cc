@@ -34,6 +34,7 @@ void Job::Execute() {
     Run();
   } catch (...) {
     error_ = DescribeCurrentException();
+    failed_ = true;
     SetError(error_.message);
   }
 }
@@ -47,11 +48,24 @@ static bool CanRunJs(napi_env env) {
 }
 
 void Job::OnWorkComplete(Napi::Env env, napi_status status) {
-  if (!CanRunJs(env)) {
-    Destroy();  // the environment is going away: drop the job, its results and references
-    return;
+  // Not node-addon-api's version: its HandleScope and Error::New throw (outside any catch, so
+  // std::terminate) when a worker's environment starts terminating after the check below.
+  if (status != napi_cancelled && CanRunJs(env)) {
+    napi_handle_scope scope = nullptr;
+    if (napi_open_handle_scope(env, &scope) == napi_ok) {
+      try {
+        if (failed_) {
+          Reject();
+        } else {
+          OnOK();
+        }
+      } catch (...) {
+        // The environment is going away: nobody is left to tell.
+      }
+      napi_close_handle_scope(env, scope);
+    }
   }
-  Napi::AsyncWorker::OnWorkComplete(env, status);
+  Destroy();  // the job, its results and references
 }
 
 void Job::OnOK() {
@@ -69,7 +83,9 @@ void Job::OnOK() {
   }
 }
 
-void Job::OnError(const Napi::Error&) {
+void Job::OnError(const Napi::Error&) { Reject(); }
+
+void Job::Reject() {
   try {
     Settle(false, MakeError(Env(), error_).Value());
   } catch (...) {

@@ -31,6 +31,7 @@ class Job : public Napi::AsyncWorker {
   void OnWorkComplete(Napi::Env env, napi_status status) override;
   void OnOK() override;
   void OnError(const Napi::Error& error) override;
+  void Reject();  // settles with error_, never throws
   void Settle(bool ok, napi_value value);
 
   // Raw Node-API handles: settling must not throw while the environment terminates.
@@ -38,6 +39,7 @@ class Job : public Napi::AsyncWorker {
   napi_value promise_ = nullptr;  // valid in the constructor's handle scope, returned by Start()
   std::optional<c10::Device> device_;  // made current on the worker thread (CUDA)
   ErrorInfo error_;
+  bool failed_ = false;  // Run() threw: error_ holds why
 };
 
 // The usual shape of an entry point: validate and build a job on the JS thread, then start it.
