@@ -1,5 +1,7 @@
 #include "errors.h"
 
+#include "pipeline/assertion.h"
+
 #include <c10/util/Exception.h>
 #include <torch/csrc/jit/runtime/jit_exception.h>
 
@@ -80,6 +82,10 @@ ErrorInfo DescribeCurrentException() {
     throw;
   } catch (const CodedError& e) {
     return {e.code(), e.what()};
+  } catch (const PipelineAssertion& e) {
+    // TypeScript validated the job against the bundle's rules: reaching this is a bug (or a
+    // direct call of the raw addon), not a user's shape error.
+    return {"ERR_ASSERTION", e.what()};
   }
   // libtorch's exception types say which contract was broken: trust them before the message.
   catch (const c10::OutOfMemoryError& e) {

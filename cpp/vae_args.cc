@@ -52,6 +52,10 @@ TileOptions ParseTile(const Napi::Object& options) {
   return {GetInt(options, "tileSize", 0), GetInt(options, "tileOverlap", 0)};
 }
 
+Compression ParseCompression(const Napi::Object& options) {
+  return {GetInt(options, "compressionT", 0), GetInt(options, "compressionH", 0), GetInt(options, "compressionW", 0)};
+}
+
 TextInputs TextOnDevice(const TextInputs& text, const c10::Device& device) {
   TextInputs out;
   if (text.embedding) out.embedding = text.embedding->to(device);

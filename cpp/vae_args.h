@@ -24,6 +24,10 @@ TextInputs UnwrapText(const Napi::Value& value);
 
 TileOptions ParseTile(const Napi::Object& options);
 
+// The bundle's compression factors, { compressionT, compressionH, compressionW } (TS passes them
+// from the manifest); missing ones stay 0, which the pipeline asserts against.
+Compression ParseCompression(const Napi::Object& options);
+
 int64_t GetInt(const Napi::Object& options, const char* key, int64_t fallback);
 bool GetBool(const Napi::Object& options, const char* key, bool fallback);
 

@@ -17,6 +17,7 @@ class VaeDecodeJob : public VaeJob {
     options_.image = GetBool(options, "image", false);
     options_.chunkFrames = GetInt(options, "chunkFrames", 0);
     options_.tile = ParseTile(options);
+    options_.compression = ParseCompression(options);
     options_.frames = GetInt(options, "frames", -1);
     options_.height = GetInt(options, "height", -1);
     options_.width = GetInt(options, "width", -1);

@@ -29,6 +29,7 @@ class VaeEncodeJob : public VaeJob {
     options_.image = GetBool(options, "image", false);
     options_.chunkFrames = GetInt(options, "chunkFrames", 0);
     options_.tile = ParseTile(options);
+    options_.compression = ParseCompression(options);
     options_.pad = GetBool(options, "pad", false);
     options_.sample = GetBool(options, "sample", false);
     options_.seed = static_cast<uint64_t>(GetInt(options, "seed", 0));

@@ -27,9 +27,6 @@ class VaeJob : public Job {
     } catch (const Cancelled& e) {
       progress_.Finish();
       throw CodedError("ERR_ABORTED", e.what());
-    } catch (const std::invalid_argument& e) {
-      progress_.Finish();
-      throw CodedError(code::kShape, e.what());
     } catch (...) {
       progress_.Finish();
       throw;

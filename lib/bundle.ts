@@ -5,6 +5,7 @@ import * as path from 'node:path'
 
 import { checkBundleFile, hashBundleFile, readBundleFile, realBundleRoot } from './bundle_files.js'
 import { VideoVaeError } from './errors.js'
+import { rulesProblem } from './rules.js'
 
 export const BUNDLE_FORMAT_VERSION = 1
 
@@ -38,7 +39,10 @@ export interface BundleInfo {
   latentChannels: number
   /** Compression factors: time 4, height 8, width 8. */
   compression: { t: number; h: number; w: number }
-  /** Input rules of the video path: T a multiple of 4 and at least 4, H and W multiples of 8. */
+  /**
+   * Input rules of the video path: T a multiple of 4 and at least 4, H and W multiples of 8 (for
+   * VideoVAE+). The one source of every chunk, tile and size check: lib/rules.ts.
+   */
   rules: { tMultiple: number; tMin: number; hwMultiple: number }
   /** Caption conditioning, or null for the non-text variants. */
   text: { required: boolean; dim: number; maxLength: number } | null
@@ -148,6 +152,11 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
   const widths = parseWidths(field<Json>(m, 'widths', 'object', where), where)
   const compression = parseCounts(field<Json>(m, 'compression', 'object', where), `${where} compression`, ['t', 'h', 'w'])
   const rules = parseCounts(field<Json>(m, 'rules', 'object', where), `${where} rules`, ['t_multiple', 't_min', 'hw_multiple'])
+  const problem = rulesProblem({
+    compression: { t: compression.t, h: compression.h, w: compression.w },
+    rules: { tMultiple: rules.t_multiple, tMin: rules.t_min, hwMultiple: rules.hw_multiple },
+  })
+  if (problem !== null) throw bundleError(`${where}: ${problem}`)
   const text = parseText(m.text, where)
   const stageFiles = Object.fromEntries(STAGE_NAMES.map((s) => [s, resolved[s]])) as Record<StageName, string>
   const extraFiles = Object.fromEntries(

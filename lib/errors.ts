@@ -51,6 +51,8 @@ export type ErrorCode =
   | 'ERR_LIMIT'
   /** A bug in this package. */
   | 'ERR_INTERNAL'
+  /** A native pipeline assertion failed: a job the TypeScript checks (lib/rules.ts) should have refused; a bug, or a direct call of the raw addon. */
+  | 'ERR_ASSERTION'
   // Video and image I/O (lib/io, VideoIOError)
   /** ffmpeg or ffprobe could not be found or started. */
   | 'ERR_FFMPEG_MISSING'

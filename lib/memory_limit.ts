@@ -10,6 +10,7 @@ import os from 'node:os'
 import type { BundleInfo } from './bundle.js'
 import { VideoVaeError } from './errors.js'
 import type { ReadPlan } from './io/video_reader.js'
+import { paddedSize } from './rules.js'
 import type { TilingOptions } from './vae_options.js'
 
 const MB = 1024 * 1024
@@ -77,14 +78,13 @@ function bundleWeights(info: BundleInfo): number {
  * in `videovae info --help`; the per-item terms scale with the batch.
  */
 export function memoryEstimate(info: BundleInfo, size: JobSize, layout: JobLayout): Record<string, number> {
-  const { batch, frames: t, height: h, width: w } = size
-  const hp = Math.ceil(h / 8) * 8
-  const wp = Math.ceil(w / 8) * 8
-  const tp = layout.image ? t : Math.ceil(t / 4) * 4
+  const { batch } = size
+  // The size the model runs on (padded to the bundle's grid) and its latent tokens per frame.
+  const { frames: tp, height: hp, width: wp } = paddedSize(info, size, layout.image)
   const frames = layout.chunkFrames ? Math.min(tp, layout.chunkFrames) : tp
   const th = layout.tile ? Math.min(hp, layout.tile.size) : hp
   const tw = layout.tile ? Math.min(wp, layout.tile.size) : wp
-  const tokens = (th / 8) * (tw / 8)
+  const tokens = (th / info.compression.h) * (tw / info.compression.w)
   const terms = {
     weights: bundleWeights(info) * 2.2,
     runtime: 300 * MB,
@@ -146,10 +146,12 @@ const TILE_SIZES = [1024, 768, 512, 384, 256, 192, 128, 64]
 /** The largest tile (and, if needed, chunk) that brings the job under the limit, if any. */
 function fittingLayout(info: BundleInfo, size: JobSize, layout: JobLayout, limit: number, device: string): JobLayout | undefined {
   const side = Math.max(size.height, size.width)
-  const chunks = layout.image ? [layout.chunkFrames || size.frames, 1] : [layout.chunkFrames || size.frames, 8, 4]
+  // Advice must pass the bundle's rules: chunks of two and one smallest valid chunk (8 and 4), tiles on the grid.
+  const least = Math.ceil(info.rules.tMin / info.rules.tMultiple) * info.rules.tMultiple
+  const chunks = layout.image ? [layout.chunkFrames || size.frames, 1] : [layout.chunkFrames || size.frames, 2 * least, least]
   for (const chunkFrames of chunks) {
     for (const tile of TILE_SIZES) {
-      if (tile >= side || (layout.tile && tile >= layout.tile.size)) continue
+      if (tile >= side || (layout.tile && tile >= layout.tile.size) || tile % info.rules.hwMultiple !== 0) continue
       const candidate: JobLayout = { image: layout.image, chunkFrames, tile: { size: tile } }
       if (hostBytes(memoryEstimate(info, size, candidate), device) <= limit) return candidate
     }

@@ -15,6 +15,10 @@ export interface NativeRunOptions {
   chunkFrames: number
   tileSize: number
   tileOverlap: number
+  /** The bundle's compression factors (manifest `compression`); the pipeline asserts they are set. */
+  compressionT: number
+  compressionH: number
+  compressionW: number
   pad?: boolean
   sample?: boolean
   seed?: number

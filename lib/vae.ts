@@ -23,6 +23,7 @@ import {
 import { packageRoot } from './package_root.js'
 import { ProgressGuard } from './progress_guard.js'
 import { disposeWeights, readQuantizedWeights } from './quantized_weights.js'
+import { checkLatentShape, decodedSize } from './rules.js'
 import { setNumThreads } from './runtime.js'
 import { Tensor } from './tensor.js'
 import {
@@ -180,13 +181,9 @@ export class VideoVAE implements Disposable {
   async decode(latent: Tensor, options: DecodeOptions = {}): Promise<Tensor> {
     if (!(latent instanceof Tensor)) throw new VideoVaeError('ERR_ARGUMENT', 'latent must be a Tensor')
     const s = latent.shape
-    if (s.length !== 5 || s[1] !== this.info.latentChannels) {
-      throw new VideoVaeError('ERR_SHAPE', `latent must be [B, ${this.info.latentChannels}, T, h, w], got [${s}]`)
-    }
+    checkLatentShape(this.info, s)
     const flat = checkRunOptions(options, this.info, s[0], this.#captions !== null)
-    const c = this.info.compression
-    const frames = flat.image ? s[2] : s[2] * c.t
-    this.#checkMemory({ batch: s[0], frames, height: s[3] * c.h, width: s[4] * c.w }, flat, options.memoryLimit, 'the decoded latent')
+    this.#checkMemory({ batch: s[0], ...decodedSize(this.info, s, flat.image) }, flat, options.memoryLimit, 'the decoded latent')
     if (options.frames !== undefined) {
       if (!Number.isInteger(options.frames) || options.frames < 1) {
         throw new VideoVaeError('ERR_ARGUMENT', `frames must be a positive integer, got ${options.frames}`)

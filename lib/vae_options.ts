@@ -6,15 +6,16 @@ import type { BundleInfo } from './bundle.js'
 import { captionList } from './caption_encoder.js'
 import { VideoVaeError } from './errors.js'
 import type { NativeRunOptions } from './native.js'
+import { checkChunkFrames, checkTile, checkVideoSize, nativeCompression } from './rules.js'
 import { Tensor } from './tensor.js'
 
 export type { NativeRunOptions } from './native.js'
 
 /** Spatial tiling: run tiles of `size`×`size` pixels and cross-fade their overlaps. */
 export interface TilingOptions {
-  /** Tile edge in pixels, a multiple of 8. Inputs no larger than this are not tiled. */
+  /** Tile edge in pixels, a multiple of the bundle's `rules.hwMultiple` (8). Inputs no larger than this are not tiled. */
   size: number
-  /** Overlap between neighbouring tiles in pixels, a multiple of 8 below `size` (default: size / 4 rounded down to 8). */
+  /** Overlap between neighbouring tiles in pixels, a multiple of `rules.hwMultiple` below `size` (default: size / 4 rounded down to it). */
   overlap?: number
 }
 
@@ -23,8 +24,9 @@ export interface RunOptions {
   /** The image path (`mask_temporal`): spatial stage only, each frame of `[B,3,T,H,W]` kept. Default false. */
   image?: boolean
   /**
-   * Frames per independent chunk, a multiple of 4 (the official `process_in_chunks`; the
-   * official scripts use 8 or 16). Default: the whole clip in one chunk.
+   * Frames per independent chunk: on the video path a multiple of the bundle's
+   * `rules.tMultiple` (4), the official `process_in_chunks` (the official scripts use 8 or 16).
+   * Default: the whole clip in one chunk.
    */
   chunkFrames?: number
   /** Spatial tiling for large frames (bounded memory). Default: off. */
@@ -85,10 +87,6 @@ function fail(code: 'ERR_ARGUMENT' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_TEXT', mes
   throw new VideoVaeError(code, message)
 }
 
-function isMultiple(value: unknown, of: number): value is number {
-  return Number.isInteger(value) && (value as number) > 0 && (value as number) % of === 0
-}
-
 /** Geometry of a video input: uint8 frames `[T,H,W,3]`/`[B,T,H,W,3]` or float `[B,3,T,H,W]`. */
 export function videoGeometry(video: Tensor): { batch: number; frames: number; height: number; width: number } {
   if (!(video instanceof Tensor)) fail('ERR_ARGUMENT', 'video must be a Tensor')
@@ -107,23 +105,10 @@ export function videoGeometry(video: Tensor): { batch: number; frames: number; h
 
 export function checkRunOptions(options: RunOptions, info: BundleInfo, batch: number, hasCaptionEncoder = false): NativeRunOptions {
   const image = options.image ?? false
-  const chunkFrames = options.chunkFrames ?? 0
-  if (options.chunkFrames !== undefined && !isMultiple(chunkFrames, image ? 1 : info.rules.tMultiple)) {
-    fail('ERR_ARGUMENT', `chunkFrames must be a positive multiple of ${info.rules.tMultiple}, got ${options.chunkFrames}`)
-  }
-  let tileSize = 0
-  let tileOverlap = 0
-  if (options.tile) {
-    tileSize = options.tile.size
-    tileOverlap = options.tile.overlap ?? Math.floor(tileSize / 4 / 8) * 8
-    const hw = info.rules.hwMultiple
-    if (!isMultiple(tileSize, hw)) fail('ERR_ARGUMENT', `tile.size must be a positive multiple of ${hw}, got ${tileSize}`)
-    if (!(tileOverlap === 0 || isMultiple(tileOverlap, hw)) || tileOverlap >= tileSize) {
-      fail('ERR_ARGUMENT', `tile.overlap must be a multiple of ${hw} below tile.size, got ${tileOverlap}`)
-    }
-  }
+  const chunkFrames = options.chunkFrames === undefined ? 0 : checkChunkFrames(info, options.chunkFrames, image)
+  const tile = options.tile ? checkTile(info, options.tile) : { size: 0, overlap: 0 }
   checkText(options, info, batch, hasCaptionEncoder)
-  return { image, chunkFrames, tileSize, tileOverlap }
+  return { image, chunkFrames, tileSize: tile.size, tileOverlap: tile.overlap, ...nativeCompression(info) }
 }
 
 function checkText(options: RunOptions, info: BundleInfo, batch: number, hasCaptionEncoder: boolean): void {
@@ -161,15 +146,7 @@ function checkText(options: RunOptions, info: BundleInfo, batch: number, hasCapt
   }
 }
 
-/** Shape rules of the encoder input; `image` relaxes the frame rules. */
+/** Shape rules of the encoder input (lib/rules.ts); `image` relaxes the frame rules. */
 export function checkVideoRules(geometry: ReturnType<typeof videoGeometry>, info: BundleInfo, image: boolean, pad = false): void {
-  const { frames, height, width } = geometry
-  const hw = info.rules.hwMultiple
-  if (height === 0 || width === 0 || (!pad && (height % hw || width % hw))) {
-    fail('ERR_SHAPE', `frame height and width must be multiples of ${hw}, got ${height}x${width} (crop or resize first, or pass pad: true)`)
-  }
-  if (!image && frames < info.rules.tMin) {
-    fail('ERR_SHAPE', `the video path needs at least ${info.rules.tMin} frames, got ${frames} (use { image: true } for stills)`)
-  }
-  if (image && frames < 1) fail('ERR_SHAPE', 'the image path needs at least one frame')
+  checkVideoSize(info, geometry, image, pad)
 }

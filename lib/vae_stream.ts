@@ -5,6 +5,7 @@
  * equal vae.encode(video, { chunkFrames }).
  */
 import { VideoVaeError } from './errors.js'
+import { checkChunkFrames, defaultChunkFrames } from './rules.js'
 import { Tensor } from './tensor.js'
 import type { VideoVAE } from './vae.js'
 import type { DecodeOptions, EncodeOptions } from './vae_options.js'
@@ -25,7 +26,7 @@ export interface LatentChunk {
 }
 
 export interface EncodeStreamOptions extends Omit<EncodeOptions, 'chunkFrames' | 'posterior' | 'image'> {
-  /** Frames per independent chunk, a multiple of 4. Default 16. */
+  /** Frames per independent chunk, a multiple of the bundle's `rules.tMultiple` (4). Default 16. */
   chunkFrames?: number
 }
 
@@ -41,10 +42,7 @@ export async function* encodeStream(
   source: AsyncIterable<FrameBlock> | Iterable<FrameBlock>,
   options: EncodeStreamOptions = {},
 ): AsyncGenerator<LatentChunk> {
-  const chunk = options.chunkFrames ?? 16
-  if (!Number.isInteger(chunk) || chunk < 4 || chunk % 4) {
-    throw new VideoVaeError('ERR_ARGUMENT', `chunkFrames must be a positive multiple of 4, got ${chunk}`)
-  }
+  const chunk = checkChunkFrames(vae.info, options.chunkFrames ?? defaultChunkFrames(vae.info), false)
   const { chunkFrames: _chunk, ...encodeOptions } = options
   let buffer: Uint8Array | null = null
   let frameBytes = 0
@@ -53,9 +51,9 @@ export async function* encodeStream(
   let size: [number, number] | null = null
 
   const flush = async (count: number): Promise<LatentChunk> => {
-    // A short tail is padded to 4 frames by repeating its last frame (as the official
-    // padding of the whole video does); the latent covers `count` real frames.
-    const frames = Math.max(4, count)
+    // A short tail is padded to the bundle's rules.t_min frames by repeating its last frame (as
+    // the official padding of the whole video does); the latent covers `count` real frames.
+    const frames = Math.max(vae.info.rules.tMin, count)
     const data = buffer!.slice(0, frames * frameBytes)
     for (let f = count; f < frames; f++) data.copyWithin(f * frameBytes, (count - 1) * frameBytes, count * frameBytes)
     const input = Tensor.from(data, [frames, size![0], size![1], 3], { dtype: 'uint8' })

@@ -5,14 +5,10 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <sstream>
-#include <stdexcept>
 #include <vector>
 
 namespace videovae {
 namespace {
-
-constexpr int64_t kSpatialFactor = 8;
-constexpr int64_t kTemporalFactor = 4;
 
 using torch::indexing::Slice;
 
@@ -22,26 +18,34 @@ std::string shapeString(const torch::Tensor& t) {
   return out.str();
 }
 
-void checkVideo(const torch::Tensor& video, bool image, bool pad) {
-  if (video.dim() != 5 || video.size(1) != 3) {
-    throw std::invalid_argument("expected a video [B,3,T,H,W], got " + shapeString(video));
-  }
-  if (!pad && (video.size(3) % kSpatialFactor || video.size(4) % kSpatialFactor)) {
-    throw std::invalid_argument("H and W must be multiples of 8, got " + shapeString(video));
-  }
-  if (!image && video.size(2) < kTemporalFactor) {
-    throw std::invalid_argument("the video path needs at least 4 frames, got " +
-                                std::to_string(video.size(2)) + " (use the image path for stills)");
-  }
+// Internal assertions only: lib/rules.ts has checked all of this against the bundle's rules.
+void checkCompression(const Compression& c) {
+  expect(c.t > 0 && c.h > 0 && c.w > 0,
+         "the job options lack the bundle's compression factors (t " + std::to_string(c.t) + ", h " +
+             std::to_string(c.h) + ", w " + std::to_string(c.w) + ")");
 }
 
-void checkTile(const TileOptions& tile) {
+void checkVideo(const torch::Tensor& video, const Compression& c, bool image, bool pad) {
+  expect(video.dim() == 5 && video.size(1) == 3, "expected a video [B,3,T,H,W], got " + shapeString(video));
+  expect(pad || (video.size(3) % c.h == 0 && video.size(4) % c.w == 0),
+         "H and W must be multiples of " + std::to_string(c.h) + " and " + std::to_string(c.w) + ", got " +
+             shapeString(video));
+  expect(image || video.size(2) >= c.t, "the video path needs at least " + std::to_string(c.t) +
+                                            " frames, got " + std::to_string(video.size(2)));
+}
+
+void checkTile(const TileOptions& tile, const Compression& c) {
   if (tile.size == 0) return;
-  if (tile.size % kSpatialFactor || tile.overlap % kSpatialFactor || tile.overlap < 0 ||
-      tile.overlap >= tile.size) {
-    throw std::invalid_argument(
-        "tile size and overlap must be multiples of 8 with 0 <= overlap < size");
-  }
+  expect(tile.size > 0 && tile.size % c.h == 0 && tile.size % c.w == 0 && tile.overlap >= 0 &&
+             tile.overlap % c.h == 0 && tile.overlap % c.w == 0 && tile.overlap < tile.size,
+         "tile size " + std::to_string(tile.size) + " and overlap " + std::to_string(tile.overlap) +
+             " must be multiples of " + std::to_string(c.h) + "x" + std::to_string(c.w) +
+             " with 0 <= overlap < size");
+}
+
+void checkChunk(int64_t chunkFrames, int64_t multiple) {
+  expect(chunkFrames >= 0 && chunkFrames % multiple == 0,
+         "chunkFrames " + std::to_string(chunkFrames) + " is not a multiple of " + std::to_string(multiple));
 }
 
 // Chunk boundaries along T: independent pieces of `chunk` (the last may be shorter).
@@ -108,10 +112,8 @@ torch::Tensor decodeTile(const VaeStages& stages, const torch::Tensor& latent,
 torch::Tensor toModelInput(const torch::Tensor& input) {
   if (input.scalar_type() != torch::kUInt8) return input;
   auto frames = input.dim() == 4 ? input.unsqueeze(0) : input;
-  if (frames.dim() != 5 || frames.size(4) != 3) {
-    throw std::invalid_argument("expected uint8 RGB frames [T,H,W,3] or [B,T,H,W,3], got " +
-                                shapeString(input));
-  }
+  expect(frames.dim() == 5 && frames.size(4) == 3,
+         "expected uint8 RGB frames [T,H,W,3] or [B,T,H,W,3], got " + shapeString(input));
   return frames.permute({0, 4, 1, 2, 3}).to(torch::kFloat32).div(255).sub(0.5).mul(2).contiguous();
 }
 
@@ -120,9 +122,9 @@ torch::Tensor toFrames(const torch::Tensor& video) {
   return scaled.to(torch::kUInt8).permute({0, 2, 3, 4, 1}).contiguous();
 }
 
-torch::Tensor padSpatial(const torch::Tensor& video, int64_t multiple) {
-  const int64_t padH = (multiple - video.size(3) % multiple) % multiple;
-  const int64_t padW = (multiple - video.size(4) % multiple) % multiple;
+torch::Tensor padSpatial(const torch::Tensor& video, int64_t multipleH, int64_t multipleW) {
+  const int64_t padH = (multipleH - video.size(3) % multipleH) % multipleH;
+  const int64_t padW = (multipleW - video.size(4) % multipleW) % multipleW;
   if (padH == 0 && padW == 0) return video;
   namespace F = torch::nn::functional;
   return F::pad(video, F::PadFuncOptions({0, padW, 0, padH, 0, 0}).mode(torch::kReplicate));
@@ -138,21 +140,21 @@ torch::Tensor padFrames(const torch::Tensor& video, int64_t multiple) {
 
 EncodeResult encode(const VaeStages& stages, const torch::Tensor& input, const TextInputs& text,
                     const EncodeOptions& options, const JobControl& control) {
-  checkVideo(input, options.image, options.pad);
-  checkTile(options.tile);
-  if (!options.image && options.chunkFrames % kTemporalFactor) {
-    throw std::invalid_argument("chunkFrames must be a multiple of 4");
-  }
+  const Compression& c = options.compression;
+  checkCompression(c);
+  checkVideo(input, c, options.image, options.pad);
+  checkTile(options.tile, c);
+  if (!options.image) checkChunk(options.chunkFrames, c.t);
   const int64_t frames = input.size(2), height = input.size(3), width = input.size(4);
-  const auto padded = options.pad ? padSpatial(input, kSpatialFactor) : input;
-  const auto video = options.image ? padded : padFrames(padded, kTemporalFactor);
+  const auto padded = options.pad ? padSpatial(input, c.h, c.w) : input;
+  const auto video = options.image ? padded : padFrames(padded, c.t);
   const int64_t H = video.size(3), W = video.size(4);
 
   const auto chunks = chunkSpans(video.size(2), options.chunkFrames);
-  const auto ys = tileSpans(H, options.tile.size, options.tile.overlap, kSpatialFactor);
-  const auto xs = tileSpans(W, options.tile.size, options.tile.overlap, kSpatialFactor);
+  const auto ys = tileSpans(H, options.tile.size, options.tile.overlap, c.h);
+  const auto xs = tileSpans(W, options.tile.size, options.tile.overlap, c.w);
   const bool tiled = ys.size() * xs.size() > 1;
-  const int64_t ramp = options.tile.overlap / kSpatialFactor;
+  const int64_t rampY = options.tile.overlap / c.h, rampX = options.tile.overlap / c.w;
   Steps steps(control, int64_t(chunks.size() * ys.size() * xs.size()));
 
   std::optional<at::Generator> gen;
@@ -175,13 +177,13 @@ EncodeResult encode(const VaeStages& stages, const torch::Tensor& input, const T
         auto t = encodeTile(stages, region(piece, y, x), text, options, gen);
         if (!mean) {
           auto shape = t.mean.sizes().vec();
-          shape[3] = H / kSpatialFactor, shape[4] = W / kSpatialFactor;
-          latent.emplace(shape, t.mean.options(), ramp, ramp);
-          mean.emplace(shape, t.mean.options(), ramp, ramp);
-          logvar.emplace(shape, t.mean.options(), ramp, ramp);
+          shape[3] = H / c.h, shape[4] = W / c.w;
+          latent.emplace(shape, t.mean.options(), rampY, rampX);
+          mean.emplace(shape, t.mean.options(), rampY, rampX);
+          logvar.emplace(shape, t.mean.options(), rampY, rampX);
         }
-        const Span ly = {y.start / kSpatialFactor, y.length / kSpatialFactor};
-        const Span lx = {x.start / kSpatialFactor, x.length / kSpatialFactor};
+        const Span ly = {y.start / c.h, y.length / c.h};
+        const Span lx = {x.start / c.w, x.length / c.w};
         mean->add(t.mean, ly, lx), logvar->add(t.logvar, ly, lx);
         if (options.sample) latent->add(t.latent, ly, lx);
         steps.done();
@@ -195,21 +197,16 @@ EncodeResult encode(const VaeStages& stages, const torch::Tensor& input, const T
 
 torch::Tensor decode(const VaeStages& stages, const torch::Tensor& latent, const TextInputs& text,
                      const DecodeOptions& options, const JobControl& control) {
-  if (latent.dim() != 5) {
-    throw std::invalid_argument("expected a latent [B,z,T,h,w], got " + shapeString(latent));
-  }
-  checkTile(options.tile);
-  const int64_t timeFactor = options.image ? 1 : kTemporalFactor;
-  if (options.chunkFrames % timeFactor) {
-    throw std::invalid_argument("chunkFrames must be a multiple of 4");
-  }
+  const Compression& c = options.compression;
+  checkCompression(c);
+  expect(latent.dim() == 5, "expected a latent [B,z,T,h,w], got " + shapeString(latent));
+  checkTile(options.tile, c);
+  const int64_t timeFactor = options.image ? 1 : c.t;
+  checkChunk(options.chunkFrames, timeFactor);
   const int64_t h = latent.size(3), w = latent.size(4);
-  const int64_t latentTile = options.tile.size / kSpatialFactor;
-  const int64_t latentOverlap = options.tile.overlap / kSpatialFactor;
-
   const auto chunks = chunkSpans(latent.size(2), options.chunkFrames / timeFactor);
-  const auto ys = tileSpans(h, latentTile, latentOverlap, 1);
-  const auto xs = tileSpans(w, latentTile, latentOverlap, 1);
+  const auto ys = tileSpans(h, options.tile.size / c.h, options.tile.overlap / c.h, 1);
+  const auto xs = tileSpans(w, options.tile.size / c.w, options.tile.overlap / c.w, 1);
   const bool tiled = ys.size() * xs.size() > 1;
   Steps steps(control, int64_t(chunks.size() * ys.size() * xs.size()));
 
@@ -229,10 +226,10 @@ torch::Tensor decode(const VaeStages& stages, const torch::Tensor& latent, const
         auto out = decodeTile(stages, region(piece, y, x), text, options.image);
         if (!canvas) {
           auto shape = out.sizes().vec();
-          shape[3] = h * kSpatialFactor, shape[4] = w * kSpatialFactor;
+          shape[3] = h * c.h, shape[4] = w * c.w;
           canvas.emplace(shape, out.options(), options.tile.overlap, options.tile.overlap);
         }
-        canvas->add(out, scaled(y, kSpatialFactor), scaled(x, kSpatialFactor));
+        canvas->add(out, scaled(y, c.h), scaled(x, c.w));
         steps.done();
       }
     }

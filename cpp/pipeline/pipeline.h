@@ -3,6 +3,7 @@
 // Pure libtorch; runs on a worker thread, never on the JS thread.
 #pragma once
 
+#include "assertion.h"
 #include "stages.h"
 
 #include <atomic>
@@ -11,8 +12,16 @@
 namespace videovae {
 
 struct TileOptions {
-  int64_t size = 0;     // tile edge in pixels (multiple of 8); 0 disables tiling
-  int64_t overlap = 0;  // overlap in pixels (multiple of 8), < size
+  int64_t size = 0;     // tile edge in pixels (multiple of the spatial factors); 0 disables tiling
+  int64_t overlap = 0;  // overlap in pixels (multiple of the spatial factors), < size
+};
+
+// The bundle's compression factors (manifest `compression`), passed in by TypeScript: a model
+// fact, not a constant of the pipeline. Zero means "not given", an internal assertion.
+struct Compression {
+  int64_t t = 0;  // frames per latent frame
+  int64_t h = 0;  // pixels per latent row
+  int64_t w = 0;  // pixels per latent column
 };
 
 // Progress and cancellation, checked between chunks and tiles.
@@ -23,9 +32,10 @@ struct JobControl {
 
 struct EncodeOptions {
   bool image = false;        // the image path (mask_temporal): spatial stage only
-  int64_t chunkFrames = 0;   // frames per independent chunk (multiple of 4); 0 = one chunk
+  int64_t chunkFrames = 0;   // frames per independent chunk (multiple of compression.t); 0 = one chunk
   TileOptions tile;
-  bool pad = false;          // pad H and W up to multiples of 8 (edge pixels repeated)
+  Compression compression;
+  bool pad = false;          // pad H and W up to multiples of compression.h/w (edge pixels repeated)
   bool sample = false;       // draw from the posterior instead of taking its mode
   uint64_t seed = 0;         // generator seed when sampling
 };
@@ -40,8 +50,9 @@ struct EncodeResult {
 
 struct DecodeOptions {
   bool image = false;
-  int64_t chunkFrames = 0;  // output frames per independent chunk (multiple of 4); 0 = one
+  int64_t chunkFrames = 0;  // output frames per independent chunk (multiple of compression.t); 0 = one
   TileOptions tile;
+  Compression compression;
   int64_t frames = -1;      // crop the output to this many frames (-1: keep all)
   int64_t height = -1;      // crop the output to this size (-1: keep all): undoes pad
   int64_t width = -1;
@@ -63,8 +74,8 @@ torch::Tensor toFrames(const torch::Tensor& video);
 // Pads T up to a multiple of `multiple` by repeating the last frame.
 torch::Tensor padFrames(const torch::Tensor& video, int64_t multiple);
 
-// Pads H and W up to multiples of `multiple` by repeating the last row and column.
-torch::Tensor padSpatial(const torch::Tensor& video, int64_t multiple);
+// Pads H and W up to multiples of `multipleH` and `multipleW` by repeating the last row and column.
+torch::Tensor padSpatial(const torch::Tensor& video, int64_t multipleH, int64_t multipleW);
 
 EncodeResult encode(const VaeStages& stages, const torch::Tensor& video,
                     const TextInputs& text, const EncodeOptions& options,

@@ -1,7 +1,7 @@
 #include "tiling.h"
 
 #include <algorithm>
-#include <stdexcept>
+#include "assertion.h"
 
 namespace videovae {
 namespace {
@@ -23,9 +23,7 @@ torch::Tensor axisRamp(const Span& span, int64_t extent, int64_t ramp) {
 
 std::vector<Span> tileSpans(int64_t extent, int64_t tile, int64_t overlap, int64_t align) {
   if (tile <= 0 || extent <= tile) return {{0, extent}};
-  if (overlap < 0 || overlap >= tile) {
-    throw std::invalid_argument("tile overlap must be in [0, tile size)");
-  }
+  expect(overlap >= 0 && overlap < tile, "tile overlap must be in [0, tile size)");
   const int64_t stride = std::max<int64_t>(align, (tile - overlap) / align * align);
   std::vector<Span> spans;
   for (int64_t start = 0; start + tile < extent; start += stride) spans.push_back({start, tile});

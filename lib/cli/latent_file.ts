@@ -21,6 +21,8 @@ export const LATENT_FORMAT_VERSION = 1
 
 export interface LatentMeta {
   variant: string
+  /** The bundle's rules.t_multiple: the video path pads the frame count to a multiple of it. */
+  tMultiple: number
   config: string
   sha256: string
   source: string
@@ -40,7 +42,7 @@ export interface LatentMeta {
 
 /** The metadata map of a latent file. */
 export function latentMetadata(m: LatentMeta): Record<string, string> {
-  const padT = m.image ? 0 : (4 - (m.frames % 4)) % 4
+  const padT = m.image ? 0 : (m.tMultiple - (m.frames % m.tMultiple)) % m.tMultiple
   const out: Record<string, string> = {
     format: LATENT_FORMAT,
     format_version: String(LATENT_FORMAT_VERSION),

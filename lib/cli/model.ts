@@ -2,6 +2,8 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 
+import { readBundle } from '../bundle.js'
+import type { ShapeRules } from '../rules.js'
 import { cuda } from '../runtime.js'
 import { defaultBundleDir, VideoVAE } from '../vae.js'
 import { CliError } from './errors.js'
@@ -19,6 +21,11 @@ export function bundleDirOf(flags: ModelFlags): string {
     )
   }
   return dir
+}
+
+/** The shape rules of the bundle a command will use, from its manifest alone (no model loaded, nothing hashed). */
+export async function bundleRules(flags: ModelFlags): Promise<ShapeRules> {
+  return readBundle(bundleDirOf(flags), { verify: false })
 }
 
 /** Loads the bundle onto the device (sha256 of every file verified). */

@@ -7,8 +7,10 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 import { MAX_FPS, MIN_FPS } from '../io/frame_rate.js'
 import type { FitMode, ReadVideoOptions } from '../io/video_reader.js'
 import type { TilingOptions } from '../vae_options.js'
+import { VideoVaeError } from '../errors.js'
+import { checkChunkFrames, checkTile, type ShapeRules } from '../rules.js'
 import { maxThreads } from '../runtime.js'
-import { usageError } from './errors.js'
+import { CliError, EXIT, usageError } from './errors.js'
 
 /** A parser for integers >= min (and multiples of `multiple`). */
 export function intArg(what: string, min = 0, multiple = 1): (value: string) => number {
@@ -110,33 +112,49 @@ export function chunkOf(flags: RunFlags, image: boolean): number {
 }
 
 const CHUNK_HELP =
-  'frames per independent chunk, as the official process_in_chunks (a multiple of 4 on the video path; ' +
+  "frames per independent chunk, as the official process_in_chunks (on the video path a multiple of the bundle's rules.t_multiple, 4; " +
   'default 16 like the official video script, 1 on the image path; 0 = the whole clip at once). ' +
   'Memory is bounded by one chunk; results depend on the chunk size'
 
-/** --chunk-frames, --tile, --tile-overlap. */
+/** --chunk-frames, --tile, --tile-overlap (their shape rules come from the bundle: {@link runOptions}). */
 export function addRunOptions(cmd: Command, chunkHelp = CHUNK_HELP): Command {
   return cmd
     .option('--chunk-frames <n>', chunkHelp, intArg('--chunk-frames', 0))
-    .option('--tile <px>', 'spatial tiles of px x px pixels, cross-faded (bounded memory for large frames; a multiple of 8)', intArg('--tile', 8, 8))
-    .option('--tile-overlap <px>', 'overlap of neighbouring tiles (a multiple of 8 below --tile; default tile/4)', intArg('--tile-overlap', 0, 8))
+    .option('--tile <px>', "spatial tiles of px x px pixels, cross-faded (bounded memory for large frames; a multiple of the bundle's rules.hw_multiple, 8)", intArg('--tile', 1))
+    .option('--tile-overlap <px>', 'overlap of neighbouring tiles (a multiple of the same below --tile; default tile/4)', intArg('--tile-overlap', 0))
 }
 
-/** The run options of VideoVAE.encode/decode from the flags; usage errors for bad combinations. */
-export function runOptions(flags: RunFlags, image: boolean): { chunkFrames?: number; tile?: TilingOptions; image: boolean } {
-  const out: { chunkFrames?: number; tile?: TilingOptions; image: boolean } = { image }
-  if (flags.chunkFrames !== undefined) {
-    if (!image && flags.chunkFrames % 4 !== 0) throw usageError(`--chunk-frames must be a multiple of 4 on the video path, got ${flags.chunkFrames}`)
-    out.chunkFrames = flags.chunkFrames
-  }
+/** The flag combinations that need no bundle (usage errors, checked before anything is read). */
+export function checkRunFlags(flags: RunFlags): void {
   if (flags.tileOverlap !== undefined && flags.tile === undefined) throw usageError('--tile-overlap needs --tile')
-  if (flags.tile !== undefined) {
-    if (flags.tileOverlap !== undefined && flags.tileOverlap >= flags.tile) {
-      throw usageError(`--tile-overlap (${flags.tileOverlap}) must be smaller than --tile (${flags.tile})`)
+}
+
+const FLAG_NAMES = { chunkFrames: '--chunk-frames', tileSize: '--tile', tileOverlap: '--tile-overlap' }
+
+/**
+ * The run options of VideoVAE.encode/decode from the flags, checked against the bundle's shape
+ * rules (lib/rules.ts) once it is known: a value that breaks them is ERR_ARGUMENT, exit 2.
+ */
+export function runOptions(flags: RunFlags, image: boolean, rules: ShapeRules): { chunkFrames?: number; tile?: TilingOptions; image: boolean } {
+  checkRunFlags(flags)
+  const out: { chunkFrames?: number; tile?: TilingOptions; image: boolean } = { image }
+  try {
+    if (flags.chunkFrames !== undefined) out.chunkFrames = checkChunkFrames(rules, flags.chunkFrames, image, FLAG_NAMES.chunkFrames, true)
+    if (flags.tile !== undefined) {
+      checkTile(rules, { size: flags.tile, ...(flags.tileOverlap === undefined ? {} : { overlap: flags.tileOverlap }) }, FLAG_NAMES)
+      out.tile = { size: flags.tile, ...(flags.tileOverlap === undefined ? {} : { overlap: flags.tileOverlap }) }
     }
-    out.tile = { size: flags.tile, ...(flags.tileOverlap === undefined ? {} : { overlap: flags.tileOverlap }) }
+  } catch (err) {
+    throw asFlagError(err)
   }
   return out
+}
+
+/** A rule broken by a command-line value: still ERR_ARGUMENT, but the command line's fault (exit 2). */
+export function asFlagError(err: unknown): unknown {
+  return err instanceof VideoVaeError && err.code === 'ERR_ARGUMENT' && !(err instanceof CliError)
+    ? new CliError('ERR_ARGUMENT', err.message, EXIT.USAGE, { cause: err })
+    : err
 }
 
 export interface ReadFlags {

@@ -10,18 +10,21 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 
 import type { EncodeSettings } from '../../batch/batch_encoder.js'
 import { readManifest } from '../../batch/manifest.js'
+import { checkFrameCount, type ShapeRules } from '../../rules.js'
 import { parseShardSpec, selectShard, type ShardSpec } from '../../batch/partition.js'
 import { enqueueItems, waitForQueue, type QueueJobSettings } from '../../batch/queue.js'
 import { runBatch } from '../../batch/runner.js'
 import type { Context } from '../context.js'
 import { EXIT, usageError } from '../errors.js'
 import type { Runner } from '../runner.js'
-import { loadModel } from '../model.js'
+import { bundleRules, loadModel } from '../model.js'
 import {
   addLimitOptions,
   addModelOptions,
   addOutputFlags,
   addRunOptions,
+  asFlagError,
+  checkRunFlags,
   chunkOf,
   frameSizeArg,
   intArg,
@@ -78,10 +81,16 @@ export function addClipReadOptions(cmd: Command): Command {
     )
 }
 
-/** The encode and read settings of a run, from the flags (usage errors first). */
-export function jobSettings(flags: BatchFlags): QueueJobSettings {
-  const run = runOptions(flags, false)
-  if (flags.frames !== undefined && flags.frames < 4) throw usageError('--frames must be at least 4 on the video path')
+/** The encode and read settings of a run, from the flags, checked against the bundle's shape rules (exit 2). */
+export function jobSettings(flags: BatchFlags, rules: ShapeRules): QueueJobSettings {
+  const run = runOptions(flags, false, rules)
+  if (flags.frames !== undefined) {
+    try {
+      checkFrameCount(rules, flags.frames, '--frames')
+    } catch (err) {
+      throw asFlagError(err)
+    }
+  }
   return {
     store: flags.sampleSeed === undefined ? 'posterior' : 'sample',
     ...(flags.sampleSeed === undefined ? {} : { sampleSeed: flags.sampleSeed }),
@@ -136,13 +145,15 @@ export function prepareOutdir(outdir: string): void {
 }
 
 async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise<number> {
-  const settings = jobSettings(flags)
+  checkRunFlags(flags)
   if (flags.queue === undefined && flags.output === undefined) throw usageError('batch needs -o OUTDIR (or --queue to enqueue for workers)')
   if (flags.queue !== undefined && flags.output !== undefined) throw usageError('with --queue the workers write the output: give -o to `videovae worker`')
   if (flags.queue !== undefined && flags.verify === true) throw usageError('--verify checks an output directory: run it without --queue, with -o OUTDIR')
   if (flags.queue !== undefined && (flags.trustedInput || flags.memoryLimit !== undefined)) {
     throw usageError('with --queue the workers read the items: give --trusted-input and --memory-limit to `videovae worker`')
   }
+  // The manifest's rules alone: with --queue no model is loaded here.
+  const settings = jobSettings(flags, await bundleRules(flags))
   const items = selectShard(await readManifest(manifest), flags.shard)
 
   if (flags.queue !== undefined) {

@@ -80,7 +80,7 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
     }
     const image = hints.image ?? false
     const chunk = flags.chunkFrames ?? hints.chunkFrames ?? 0
-    const run = runOptions({ ...flags, chunkFrames: chunk }, image)
+    const run = runOptions({ ...flags, chunkFrames: chunk }, image, vae.info)
     const s = latent.shape
     if (s.length !== 5 || s[0] !== 1) throw new CliError('ERR_LATENT', `${latentFile}: latent must be [1, z, T, h, w], got [${s}]`)
     const latentT = s[2]!

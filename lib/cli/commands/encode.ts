@@ -17,6 +17,7 @@ import {
   addOutputFlags,
   addReadOptions,
   addRunOptions,
+  checkRunFlags,
   chunkOf,
   intArg,
   readOptions,
@@ -76,7 +77,7 @@ export function registerEncode(program: Command, run: Runner): Command {
 }
 
 async function encode(ctx: Context, inputs: string[], flags: EncodeFlags): Promise<number> {
-  runOptions(flags, flags.image === true) // usage errors first
+  checkRunFlags(flags) // usage errors first; the shape rules once the bundle is loaded
   const outputs = outputsFor(inputs, flags.output, '.safetensors')
   if (inputs.length === 1) checkInput(inputs[0]!)
   const vae = await loadModel(flags)
@@ -111,7 +112,7 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
   const started = performance.now()
   checkInput(input)
   const image = flags.image === true || isSingleImagePath(input)
-  const run = runOptions(flags, image)
+  const run = runOptions(flags, image, vae.info)
   const chunk = chunkOf(flags, image)
   // Sampling draws the noise of every chunk from one generator: the whole clip goes in one job.
   const sampling = flags.sampleSeed !== undefined
@@ -163,6 +164,7 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
   }
   const metadata = latentMetadata({
     variant: vae.info.variant,
+    tMultiple: vae.info.rules.tMultiple,
     config: vae.info.config,
     sha256: vae.info.sha256,
     source: path.basename(input),

@@ -3,10 +3,11 @@ import type { Command } from 'commander'
 
 import { readBundle, type BundleInfo } from '../../bundle.js'
 import { memoryEstimate as jobMemoryEstimate } from '../../memory_limit.js'
+import { latentShape as rulesLatentShape } from '../../rules.js'
 import type { Context } from '../context.js'
 import type { Runner } from '../runner.js'
 import { bundleDirOf } from '../model.js'
-import { addOutputFlags, addRunOptions, chunkOf, runOptions, sizeArg, type RunFlags } from '../options.js'
+import { addOutputFlags, addRunOptions, checkRunFlags, chunkOf, runOptions, sizeArg, type RunFlags } from '../options.js'
 
 interface InfoFlags extends RunFlags {
   bundle?: string
@@ -40,11 +41,9 @@ export function registerInfo(program: Command, run: Runner): Command {
   return cmd.action(run(info))
 }
 
-/** Latent shape of a TxHxW input (T padded to a multiple of 4 on the video path; H, W padded to 8). */
+/** Latent shape of a TxHxW input (padded to the bundle's rules first: lib/rules.ts). */
 export function latentShape(info: BundleInfo, [t, h, w]: [number, number, number], image: boolean): number[] {
-  const c = info.compression
-  const tl = image ? t : Math.ceil(t / c.t)
-  return [1, info.latentChannels, tl, Math.ceil(h / c.h), Math.ceil(w / c.w)]
+  return rulesLatentShape(info, 1, { frames: t, height: h, width: w }, image)
 }
 
 /** The rough memory model described in the help (bytes, per term). */
@@ -62,8 +61,9 @@ function fmtBytes(n: number): string {
 
 async function info(ctx: Context, flags: InfoFlags): Promise<void> {
   const image = flags.image === true
-  const run = runOptions(flags, image)
+  checkRunFlags(flags)
   const bundle = await readBundle(bundleDirOf(flags), { verify: flags.verify === true })
+  const run = runOptions(flags, image, bundle)
   const out: Record<string, unknown> = { bundle, verified: flags.verify === true }
   let latent: number[] | undefined
   let memory: Record<string, number> | undefined
@@ -90,7 +90,8 @@ async function info(ctx: Context, flags: InfoFlags): Promise<void> {
     const [t, h, w] = flags.size
     const chunk = chunkOf(flags, image)
     lines.push(`input      ${t}x${h}x${w}${image ? ' (image path)' : ''} -> latent [${latent.join(', ')}], ${chunk > 0 ? `chunks of ${chunk} frame(s)` : 'one chunk'}`)
-    if (h % 8 !== 0 || w % 8 !== 0) lines.push('           (H and W are not multiples of 8: encode pads them with --fit pad, the default)')
+    const hw = bundle.rules.hwMultiple
+    if (h % hw !== 0 || w % hw !== 0) lines.push(`           (H and W are not multiples of ${hw}: encode pads them with --fit pad, the default)`)
     lines.push(
       `memory     ~${fmtBytes(memory.total!)} peak on the CPU (weights ${fmtBytes(memory.weights!)}, runtime ${fmtBytes(memory.runtime!)}, ` +
         `frames ${fmtBytes(memory.frameBuffers!)}, activations ${fmtBytes(memory.activations!)}, attention ${fmtBytes(memory.attention!)}); rough, see --help`,

@@ -7,7 +7,7 @@ import { compareFrames, ssimUndefinedReason } from '../../metrics/index.js'
 import { jsonReplacer, type Context } from '../context.js'
 import { checkFrameCount, cropFrames, IMAGE_EXTENSIONS, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
 import type { Runner } from '../runner.js'
-import { loadModel } from '../model.js'
+import { bundleRules, loadModel } from '../model.js'
 import {
   addModelOptions,
   addLimitOptions,
@@ -70,7 +70,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
   const report = openReport(flags.report, 1, [input, flags.output, flags.sideBySide])
   const recorder = report?.recorder(input)
   const image = flags.image === true || isSingleImagePath(input)
-  const run = runOptions(flags, image)
+  const run = runOptions(flags, image, await bundleRules(flags))
   const chunk = chunkOf(flags, image)
   const started = performance.now()
   const vae = await loadModel(flags)
