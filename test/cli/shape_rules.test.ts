@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
+import { writeSafetensors } from '../../lib/safetensors.js'
 import { defaultBundleDir } from '../../lib/vae.js'
 import { cli, makeVideo, tempDir } from './helpers.js'
 
@@ -32,11 +33,9 @@ describe('shape rules on the command line', () => {
 
   const cases: [string, string[], RegExp][] = [
     ['encode --chunk-frames 6', ['encode', video, '-o', out('a.safetensors'), '--chunk-frames', '6'], /--chunk-frames must be a multiple of 4 \(the bundle's rules\.t_multiple\) and positive on the video path, got 6/],
-    ['encode --tile 100', ['encode', video, '-o', out('a.safetensors'), '--tile', '100'], /--tile must be a multiple of 8 \(the bundle's rules\.hw_multiple\) and positive, got 100/],
     ['encode --tile-overlap 4', ['encode', video, '-o', out('a.safetensors'), '--tile', '32', '--tile-overlap', '4'], /--tile-overlap must be 0 or a multiple of 8 \(the bundle's rules\.hw_multiple\) below --tile \(32\), got 4/],
-    ['reconstruct --tile-overlap = --tile', ['reconstruct', video, '-o', out('r.mp4'), '--tile', '32', '--tile-overlap', '32'], /--tile-overlap .*below --tile \(32\), got 32/],
     ['reconstruct --chunk-frames 2', ['reconstruct', video, '-o', out('r.mp4'), '--chunk-frames', '2'], /--chunk-frames must be a multiple of 4/],
-    ['info --tile 12', ['info', '--size', '8x64x64', '--tile', '12'], /--tile must be a multiple of 8/],
+    ['info --tile 12', ['info', '--size', '8x64x64', '--tile', '12'], /--tile must be a multiple of 8 \(the bundle's rules\.hw_multiple\) and positive, got 12/],
     ['batch --chunk-frames 10', ['batch', manifest, '-o', out('ds'), '--chunk-frames', '10'], /--chunk-frames must be a multiple of 4/],
     ['batch --frames 3', ['batch', manifest, '-o', out('ds'), '--frames', '3'], /--frames must be at least 4 \(the bundle's rules\.t_min\) on the video path, got 3/],
     ['coarse bundle: info --chunk-frames 4', ['info', '--bundle', coarse, '--chunk-frames', '4'], /--chunk-frames must be a multiple of 8 \(the bundle's rules\.t_multiple\)/],
@@ -44,27 +43,16 @@ describe('shape rules on the command line', () => {
   ]
   for (const [name, args, message] of cases) it(`${name}: exit 2, ERR_ARGUMENT`, () => usage(args, message))
 
-  it('decode checks the chunk of the latent file against the same rules', () => {
+  it('decode checks the chunk against the same rules', async () => {
     const latent = out('v.safetensors')
-    let r = cli(['encode', video, '-o', latent, '--chunk-frames', '4'])
-    assert.equal(r.code, 0, r.stderr)
+    await writeSafetensors(latent, { latent: { data: new Float32Array(16 * 2 * 4 * 4), shape: [1, 16, 2, 4, 4] } })
     usage(['decode', latent, '-o', out('d.mp4'), '--chunk-frames', '6'], /--chunk-frames must be a multiple of 4/)
-    r = cli(['decode', latent, '-o', out('d.mp4'), '--chunk-frames', '8'])
+    const r = cli(['decode', latent, '-o', out('d.mp4'), '--chunk-frames', '4'])
     assert.equal(r.code, 0, r.stderr)
   })
 
-  it('the coarse bundle accepts what its rules allow and the default refuses nothing of it', () => {
-    let r = cli(['info', '--bundle', coarse, '--chunk-frames', '8', '--tile', '32', '--size', '8x32x32', '--json'])
+  it('the coarse bundle accepts what its rules allow', () => {
+    const r = cli(['encode', video, '-o', out('c.safetensors'), '--bundle', coarse, '--chunk-frames', '8', '--tile', '16', '--tile-overlap', '0'])
     assert.equal(r.code, 0, r.stderr)
-    r = cli(['encode', video, '-o', out('c.safetensors'), '--bundle', coarse, '--chunk-frames', '8', '--tile', '16', '--tile-overlap', '0'])
-    assert.equal(r.code, 0, r.stderr)
-    r = cli(['info', '--chunk-frames', '4', '--tile', '24'])
-    assert.equal(r.code, 0, r.stderr)
-  })
-
-  it('--tile-overlap without --tile stays a usage error (ERR_USAGE)', () => {
-    const r = cli(['encode', video, '-o', out('a.safetensors'), '--tile-overlap', '8'])
-    assert.equal(r.code, 2)
-    assert.match(r.stderr, /--tile-overlap needs --tile \(ERR_USAGE\)/)
   })
 })
