@@ -196,9 +196,10 @@ export function addReadOptions(cmd: Command): Command {
     )
 }
 
-/** readVideo options from the flags. */
-export function readOptions(flags: ReadFlags): ReadVideoOptions {
+/** readVideo options from the flags; `rules`: --fit brings sizes to the bundle's rules.hw_multiple (else 8). */
+export function readOptions(flags: ReadFlags, rules?: ShapeRules): ReadVideoOptions {
   return {
+    ...(rules === undefined ? {} : { fitMultiple: rules.rules.hwMultiple }),
     ...(flags.start === undefined ? {} : { start: flags.start }),
     ...(flags.frames === undefined ? {} : { count: flags.frames }),
     ...(flags.fps === undefined ? {} : { fps: flags.fps }),

@@ -41,15 +41,15 @@ export interface ResizeTarget {
   height?: number;
 }
 
-/** How frames are brought to sizes that are multiples of 8 (the VAE's spatial factor). */
+/** How frames are brought to sizes that are multiples of `fitMultiple` (8 by default: the VAE's spatial grid). */
 export type FitMode =
   /** Leave the size as it is. */
   | 'none'
-  /** Crop the centre to the largest multiples of 8 that fit. */
+  /** Crop the centre to the largest multiples that fit. */
   | 'crop'
-  /** Pad at the right and bottom to the next multiples of 8, repeating the edge pixels. */
+  /** Pad at the right and bottom to the next multiples, repeating the edge pixels. */
   | 'pad'
-  /** Resize to the nearest multiples of 8 (at least 8). */
+  /** Resize to the nearest multiples (at least one). */
   | 'resize';
 
 /** ffmpeg scaler used by `resize` and `fit: 'resize'`. */
@@ -90,8 +90,13 @@ export interface ReadVideoOptions {
   sequenceFps?: number | string;
   /** Scaler for `resize` and `fit: 'resize'`. Default: `'bicubic'` (ffmpeg's default). */
   interpolation?: Interpolation;
-  /** Finally bring the size to multiples of 8. Default: `'none'`. */
+  /** Finally bring the size to multiples of `fitMultiple`. Default: `'none'`. */
   fit?: FitMode;
+  /**
+   * The grid `fit` brings sizes to: the model's `rules.hwMultiple` (lib/rules.ts). Default: 8,
+   * the grid of every VideoVAE+ bundle.
+   */
+  fitMultiple?: number;
   /**
    * Stop with `ERR_VIDEO_CORRUPT` at the first decoding error (ffmpeg `-xerror`); with false,
    * whatever ffmpeg manages to decode is returned, like imageio. Default: true.
@@ -208,26 +213,28 @@ export function planRead(info: VideoInfo, options: ReadVideoOptions = {}): ReadP
 
   const fit = options.fit ?? 'none';
   if (!fitModes.includes(fit)) throw invalid(`unknown fit '${String(fit)}'`);
+  const g = options.fitMultiple ?? 8;
+  if (!isPositiveInt(g)) throw invalid(`fitMultiple must be a positive integer, got ${String(g)}`);
   let outW = w;
   let outH = h;
   if (fit === 'crop') {
-    const cw = Math.floor(w / 8) * 8;
-    const ch = Math.floor(h / 8) * 8;
-    if (cw === 0 || ch === 0) throw invalid(`fit 'crop': the frame (${w}x${h}) is smaller than 8 pixels`);
+    const cw = Math.floor(w / g) * g;
+    const ch = Math.floor(h / g) * g;
+    if (cw === 0 || ch === 0) throw invalid(`fit 'crop': the frame (${w}x${h}) is smaller than ${g} pixels`);
     if (cw !== w || ch !== h) {
       geometry.push(`crop=${cw}:${ch}:${Math.floor((w - cw) / 2)}:${Math.floor((h - ch) / 2)}:exact=1`);
     }
     w = outW = cw;
     h = outH = ch;
   } else if (fit === 'resize') {
-    const rw = Math.max(8, Math.round(w / 8) * 8);
-    const rh = Math.max(8, Math.round(h / 8) * 8);
+    const rw = Math.max(g, Math.round(w / g) * g);
+    const rh = Math.max(g, Math.round(h / g) * g);
     if (rw !== w || rh !== h) geometry.push(`scale=${rw}:${rh}:flags=${flags}`);
     w = outW = rw;
     h = outH = rh;
   } else if (fit === 'pad') {
-    outW = Math.ceil(w / 8) * 8;
-    outH = Math.ceil(h / 8) * 8;
+    outW = Math.ceil(w / g) * g;
+    outH = Math.ceil(h / g) * g;
   }
   // Geometry runs on the RGB frame, so crops are exact and the YUV->RGB conversion is the same
   // as a plain read.

@@ -7,9 +7,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
+import { readVideoFrames } from '../../lib/io/index.js'
 import { writeSafetensors } from '../../lib/safetensors.js'
 import { defaultBundleDir } from '../../lib/vae.js'
-import { cli, makeVideo, tempDir } from './helpers.js'
+import { cli, json, makeVideo, tempDir } from './helpers.js'
 
 describe('shape rules on the command line', () => {
   const dir = tempDir()
@@ -51,8 +52,22 @@ describe('shape rules on the command line', () => {
     assert.equal(r.code, 0, r.stderr)
   })
 
-  it('the coarse bundle accepts what its rules allow', () => {
-    const r = cli(['encode', video, '-o', out('c.safetensors'), '--bundle', coarse, '--chunk-frames', '8', '--tile', '16', '--tile-overlap', '0'])
+  it('the coarse bundle accepts what its rules allow, and --fit pads to its grid', () => {
+    // 40x24 frames: padded to 48x32 on the 16-pixel grid (to 40x24 on the default 8-pixel one).
+    const odd = makeVideo(out('odd.mp4'), { frames: 8, width: 40, height: 24 })
+    const r = cli(['encode', odd, '-o', out('c.safetensors'), '--bundle', coarse, '--chunk-frames', '8', '--tile', '16', '--tile-overlap', '0', '--json'])
     assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(json<{ outputs: { shape: number[] }[] }>(r).outputs[0]!.shape, [1, 16, 2, 4, 6])
+  })
+
+  it('readVideo fits sizes to fitMultiple', async () => {
+    const odd = makeVideo(out('odd2.mp4'), { frames: 4, width: 40, height: 24 })
+    const sizes = async (fit: 'pad' | 'crop' | 'resize', fitMultiple?: number): Promise<number[]> =>
+      (await readVideoFrames(odd, { fit, ...(fitMultiple === undefined ? {} : { fitMultiple }) })).shape.slice(1, 3)
+    assert.deepEqual(await sizes('pad'), [24, 40])
+    assert.deepEqual(await sizes('pad', 16), [32, 48])
+    assert.deepEqual(await sizes('crop', 16), [16, 32])
+    assert.deepEqual(await sizes('resize', 16), [32, 48])
+    await assert.rejects(readVideoFrames(odd, { fit: 'pad', fitMultiple: 0 }), { code: 'ERR_ARGUMENT', message: /fitMultiple must be a positive integer, got 0/ })
   })
 })

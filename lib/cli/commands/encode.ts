@@ -123,9 +123,9 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
   let h = 0
   let w = 0
   try {
-    const chunks = readChunks(ctx, input, readOptions(flags), sampling ? 0 : chunk, (i) => {
+    const chunks = readChunks(ctx, input, readOptions(flags, vae.info), sampling ? 0 : chunk, (i) => {
       checkGeometry(input, i, vae)
-      checkReadMemory(input, i, vae, readOptions(flags), { image, chunk, wholeClip: sampling, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
+      checkReadMemory(input, i, vae, readOptions(flags, vae.info), { image, chunk, wholeClip: sampling, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
       info = i
       bar.update(0, i.total)
     })

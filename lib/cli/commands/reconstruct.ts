@@ -97,9 +97,9 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
     }
     let frames = 0
     try {
-      const chunks = readChunks(ctx, input, readOptions(flags), chunk, (i) => {
+      const chunks = readChunks(ctx, input, readOptions(flags, vae.info), chunk, (i) => {
         checkGeometry(input, i, vae)
-        checkReadMemory(input, i, vae, readOptions(flags), { image, chunk, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
+        checkReadMemory(input, i, vae, readOptions(flags, vae.info), { image, chunk, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
         if (i.total !== undefined) checkFrameCount(flags.output, i.total)
         info = i
         bar.update(0, i.total)
