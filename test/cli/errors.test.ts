@@ -97,13 +97,22 @@ describe('runtime failures', () => {
   })
 
   it('SIGINT aborts the job: exit 130 and no partial output', async () => {
-    // Long enough that even the small default model cannot finish before the signal (~1 min of work).
+    // Long enough that even the small default model cannot finish before the signal.
     const long = makeVideo(path.join(dir, 'long.mp4'), { width: 128, height: 128, frames: 160 })
-    const out = path.join(outDir, 'long.safetensors')
-    const r = await cliAsync(['encode', long, '-o', out, '--chunk-frames', '4', ...common], (child) => {
-      // Interrupt once the work has started (the model is loaded after ~1-3 s).
-      setTimeout(() => child.kill('SIGINT'), 4000)
+    const out = path.join(outDir, 'long.mp4')
+    let sent = false
+    const r = await cliAsync(['reconstruct', long, '-o', out, '--chunk-frames', '4', ...common], (child) => {
+      // Interrupt once the work has started: the output's temporary file exists (a fixed delay
+      // raced the CLI's start-up on a loaded machine).
+      const poll = setInterval(() => {
+        if (listing(outDir).some((f) => f.includes('.tmp'))) {
+          clearInterval(poll)
+          sent = child.kill('SIGINT')
+        }
+      }, 5)
+      child.on('close', () => clearInterval(poll))
     })
+    assert.ok(sent, `the run ended before its temporary output appeared: ${r.stderr}`)
     assert.equal(r.code, 130, r.stderr)
     assert.match(r.stderr, /interrupted/)
     assert.deepEqual(listing(outDir), [])
