@@ -41,19 +41,19 @@ describe('videovae reconstruct equals vae.reconstruct', () => {
     return { frames: Buffer.from(back.frames), shape: back.shape, result: json(r) }
   }
 
-  it('18 frames in chunks of 8 (a tail of 2, padded natively) and tiles', async () => {
-    const clip = makeVideo(path.join(dir, 'clip18.mp4'), { width: 64, height: 48, frames: 18 })
+  it('10 frames in chunks of 8 (a tail of 2, padded natively) and tiles', async () => {
+    const clip = makeVideo(path.join(dir, 'clip10.mp4'), { width: 64, height: 32, frames: 10 })
     const got = await cliFrames(clip, ['--chunk-frames', '8', '--tile', '32', '--tile-overlap', '8'])
-    assert.deepEqual(got.shape, [18, 48, 64, 3])
+    assert.deepEqual(got.shape, [10, 32, 64, 3])
     const expected = await apiFrames(clip, undefined, { chunkFrames: 8, tile: { size: 32, overlap: 8 } })
     assert.equal(got.frames.length, expected.length)
     assert.ok(got.frames.equals(expected), 'CLI frames equal vae.reconstruct bit for bit')
   })
 
   it('--fit pad: 60x44 frames padded to 64x48 and cropped back natively', async () => {
-    const clip = makeVideo(path.join(dir, 'clip10.mp4'), { width: 60, height: 44, frames: 10 })
+    const clip = makeVideo(path.join(dir, 'clip7.mp4'), { width: 60, height: 44, frames: 7 })
     const got = await cliFrames(clip, ['--chunk-frames', '4', '--fit', 'pad'])
-    assert.deepEqual(got.shape, [10, 44, 60, 3])
+    assert.deepEqual(got.shape, [7, 44, 60, 3])
     const expected = await apiFrames(clip, 'pad', { chunkFrames: 4 }, { width: 60, height: 44 })
     assert.ok(got.frames.equals(expected), 'CLI frames equal vae.reconstruct bit for bit')
   })
