@@ -37,12 +37,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTensor(env, exports);
   RegisterTensorData(env, exports);
   RegisterTensorTo(env, exports);
+  RegisterTensorOps(env, exports);
   RegisterModule(env, exports);
   RegisterModuleLoad(env, exports);
   RegisterModuleCall(env, exports);
   RegisterJobControl(env, exports);
   RegisterVaeEncode(env, exports);
   RegisterVaeDecode(env, exports);
+  RegisterVaeReconstruct(env, exports);
   RegisterTokenizer(env, exports);
   RegisterTextEmbed(env, exports);
   exports.Set("setExternalBuffers", Napi::Function::New(env, SetExternalBuffers, "setExternalBuffers"));

@@ -8,6 +8,7 @@
 
 #include "errors.h"
 #include "host_allocator.h"
+#include "transfers.h"
 
 namespace videovae {
 namespace {
@@ -37,6 +38,15 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
       host_cache.Set("maxCachedBytes", env.Null());
     }
     out.Set("hostCache", host_cache);
+    Napi::Object transfers = Napi::Object::New(env);
+    for (auto [name, direction] : {std::pair{"toNative", Transfer::kToNative}, std::pair{"toHost", Transfer::kToHost}}) {
+      const TransferCount total = TransferTotal(direction);
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("count", static_cast<double>(total.count));
+      entry.Set("bytes", static_cast<double>(total.bytes));
+      transfers.Set(name, entry);
+    }
+    out.Set("transfers", transfers);
     if (torch::cuda::is_available()) {
       constexpr auto kAll = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
       Napi::Array devices = Napi::Array::New(env);

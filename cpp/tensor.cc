@@ -11,6 +11,7 @@
 #include "dtype.h"
 #include "errors.h"
 #include "memory.h"
+#include "transfers.h"
 
 namespace videovae {
 namespace {
@@ -93,6 +94,7 @@ Napi::Value FromTypedArray(const Napi::CallbackInfo& info) {
                                          std::to_string(array.ElementLength()));
     }
     auto options = at::TensorOptions().dtype(dtype);
+    CountTransfer(Transfer::kToNative, static_cast<int64_t>(array.ByteLength()));
     void* data = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
 
     if (!copy && numel > 0) {

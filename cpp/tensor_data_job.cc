@@ -9,6 +9,7 @@
 #include "job.h"
 #include "tensor.h"
 #include "tensor_jobs.h"
+#include "transfers.h"
 
 namespace videovae {
 namespace {
@@ -73,6 +74,7 @@ class TensorDataJob : public Job {
   }
 
   Napi::Value Result(Napi::Env env) override {
+    CountTransfer(Transfer::kToHost, static_cast<int64_t>(copy_.nbytes()));
     napi_value buffer = StateOf(env).external_buffers ? AdoptIntoArrayBuffer(env, copy_) : nullptr;
     if (buffer == nullptr) buffer = CopyIntoArrayBuffer(env, copy_);
     copy_ = at::Tensor();

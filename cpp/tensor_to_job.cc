@@ -4,6 +4,7 @@
 #include "job.h"
 #include "tensor.h"
 #include "tensor_jobs.h"
+#include "transfers.h"
 
 namespace videovae {
 namespace {
@@ -27,6 +28,10 @@ class TensorToJob : public Job {
     } else {
       result_ = from.to(target_, dtype_, /*non_blocking=*/false, /*copy=*/true);
       if (source_.is_cuda()) SynchronizeDevice(source_.device());
+    }
+    // Only copies between the host and a CUDA device cross: CPU -> CPU stays native.
+    if (source_.is_cpu() != result_.is_cpu()) {
+      CountTransfer(result_.is_cpu() ? Transfer::kToHost : Transfer::kToNative, static_cast<int64_t>(result_.nbytes()));
     }
     source_ = at::Tensor();
   }

@@ -1,6 +1,8 @@
 // vaeEncode(stages, input, text, options, onProgress?, cancelToken?)
 //   -> Promise<{ latent, mean, logvar, frames }>
 // input: uint8 frames [T,H,W,3] / [B,T,H,W,3] (converted natively) or float [B,3,T,H,W].
+// options.padTime: a video of 1 to 3 frames (a stream's short tail chunk) is padded to 4 by
+// repeating its last frame, as the whole clip's padding would; `frames` stays the real count.
 #include "pipeline/pipeline.h"
 #include "tensor.h"
 #include "vae_job_base.h"
@@ -33,6 +35,7 @@ class VaeEncodeJob : public VaeJob {
     options_.pad = GetBool(options, "pad", false);
     options_.sample = GetBool(options, "sample", false);
     options_.seed = static_cast<uint64_t>(GetInt(options, "seed", 0));
+    pad_time_ = GetBool(options, "padTime", false);
     const auto dtype = input_.scalar_type();
     if (dtype != c10::kByte && !c10::isFloatingType(dtype)) {
       throw CodedError(code::kDtype, "video must be uint8 frames or a floating tensor");
@@ -44,9 +47,14 @@ class VaeEncodeJob : public VaeJob {
     RunPipeline([&](const JobControl& control, const TextInputs& text) {
       if (input_.scalar_type() != c10::kByte) CheckRange(input_);
       auto video = toModelInput(input_.to(device_)).to(ComputeDtype());
+      const int64_t frames = video.dim() == 5 ? video.size(2) : 0;
+      const int64_t step = options_.compression.t;  // a short tail is padded to one latent frame
+      const bool short_tail = pad_time_ && !options_.image && frames > 0 && frames < step;
+      if (short_tail) video = padFrames(video, step);
       TextInputs cast = text;
       if (cast.embedding) cast.embedding = cast.embedding->to(ComputeDtype());
       result_ = encode(stages_, video, cast, options_, control);
+      if (short_tail) result_.frames = frames;
     });
     input_ = at::Tensor();
   }
@@ -66,6 +74,7 @@ class VaeEncodeJob : public VaeJob {
  private:
   at::Tensor input_;
   EncodeOptions options_;
+  bool pad_time_ = false;
   EncodeResult result_;
 };
 

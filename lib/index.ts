@@ -4,7 +4,7 @@
  */
 export { Tensor, type TensorFromOptions, type TensorToOptions } from './tensor.js'
 export { TorchModule, type ModuleArgument, type ModuleResult, type QuantizedWeight, type TorchModuleLoadOptions } from './module.js'
-export { memory, cuda, setNumThreads, getNumThreads, maxThreads, libtorchInfo, type MemoryInfo, type HostCacheInfo } from './runtime.js'
+export { memory, cuda, setNumThreads, getNumThreads, maxThreads, libtorchInfo, type MemoryInfo, type HostCacheInfo, type TransferCounts } from './runtime.js'
 export { readSafetensors, writeSafetensors, type SafetensorsContent, type ReadSafetensorsOptions, type HostArray, type SafetensorsValue } from './safetensors.js'
 export { setDeviceConcurrency } from './device_queue.js'
 export { VideoVaeError, type ErrorCode } from './errors.js'
@@ -23,6 +23,18 @@ export type { EncodeOptions, DecodeOptions, RunOptions, TilingOptions } from './
 export { DEFAULT_MEMORY_LIMIT, defaultMemoryLimit, memoryEstimate, checkMemoryLimit, type MemoryLimit, type JobSize, type JobLayout } from './memory_limit.js'
 export * from './io/index.js'
 export * from './metrics/index.js'
-export { encodeStream, decodeStream, type FrameBlock, type LatentChunk, type EncodeStreamOptions, type DecodedFrames } from './vae_stream.js'
+export {
+  encodeStream,
+  decodeStream,
+  reconstructStream,
+  type FrameBlock,
+  type LatentChunk,
+  type EncodeStreamOptions,
+  type DecodeStreamOptions,
+  type ReconstructStreamOptions,
+  type DecodedFrames,
+  type ReconstructedFrames,
+  type StreamRunOptions,
+} from './engine/streams.js'
 export { cleanCaption, preprocessCaption } from './text/index.js'
 export * from './batch/index.js'

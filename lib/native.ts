@@ -22,6 +22,8 @@ export interface NativeRunOptions {
   pad?: boolean
   sample?: boolean
   seed?: number
+  /** Pad a video of 1 to 3 frames (a stream's short tail) to 4 by repeating its last frame. */
+  padTime?: boolean
   frames?: number
   height?: number
   width?: number
@@ -96,7 +98,16 @@ export interface NativeMemory {
   hostBytes: number
   modules: number
   hostCache: HostCacheInfo
+  transfers: TransferCounts
   cuda?: { device: string; allocatedBytes: number; reservedBytes: number }[]
+}
+
+/** Copies between JS memory and native tensors since the process started (see memory()). */
+export interface TransferCounts {
+  /** Tensor.from, and host -> CUDA tensorTo. */
+  toNative: { count: number; bytes: number }
+  /** data(), and CUDA -> host tensorTo. */
+  toHost: { count: number; bytes: number }
 }
 
 export interface HostCacheInfo {
@@ -142,6 +153,10 @@ export interface NativeAddon {
   /** A host copy of the elements, in the typed array that carries the dtype. */
   tensorData(tensor: NativeTensorHandle): Promise<TensorArray>
   tensorTo(tensor: NativeTensorHandle, device: string | null, dtype: DType | null): Promise<NativeTensorHandle>
+  /** A view of `length` entries of `dim` from `start` (no copy). */
+  tensorNarrow(tensor: NativeTensorHandle, dim: number, start: number, length: number): NativeTensorHandle
+  /** The tensors joined along `dim` (one rank, dtype and device), in a job. */
+  tensorCat(tensors: NativeTensorHandle[], dim: number): Promise<NativeTensorHandle>
 
   /** quantized: [parameter name, int8 values, float32 scale per dim-0 slice] filled in as values * scale. */
   moduleLoad(
@@ -178,6 +193,19 @@ export interface NativeAddon {
   vaeDecode(
     stages: NativeModuleHandle[],
     latent: NativeTensorHandle,
+    text: NativeTextInputs | null,
+    options: NativeRunOptions,
+    onProgress: ((done: number, total: number) => void) | null,
+    cancel: NativeCancelToken
+  ): Promise<NativeTensorHandle>
+
+  /**
+   * encode -> decode -> crop to the input's frames and size in one job (the latent stays on the
+   * device); options as vaeEncode's plus uint8 (RGB frames [B,T,H,W,3] on the CPU).
+   */
+  vaeReconstruct(
+    stages: NativeModuleHandle[],
+    video: NativeTensorHandle,
     text: NativeTextInputs | null,
     options: NativeRunOptions,
     onProgress: ((done: number, total: number) => void) | null,

@@ -2,9 +2,9 @@
 import os from 'node:os'
 
 import { nativeSync, VideoVaeError } from './errors.js'
-import { native, type HostCacheInfo, type NativeBuildInfo, type NativeRuntimeInfo } from './native.js'
+import { native, type HostCacheInfo, type NativeBuildInfo, type NativeRuntimeInfo, type TransferCounts } from './native.js'
 
-export type { HostCacheInfo }
+export type { HostCacheInfo, TransferCounts }
 
 export interface MemoryInfo {
   /** Live Tensor handles (created and neither disposed nor garbage-collected). */
@@ -21,12 +21,26 @@ export interface MemoryInfo {
    * cache or from the system. VIDEOVAE_HOST_CACHE=0 in the environment turns it off.
    */
   hostCache: HostCacheInfo
+  /**
+   * Copies between JS memory and native tensors since the process started, in count and bytes:
+   * `toNative` (Tensor.from, host -> CUDA `to()`) and `toHost` (`data()`, CUDA -> host `to()`).
+   * On CPU the native side is the tensor, on CUDA the device. Differences around a call show
+   * what it moved (the CLI's --json reports them as `transfers`).
+   */
+  transfers: TransferCounts
   /** Per CUDA device, from libtorch's caching allocator; absent without CUDA. */
   cuda?: { device: string; allocatedBytes: number; reservedBytes: number }[]
 }
 
 export function memory(): MemoryInfo {
   return nativeSync(() => native().memory())
+}
+
+/** The transfers since `before` (an earlier memory().transfers). */
+export function transfersSince(before: TransferCounts): TransferCounts {
+  const now = memory().transfers
+  const diff = (a: { count: number; bytes: number }, b: { count: number; bytes: number }): { count: number; bytes: number } => ({ count: a.count - b.count, bytes: a.bytes - b.bytes })
+  return { toNative: diff(now.toNative, before.toNative), toHost: diff(now.toHost, before.toHost) }
 }
 
 export const cuda = {

@@ -29,11 +29,15 @@ import { Tensor } from './tensor.js'
 import {
   decodeStream,
   encodeStream,
+  reconstructStream,
   type DecodedFrames,
+  type DecodeStreamOptions,
   type EncodeStreamOptions,
   type FrameBlock,
   type LatentChunk,
-} from './vae_stream.js'
+  type ReconstructedFrames,
+  type ReconstructStreamOptions,
+} from './engine/streams.js'
 import {
   checkRunOptions,
   checkVideoRules,
@@ -146,32 +150,34 @@ export class VideoVAE implements Disposable {
   encode(video: Tensor, options: EncodeOptions & { posterior: true }): Promise<Posterior>
   encode(video: Tensor, options?: EncodeOptions): Promise<Tensor>
   async encode(video: Tensor, options: EncodeOptions = {}): Promise<Tensor | Posterior> {
-    const geometry = videoGeometry(video)
-    checkVideoRules(geometry, this.info, options.image ?? false, options.pad ?? false)
-    const flat = checkRunOptions(options, this.info, geometry.batch, this.#captions !== null)
-    this.#checkMemory(geometry, flat, options.memoryLimit, 'the video')
-    flat.pad = options.pad ?? false
-    if (options.sample) {
-      if (!Number.isSafeInteger(options.sample.seed) || options.sample.seed < 0) {
-        throw new VideoVaeError('ERR_ARGUMENT', 'sample.seed must be a non-negative integer')
-      }
-      flat.sample = true
-      flat.seed = options.sample.seed
-    }
+    const post = await this.encodePosterior(video, options)
+    if (options.posterior) return post
+    post.mean.dispose()
+    post.logvar.dispose()
+    return post.latent
+  }
+
+  /**
+   * @internal The streaming engine's encode (lib/engine): the posterior, and with `padTime` a
+   * stream's short tail of 1 to 3 frames is padded to 4 natively, as the whole clip's would be.
+   */
+  async encodePosterior(video: Tensor, options: EncodeOptions, padTime = false): Promise<Posterior> {
+    const flat = this.#videoJobOptions(video, options, padTime)
     const input = video.handle()
     const out = await this.#run(
       options,
-      geometry.batch,
+      videoGeometry(video).batch,
       (addon, stages, text, progress, token) => addon.vaeEncode(stages, input, text, flat, progress, token),
       (addon, out) => [out.latent, out.mean, out.logvar].forEach((t) => addon.tensorDispose(t)),
     )
-    const latent = Tensor.fromHandle(out.latent)
-    const mean = Tensor.fromHandle(out.mean)
-    const logvar = Tensor.fromHandle(out.logvar)
-    if (options.posterior) return { mean, logvar, latent, frames: out.frames, height: out.height, width: out.width }
-    mean.dispose()
-    logvar.dispose()
-    return latent
+    return {
+      mean: Tensor.fromHandle(out.mean),
+      logvar: Tensor.fromHandle(out.logvar),
+      latent: Tensor.fromHandle(out.latent),
+      frames: out.frames,
+      height: out.height,
+      width: out.width,
+    }
   }
 
   /**
@@ -210,30 +216,53 @@ export class VideoVAE implements Disposable {
     return Tensor.fromHandle(out)
   }
 
-  /** encode then decode, cropped back to the input's frame count. */
+  /**
+   * encode then decode, cropped back to the input's frame count and size, in one native job (the
+   * latent never leaves the device). `output: 'uint8'` gives RGB frames `[B,T,H,W,3]`.
+   */
   async reconstruct(video: Tensor, options: EncodeOptions & DecodeOptions = {}): Promise<Tensor> {
-    const { posterior: _ignored, ...rest } = options
-    const encoded = await this.encode(video, { ...rest, posterior: true })
-    encoded.mean.dispose()
-    encoded.logvar.dispose()
-    try {
-      return await this.decode(encoded.latent, { ...rest, frames: encoded.frames, height: encoded.height, width: encoded.width })
-    } finally {
-      encoded.latent.dispose()
-    }
+    return this.reconstructChunk(video, options)
   }
 
-  /** Streams latent chunks out of a stream of uint8 frame blocks (see vae_stream.ts). */
+  /**
+   * @internal The streaming engine's reconstruct (lib/engine): `padTime` as encodePosterior's,
+   * `height`/`width` crop further (what --fit pad added).
+   */
+  async reconstructChunk(video: Tensor, options: EncodeOptions & DecodeOptions, padTime = false): Promise<Tensor> {
+    const flat = this.#videoJobOptions(video, options, padTime)
+    if (options.output !== undefined && options.output !== 'float32' && options.output !== 'uint8') {
+      throw new VideoVaeError('ERR_ARGUMENT', `output must be 'float32' or 'uint8', got ${String(options.output)}`)
+    }
+    flat.uint8 = options.output === 'uint8'
+    for (const key of ['height', 'width'] as const) {
+      const value = options[key]
+      if (value === undefined) continue
+      if (!Number.isInteger(value) || value < 1) throw new VideoVaeError('ERR_ARGUMENT', `${key} must be a positive integer, got ${value}`)
+      flat[key] = value
+    }
+    const input = video.handle()
+    const out = await this.#run(
+      options,
+      videoGeometry(video).batch,
+      (addon, stages, text, progress, token) => addon.vaeReconstruct(stages, input, text, flat, progress, token),
+      (addon, out) => addon.tensorDispose(out),
+    )
+    return Tensor.fromHandle(out)
+  }
+
+  /** Streams latent chunks out of a stream of uint8 frame blocks (see lib/engine/streams.ts). */
   encodeStream(source: AsyncIterable<FrameBlock> | Iterable<FrameBlock>, options?: EncodeStreamOptions): AsyncGenerator<LatentChunk> {
     return encodeStream(this, source, options)
   }
 
   /** Streams uint8 frame blocks out of a stream of latent chunks. */
-  decodeStream(
-    latents: AsyncIterable<LatentChunk | Tensor> | Iterable<LatentChunk | Tensor>,
-    options?: Omit<DecodeOptions, 'output' | 'image'>,
-  ): AsyncGenerator<DecodedFrames> {
+  decodeStream(latents: AsyncIterable<LatentChunk | Tensor> | Iterable<LatentChunk | Tensor>, options?: DecodeStreamOptions): AsyncGenerator<DecodedFrames> {
     return decodeStream(this, latents, options)
+  }
+
+  /** Streams reconstructed uint8 frame blocks out of a stream of frame blocks, one native job per chunk. */
+  reconstructStream(source: AsyncIterable<FrameBlock> | Iterable<FrameBlock>, options?: ReconstructStreamOptions): AsyncGenerator<ReconstructedFrames> {
+    return reconstructStream(this, source, options)
   }
 
   dispose(): void {
@@ -253,6 +282,26 @@ export class VideoVAE implements Disposable {
     if (!this.info.text || this.#captions === null) return null
     const list = captionList(options.caption ?? '')
     return this.#captions.request(list.length === 1 ? new Array<string>(batch).fill(list[0]) : list)
+  }
+
+  /** The checked native options of a job on a video (encode, reconstruct); ERR_LIMIT before it runs. */
+  #videoJobOptions(video: Tensor, options: EncodeOptions, padTime: boolean): NativeRunOptions {
+    const geometry = videoGeometry(video)
+    // A padded short tail passes the frame rule the way the clip it ends does.
+    const ruled = padTime && !options.image ? { ...geometry, frames: Math.max(geometry.frames, this.info.rules.tMin) } : geometry
+    checkVideoRules(ruled, this.info, options.image ?? false, options.pad ?? false)
+    const flat = checkRunOptions(options, this.info, geometry.batch, this.#captions !== null)
+    this.#checkMemory(ruled, flat, options.memoryLimit, 'the video')
+    flat.pad = options.pad ?? false
+    if (padTime) flat.padTime = true
+    if (options.sample) {
+      if (!Number.isSafeInteger(options.sample.seed) || options.sample.seed < 0) {
+        throw new VideoVaeError('ERR_ARGUMENT', 'sample.seed must be a non-negative integer')
+      }
+      flat.sample = true
+      flat.seed = options.sample.seed
+    }
+    return flat
   }
 
   /** ERR_LIMIT before the native job when the job's estimated memory exceeds the limit. */

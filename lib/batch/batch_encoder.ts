@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto'
 
 import { VideoVaeError } from '../errors.js'
 import type { MemoryLimit } from '../memory_limit.js'
-import { Tensor } from '../tensor.js'
-import type { EncodeOptions, TilingOptions } from '../vae_options.js'
+import { encodeStream, type EncodeStreamOptions, type LatentChunk } from '../engine/streams.js'
+import type { Tensor } from '../tensor.js'
+import type { TilingOptions } from '../vae_options.js'
 import type { VideoVAE } from '../vae.js'
 import type { ClipFrames } from './clip_reader.js'
 import type { BatchItem } from './manifest.js'
@@ -134,9 +135,11 @@ export class BatchEncoder {
     const { store, chunkFrames, tile, sampleSeed } = this.#settings
     const item = group[0]!.item
     const seed = store === 'sample' ? itemSeed(sampleSeed ?? 0, item.id) : undefined
-    const options: EncodeOptions & { caption?: string } = {
-      posterior: true,
-      ...(chunkFrames > 0 ? { chunkFrames } : {}),
+    // The engine's one-job encode (native chunks, one seed per item): the batch as one [B,T,H,W,3] block.
+    const options: EncodeStreamOptions = {
+      chunkFrames,
+      oneJob: true,
+      posterior: store === 'posterior',
       ...(tile ? { tile } : {}),
       ...(this.#settings.memoryLimit === undefined ? {} : { memoryLimit: this.#settings.memoryLimit }),
       ...(seed === undefined ? {} : { sample: { seed } }),
@@ -149,35 +152,31 @@ export class BatchEncoder {
       }
       options.caption = item.caption
     }
-    const video = Tensor.from(frames, [group.length, t, h, w, 3], { dtype: 'uint8' })
-    try {
-      const post = await this.#vae.encode(video, options as EncodeOptions & { posterior: true })
-      this.stats.calls++
-      this.stats.clips += group.length
-      const shape = post.mean.shape
-      let tensors: Record<string, HostArray>[]
-      if (store === 'sample') {
-        post.mean.dispose()
-        post.logvar.dispose()
-        tensors = splitBatch(await hostData(post.latent), shape).map((latent) => ({ latent }))
-      } else {
-        post.latent.dispose()
-        const [mean, logvar] = await Promise.all([hostData(post.mean), hostData(post.logvar)])
-        const means = splitBatch(mean, shape)
-        const logvars = splitBatch(logvar, shape)
-        tensors = means.map((m, i) => ({ mean: m, logvar: logvars[i]! }))
-      }
-      return group.map((g, i) => ({
-        item: g.item,
-        tensors: tensors[i]!,
-        fps: g.clip.fps,
-        frames: t,
-        width: g.clip.width,
-        height: g.clip.height,
-        ...(seed === undefined ? {} : { seed }),
-      }))
-    } finally {
-      video.dispose()
+    let post: LatentChunk | undefined
+    for await (const c of encodeStream(this.#vae, [{ frames, shape: [group.length, t, h, w, 3] }], options)) post = c
+    this.stats.calls++
+    this.stats.clips += group.length
+    // Each stored tensor is copied to the host once; the rest never leaves the device.
+    let tensors: Record<string, HostArray>[]
+    if (store === 'sample') {
+      const shape = post!.latent.shape
+      tensors = splitBatch(await hostData(post!.latent), shape).map((latent) => ({ latent }))
+    } else {
+      post!.latent.dispose()
+      const shape = post!.mean!.shape
+      const [mean, logvar] = await Promise.all([hostData(post!.mean!), hostData(post!.logvar!)])
+      const means = splitBatch(mean, shape)
+      const logvars = splitBatch(logvar, shape)
+      tensors = means.map((m, i) => ({ mean: m, logvar: logvars[i]! }))
     }
+    return group.map((g, i) => ({
+      item: g.item,
+      tensors: tensors[i]!,
+      fps: g.clip.fps,
+      frames: t,
+      width: g.clip.width,
+      height: g.clip.height,
+      ...(seed === undefined ? {} : { seed }),
+    }))
   }
 }

@@ -3,8 +3,8 @@
  * the dataset need, so a bad clip fails here with a clear code (ERR_NOT_FOUND,
  * ERR_VIDEO_CORRUPT, ERR_NO_FRAMES, ERR_TOO_SHORT, ERR_SHAPE) before it reaches the model.
  */
-import { VideoIOError } from '../io/ffmpeg.js'
-import { readVideoWithPlan, type ReadPlan, type ReadVideoOptions } from '../io/video_reader.js'
+import { readClipWithPlan } from '../io/read_clip.js'
+import type { ReadPlan, ReadVideoOptions } from '../io/video_reader.js'
 import { VideoVaeError } from '../errors.js'
 import { checkMemoryLimit, plannedFrames, type MemoryLimit } from '../memory_limit.js'
 import type { TilingOptions } from '../vae_options.js'
@@ -61,42 +61,22 @@ export function clipMemoryCheck(
 
 /** Reads the whole clip (at most `read.count` frames) in one buffer. */
 export async function readClip(item: BatchItem, options: ClipReadOptions): Promise<ClipFrames> {
-  let plan: ReadPlan | undefined
-  const pieces: Uint8Array[] = []
-  let t = 0
-  let h = 0
-  let w = 0
-  const reader = readVideoWithPlan(item.path, { ...options.read, chunkFrames: 32, ...(options.signal ? { signal: options.signal } : {}) }, (p) => {
-    plan = p
+  const clip = await readClipWithPlan(item.path, { ...options.read, chunkFrames: 32, ...(options.signal ? { signal: options.signal } : {}) }, (p) => {
     if (p.width % options.hwMultiple !== 0 || p.height % options.hwMultiple !== 0) {
       throw new VideoVaeError('ERR_SHAPE', `${item.path}: frames are ${p.width}x${p.height}, not multiples of ${options.hwMultiple}; use --fit pad, crop or resize`)
     }
     options.checkPlan?.(p)
   })
-  for await (const c of reader) {
-    pieces.push(c.frames)
-    t += c.shape[0]
-    h = c.shape[1]
-    w = c.shape[2]
-  }
-  if (plan === undefined || t === 0) throw new VideoIOError('ERR_NO_FRAMES', `${item.path}: no frames`, { path: item.path })
+  const t = clip.shape[0]
   if (t < options.minFrames) {
     throw new BatchError('ERR_TOO_SHORT', `${item.path}: ${t} frame(s), fewer than the ${options.minFrames} needed`)
   }
-  const frames = pieces.length === 1 ? pieces[0]! : new Uint8Array(t * h * w * 3)
-  if (pieces.length > 1) {
-    let off = 0
-    for (const p of pieces) {
-      frames.set(p, off)
-      off += p.length
-    }
-  }
-  const fraction = options.read.fps !== undefined ? String(options.read.fps) : plan.info.fpsFraction
+  const fraction = options.read.fps !== undefined ? String(options.read.fps) : clip.plan.info.fpsFraction
   return {
-    frames,
-    shape: [t, h, w, 3],
+    frames: clip.frames,
+    shape: clip.shape,
     fps: fraction === '0/1' || fraction === '' ? '25' : fraction,
-    width: plan.decodedWidth,
-    height: plan.decodedHeight,
+    width: clip.plan.decodedWidth,
+    height: clip.plan.decodedHeight,
   }
 }

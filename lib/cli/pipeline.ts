@@ -1,31 +1,19 @@
 /**
- * The CLI's streaming pipeline: a video is read, encoded and decoded in independent chunks of
- * `chunk` frames (the official process_in_chunks; 16 by default like the official video
- * script), so memory stays bounded by one chunk however long the clip is. Chunks are
- * independent, so this equals `vae.encode(video, { chunkFrames })` on the whole clip.
- * chunk 0 reads the whole clip and runs it in one piece.
+ * CLI glue around the streaming engine (lib/engine): reading an input with its plan (in chunks,
+ * or the whole clip for --chunk-frames 0 and --sample-seed), the checks made from the probe
+ * before any frame is decoded, the engine options of the flags, and a queue that feeds the
+ * writers. The chunk loop, padding and cropping of model data are the engine's.
  */
-import { VideoIOError } from '../io/ffmpeg.js'
-import { readAhead } from '../io/read_ahead.js'
-import { readVideoWithPlan, type ReadPlan, type ReadVideoOptions } from '../io/video_reader.js'
+import { readClipWithPlan } from '../io/read_clip.js'
+import { readVideoWithPlan, type FrameChunk, type ReadPlan, type ReadVideoOptions } from '../io/video_reader.js'
 import type { FrameBatch } from '../io/video_writer.js'
 import { checkMemoryLimit, plannedFrames, type MemoryLimit } from '../memory_limit.js'
-import { Tensor } from '../tensor.js'
+import type { StreamRunOptions } from '../engine/streams.js'
 import type { TilingOptions } from '../vae_options.js'
 import type { VideoVAE } from '../vae.js'
 import type { Context } from './context.js'
 import { CliError } from './errors.js'
-import { cropFrames } from './frames.js'
 import type { TextInputs } from './text.js'
-
-/** Frames of one chunk, `[t, h, w, 3]`, and where it starts in the clip. */
-export interface FrameChunkIn {
-  frames: Uint8Array
-  t: number
-  h: number
-  w: number
-  start: number
-}
 
 /** What a read produces, known before the first chunk. */
 export interface ReadInfo {
@@ -54,8 +42,9 @@ function readInfo(plan: ReadPlan, options: ReadVideoOptions): ReadInfo {
 }
 
 /**
- * Reads `file` in chunks of `chunk` frames (0: the whole clip as one chunk). `onInfo` runs once,
- * before the first chunk; it may throw to refuse the input (e.g. a size off the 8 grid).
+ * Reads `file` in blocks of `chunk` frames (0: the whole clip as one block), for the engine,
+ * which reads one block ahead. `onInfo` runs once, before the first frame is decoded; it may
+ * throw to refuse the input (e.g. a size off the 8 grid).
  */
 export async function* readChunks(
   ctx: Context,
@@ -63,186 +52,40 @@ export async function* readChunks(
   options: ReadVideoOptions,
   chunk: number,
   onInfo: (info: ReadInfo) => void,
-): AsyncGenerator<FrameChunkIn> {
-  const pieces: Uint8Array[] = []
-  let t = 0
-  let h = 0
-  let w = 0
-  const reader = readAhead(
-    readVideoWithPlan(file, { ...options, chunkFrames: chunk > 0 ? chunk : 16, signal: ctx.signal }, (plan) => onInfo(readInfo(plan, options))),
-  )
-  for await (const c of reader) {
-    if (chunk > 0) {
-      yield { frames: c.frames, t: c.shape[0], h: c.shape[1], w: c.shape[2], start: c.startFrame }
-      continue
-    }
-    pieces.push(c.frames)
-    t += c.shape[0]
-    h = c.shape[1]
-    w = c.shape[2]
+): AsyncGenerator<FrameChunk> {
+  const onPlan = (plan: ReadPlan): void => onInfo(readInfo(plan, options))
+  if (chunk > 0) {
+    yield* readVideoWithPlan(file, { ...options, chunkFrames: chunk, signal: ctx.signal }, onPlan)
+    return
   }
-  if (chunk > 0) return
-  if (t === 0) throw new VideoIOError('ERR_NO_FRAMES', `${file}: no frames`, { path: file })
-  const frames = pieces.length === 1 ? pieces[0]! : new Uint8Array(t * h * w * 3)
-  if (pieces.length > 1) {
-    let off = 0
-    for (const p of pieces) {
-      frames.set(p, off)
-      off += p.length
-    }
-  }
-  yield { frames, t, h, w, start: 0 }
+  const clip = await readClipWithPlan(file, { ...options, signal: ctx.signal }, onPlan)
+  yield { frames: clip.frames, shape: clip.shape, startFrame: 0 }
 }
 
-/** Options of one chunk's encode or decode. */
+/** Options of the model's jobs that the CLI passes through. */
 export interface ChunkRunOptions {
   image: boolean
   tile?: TilingOptions
   text?: TextInputs
   signal: AbortSignal
-  /** Fraction of the chunk done, 0..1. */
-  onProgress?: (fraction: number) => void
   /** --memory-limit (default: the API's). */
   memoryLimit?: MemoryLimit
 }
 
-function textOptions(text: TextInputs | undefined): { textEmbedding?: Tensor; textMask?: Tensor; caption?: string } {
-  if (!text) return {}
-  if (!text.textEmbedding) return text.caption === undefined ? {} : { caption: text.caption }
-  return { textEmbedding: text.textEmbedding, ...(text.textMask ? { textMask: text.textMask } : {}) }
-}
-
-function limitOption(options: ChunkRunOptions): { memoryLimit?: MemoryLimit } {
-  return options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }
-}
-
-/** A float32 tensor's data and shape. */
-export interface HostTensor {
-  data: Float32Array
-  shape: number[]
-}
-
-async function host(t: Tensor): Promise<HostTensor> {
-  try {
-    return { data: (await t.data()) as Float32Array, shape: t.shape }
-  } finally {
-    t.dispose()
+/** The engine's options of a command's flags (chunking and progress are added by the caller). */
+export function engineOptions(options: ChunkRunOptions): StreamRunOptions {
+  const text = options.text
+  return {
+    image: options.image,
+    ...(options.tile ? { tile: options.tile } : {}),
+    ...(text?.textEmbedding
+      ? { textEmbedding: text.textEmbedding, ...(text.textMask ? { textMask: text.textMask } : {}) }
+      : text?.caption !== undefined
+        ? { caption: text.caption }
+        : {}),
+    ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }),
+    signal: options.signal,
   }
-}
-
-/** The frames of a short tail chunk repeated up to `min` (as the official padding does). */
-function padFrames(chunk: FrameChunkIn, min: number): FrameChunkIn {
-  if (chunk.t >= min) return chunk
-  const size = chunk.h * chunk.w * 3
-  const frames = new Uint8Array(min * size)
-  frames.set(chunk.frames)
-  for (let f = chunk.t; f < min; f++) frames.copyWithin(f * size, (chunk.t - 1) * size, chunk.t * size)
-  return { ...chunk, frames, t: min }
-}
-
-/** Encodes one chunk: its posterior `{ latent, mean, logvar }` on the host. */
-export async function encodeChunk(
-  vae: VideoVAE,
-  chunk: FrameChunkIn,
-  options: ChunkRunOptions & { sampleSeed?: number; chunkFrames?: number },
-): Promise<{ latent: HostTensor; mean: HostTensor; logvar: HostTensor }> {
-  const input = options.image ? chunk : padFrames(chunk, vae.info.rules.tMin)
-  const video = Tensor.from(input.frames, [1, input.t, input.h, input.w, 3], { dtype: 'uint8' })
-  try {
-    const post = await vae.encode(video, {
-      image: options.image,
-      ...(options.tile ? { tile: options.tile } : {}),
-      ...(options.chunkFrames ? { chunkFrames: options.chunkFrames } : {}),
-      ...textOptions(options.text),
-      ...(options.sampleSeed === undefined ? {} : { sample: { seed: options.sampleSeed } }),
-      posterior: true,
-      ...limitOption(options),
-      signal: options.signal,
-      onProgress: (done, total) => options.onProgress?.(done / total),
-    })
-    const [latent, mean, logvar] = await Promise.all([host(post.latent), host(post.mean), host(post.logvar)])
-    return { latent, mean, logvar }
-  } finally {
-    video.dispose()
-  }
-}
-
-/** Concatenates `[1, C, T_k, h, w]` host tensors along T. */
-export function concatT(parts: HostTensor[]): HostTensor {
-  if (parts.length === 1) return parts[0]!
-  const [b, c, , h, w] = parts[0]!.shape as [number, number, number, number, number]
-  const total = parts.reduce((s, p) => s + p.shape[2]!, 0)
-  const plane = h * w
-  const data = new Float32Array(b * c * total * plane)
-  let t0 = 0
-  for (const p of parts) {
-    const tk = p.shape[2]!
-    for (let bc = 0; bc < b * c; bc++) {
-      data.set(p.data.subarray(bc * tk * plane, (bc + 1) * tk * plane), (bc * total + t0) * plane)
-    }
-    t0 += tk
-  }
-  return { data, shape: [b, c, total, h, w] }
-}
-
-/** Frames `[start, start+len)` along T of a `[1, C, T, h, w]` host tensor. */
-export function sliceT(x: HostTensor, start: number, len: number): HostTensor {
-  const [b, c, total, h, w] = x.shape as [number, number, number, number, number]
-  const plane = h * w
-  const data = new Float32Array(b * c * len * plane)
-  for (let bc = 0; bc < b * c; bc++) {
-    const src = (bc * total + start) * plane
-    data.set(x.data.subarray(src, src + len * plane), bc * len * plane)
-  }
-  return { data, shape: [b, c, len, h, w] }
-}
-
-/** Decoded frames of one chunk, cropped, `[t, height, width, 3]`. */
-export interface DecodedChunk extends FrameBatch {
-  frames: Uint8Array
-  shape: [number, number, number, 3]
-}
-
-/** Decodes one latent chunk to uint8 frames: `frames` real frames kept, cropped to width x height. */
-export async function decodeChunk(
-  vae: VideoVAE,
-  latent: HostTensor | Tensor,
-  frames: number | undefined,
-  crop: { width: number; height: number } | undefined,
-  options: ChunkRunOptions,
-): Promise<DecodedChunk> {
-  const owned = latent instanceof Tensor ? undefined : Tensor.from(latent.data, latent.shape, { device: vae.device })
-  const input = owned ?? (latent as Tensor)
-  try {
-    const out = await vae.decode(input, {
-      image: options.image,
-      ...(frames === undefined ? {} : { frames }),
-      ...(options.tile ? { tile: options.tile } : {}),
-      ...textOptions(options.text),
-      output: 'uint8',
-      ...limitOption(options),
-      signal: options.signal,
-      onProgress: (done, total) => options.onProgress?.(done / total),
-    })
-    const [, t, h, w] = out.shape as [number, number, number, number]
-    let data: Uint8Array
-    try {
-      data = (await out.data()) as Uint8Array
-    } finally {
-      out.dispose()
-    }
-    const width = crop && crop.width <= w ? crop.width : w
-    const height = crop && crop.height <= h ? crop.height : h
-    return { frames: cropFrames(data, t, h, w, width, height), shape: [t, height, width, 3] }
-  } finally {
-    owned?.dispose()
-  }
-}
-
-/** Latent frames per decode chunk for `chunk` input frames (0: all). */
-export function latentChunk(chunk: number, image: boolean, compressionT: number): number {
-  if (chunk <= 0) return 0
-  return image ? chunk : Math.max(1, Math.floor(chunk / compressionT))
 }
 
 /** Checks a read against the model's shape rules before any frame is decoded. */

@@ -21,6 +21,7 @@ export {
   type FitMode,
   type Interpolation,
 } from './video_reader.js';
+export { readClipWithPlan, type Clip } from './read_clip.js';
 export {
   writeVideo,
   type FrameBatch,

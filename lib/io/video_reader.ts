@@ -14,6 +14,7 @@ import {
 import { inputPolicyArgs } from './input_policy.js';
 import { findImageSequence, isImageSequencePath, sequenceInputArgs } from './image_sequence.js';
 import { probeVideo, type VideoInfo } from './probe.js';
+import { readClipWithPlan } from './read_clip.js';
 
 /** A run of consecutive decoded frames. */
 export interface FrameChunk {
@@ -420,24 +421,6 @@ export interface VideoFrames {
  * @throws VideoIOError as {@link readVideo}.
  */
 export async function readVideoFrames(path: string, options: ReadVideoOptions = {}): Promise<VideoFrames> {
-  const chunks: Uint8Array[] = [];
-  let t = 0;
-  let h = 0;
-  let w = 0;
-  let fps = 0;
-  for await (const c of readVideoWithPlan(path, options, (p) => (fps = p.fps))) {
-    chunks.push(c.frames);
-    t += c.shape[0];
-    h = c.shape[1];
-    w = c.shape[2];
-  }
-  const frames = chunks.length === 1 ? (chunks[0] as Uint8Array) : new Uint8Array(t * h * w * 3);
-  if (chunks.length > 1) {
-    let off = 0;
-    for (const c of chunks) {
-      frames.set(c, off);
-      off += c.length;
-    }
-  }
-  return { frames, shape: [t, h, w, 3], fps };
+  const clip = await readClipWithPlan(path, options);
+  return { frames: clip.frames, shape: clip.shape, fps: clip.plan.fps };
 }

@@ -12,7 +12,11 @@ import type { Runner } from '../runner.js'
 import { loadModel } from '../model.js'
 import { addLimitOptions, addModelOptions, addOutputFlags, addRunOptions, intArg, rateArg, runOptions, type LimitFlags, type ModelFlags, type RunFlags } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
-import { decodeChunk, latentChunk, sliceT, type DecodedChunk } from '../pipeline.js'
+import { latentChunks } from '../../engine/latent_ops.js'
+import { decodeStream } from '../../engine/streams.js'
+import { readAhead } from '../../io/read_ahead.js'
+import { memory, transfersSince } from '../../runtime.js'
+import { engineOptions } from '../pipeline.js'
 import { checkText, requireTextFlag, resolveText, type TextInputs } from '../text.js'
 
 interface DecodeFlags extends ModelFlags, RunFlags, LimitFlags {
@@ -53,6 +57,7 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
   const started = performance.now()
   const vae = await loadModel(flags)
   const owned: Tensor[] = []
+  const before = memory().transfers
   try {
     const { tensors, metadata } = await readSafetensors(latentFile, { device: vae.device })
     owned.push(...Object.values(tensors))
@@ -96,7 +101,7 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
     const width = crop?.width ?? fullW
     const height = crop?.height ?? fullH
     const fps = flags.fps ?? hints.fps ?? '25'
-    const step = latentChunk(chunk, image, factor) || latentT
+    const step = chunk > 0 ? Math.max(1, Math.floor(chunk / factor)) : latentT
     // The decode job's memory, checked here to phrase the advice as flags (the API checks it too).
     checkMemoryLimit(
       vae.info,
@@ -104,35 +109,30 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
       { image, ...(run.tile ? { tile: run.tile } : {}) },
       { ...(flags.memoryLimit === undefined ? {} : { limit: flags.memoryLimit }), device: vae.device, subject: latentFile, style: 'cli' },
     )
-    const host = step < latentT ? { data: (await latent.data()) as Float32Array, shape: s } : undefined
     const bar = ctx.progress('decode', 'frames', total)
     let written = 0
-    async function* frames(): AsyncGenerator<DecodedChunk> {
-      for (let start = 0; start < latentT; start += step) {
-        const len = Math.min(step, latentT - start)
-        const real = Math.min(len * factor, total - start * factor)
-        const piece = host ? sliceT(host, start, len) : (latent as Tensor)
-        const done = written
-        const out = await decodeChunk(vae, piece, image ? undefined : real, crop, {
-          image,
-          ...(run.tile ? { tile: run.tile } : {}),
-          ...(text ? { text } : {}),
-          ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
-          signal: ctx.signal,
-          onProgress: (f) => bar.update(done + Math.round(f * real)),
-        })
+    // Native views of the latent, one chunk each; the next chunk decodes while this one is written.
+    const frames = readAhead(
+      decodeStream(vae, latentChunks(latent, { step, factor, frames: total }), {
+        ...engineOptions({ image, ...(run.tile ? { tile: run.tile } : {}), ...(text ? { text } : {}), ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }), signal: ctx.signal }),
+        ...(crop ?? {}),
+        onProgress: (f) => bar.update(f),
+      }),
+    )
+    async function* counted(): AsyncGenerator<{ frames: Uint8Array; shape: [number, number, number, 3] }> {
+      for await (const out of frames) {
         written += out.shape[0]
         bar.update(written)
         yield out
       }
     }
     try {
-      await writeFrameStream(ctx, flags.output, frames(), { fps, crf: flags.crf, width, height })
+      await writeFrameStream(ctx, flags.output, counted(), { fps, crf: flags.crf, width, height })
     } finally {
       bar.finish()
     }
     const seconds = (performance.now() - started) / 1000
-    ctx.result({ input: latentFile, output: flags.output, frames: written, width, height, fps, chunkFrames: chunk, latentShape: s, seconds })
+    ctx.result({ input: latentFile, output: flags.output, frames: written, width, height, fps, chunkFrames: chunk, latentShape: s, seconds, transfers: transfersSince(before) })
     ctx.print(`${latentFile} -> ${flags.output}: ${written} frame(s) ${width}x${height} at ${fps} fps in ${seconds.toFixed(1)} s`)
   } finally {
     for (const t of owned) t.dispose()

@@ -3,7 +3,11 @@ import path from 'node:path'
 
 import type { Command } from 'commander'
 
+import { catT } from '../../engine/latent_ops.js'
+import { encodeStream, type LatentChunk } from '../../engine/streams.js'
+import { memory, transfersSince, type TransferCounts } from '../../runtime.js'
 import { type SafetensorsValue, writeSafetensors } from '../../safetensors.js'
+import type { Tensor } from '../../tensor.js'
 import type { VideoVAE } from '../../vae.js'
 import type { Context } from '../context.js'
 import { CliError, EXIT, errorCode, formatError, isAbort, oneLine } from '../errors.js'
@@ -28,7 +32,7 @@ import {
   type RunFlags,
 } from '../options.js'
 import { checkInput, outputsFor } from '../outputs.js'
-import { checkGeometry, checkReadMemory, concatT, encodeChunk, readChunks, type HostTensor, type ReadInfo } from '../pipeline.js'
+import { checkGeometry, checkReadMemory, engineOptions, readChunks, type ReadInfo } from '../pipeline.js'
 import { resolveText, type TextInputs } from '../text.js'
 
 interface EncodeFlags extends ModelFlags, ReadFlags, RunFlags, LimitFlags {
@@ -50,6 +54,8 @@ interface EncodeResult {
   image: boolean
   chunkFrames: number
   seconds: number
+  /** Copies between JS memory and native tensors this input made (memory().transfers). */
+  transfers: TransferCounts
 }
 
 export function registerEncode(program: Command, run: Runner): Command {
@@ -118,46 +124,58 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
   const sampling = flags.sampleSeed !== undefined
   let info: ReadInfo | undefined
   const bar = ctx.progress('encode', 'frames')
-  const parts: { latent: HostTensor; mean: HostTensor; logvar: HostTensor }[] = []
+  const before = memory().transfers
+  const parts: LatentChunk[] = []
+  const owned: Tensor[] = []
   let frames = 0
   let h = 0
   let w = 0
   try {
-    const chunks = readChunks(ctx, input, readOptions(flags, vae.info), sampling ? 0 : chunk, (i) => {
+    const blocks = readChunks(ctx, input, readOptions(flags, vae.info), sampling ? 0 : chunk, (i) => {
       checkGeometry(input, i, vae)
       checkReadMemory(input, i, vae, readOptions(flags, vae.info), { image, chunk, wholeClip: sampling, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
       info = i
+      h = i.plan.height
+      w = i.plan.width
       bar.update(0, i.total)
     })
+    const chunks = encodeStream(vae, blocks, {
+      ...engineOptions({ image, ...(run.tile ? { tile: run.tile } : {}), ...(text ? { text } : {}), ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }), signal: ctx.signal }),
+      chunkFrames: chunk,
+      posterior: flags.posterior === true,
+      ...(sampling ? { sample: { seed: flags.sampleSeed! } } : {}),
+      onProgress: (f) => bar.update(f),
+    })
     for await (const c of chunks) {
-      const done = frames
-      parts.push(
-        await encodeChunk(vae, c, {
-          image,
-          ...(run.tile ? { tile: run.tile } : {}),
-          ...(text ? { text } : {}),
-          ...(sampling ? { sampleSeed: flags.sampleSeed, chunkFrames: chunk } : {}),
-          ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
-          signal: ctx.signal,
-          onProgress: (f) => bar.update(done + Math.round(f * c.t)),
-        }),
-      )
-      frames += c.t
-      h = c.h
-      w = c.w
+      parts.push(c)
+      owned.push(c.latent, ...(c.mean ? [c.mean] : []), ...(c.logvar ? [c.logvar] : []))
+      frames += c.frames
       bar.update(frames)
     }
+  } catch (err) {
+    for (const t of owned) t.dispose()
+    throw err
   } finally {
     bar.finish()
   }
   if (info === undefined) throw new CliError('ERR_INTERNAL', 'no read plan')
-  const latent = concatT(parts.map((p) => p.latent))
-  // Host arrays go to the file as they are; the text conditioning is already a Tensor.
-  const tensors: Record<string, SafetensorsValue> = { latent }
-  if (flags.posterior) {
-    tensors.mean = concatT(parts.map((p) => p.mean))
-    tensors.logvar = concatT(parts.map((p) => p.logvar))
+  // The chunks are joined natively; each tensor is copied to the host once, by the file write.
+  const tensors: Record<string, SafetensorsValue> = {}
+  let latent: Tensor | undefined
+  try {
+    latent = await catT(parts.map((p) => p.latent))
+    owned.push(latent)
+    tensors.latent = latent
+    if (flags.posterior) {
+      tensors.mean = await catT(parts.map((p) => p.mean!))
+      tensors.logvar = await catT(parts.map((p) => p.logvar!))
+      owned.push(tensors.mean, tensors.logvar)
+    }
+  } catch (err) {
+    for (const t of owned) t.dispose()
+    throw err
   }
+  // The text conditioning is already a Tensor.
   if (text?.textEmbedding) {
     tensors.text_emb = text.textEmbedding
     if (text.textMask) tensors.text_mask = text.textMask
@@ -181,12 +199,17 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
     ...(text?.caption === undefined ? {} : { caption: text.caption }),
     ...(run.tile === undefined ? {} : { tile: run.tile }),
   })
-  ctx.throwIfAborted()
-  await writeSafetensors(output, tensors, metadata)
+  const shape = latent.shape
+  try {
+    ctx.throwIfAborted()
+    await writeSafetensors(output, tensors, metadata)
+  } finally {
+    for (const t of owned) t.dispose()
+  }
   return {
     input,
     output,
-    shape: latent.shape,
+    shape,
     frames,
     width: info.width,
     height: info.height,
@@ -194,5 +217,6 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
     image,
     chunkFrames: chunk,
     seconds: (performance.now() - started) / 1000,
+    transfers: transfersSince(before),
   }
 }

@@ -25,7 +25,9 @@ import {
 } from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
 import { addReportOption, openReport } from '../report_option.js'
-import { checkGeometry, checkReadMemory, decodeChunk, encodeChunk, FrameQueue, readChunks, type ReadInfo } from '../pipeline.js'
+import { reconstructStream, type ReconstructStreamOptions } from '../../engine/streams.js'
+import { memory, transfersSince } from '../../runtime.js'
+import { checkGeometry, checkReadMemory, engineOptions, FrameQueue, readChunks, type ReadInfo } from '../pipeline.js'
 import { resolveText, type TextInputs } from '../text.js'
 
 interface ReconstructFlags extends ModelFlags, ReadFlags, RunFlags, LimitFlags {
@@ -96,34 +98,33 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
       }
     }
     let frames = 0
+    const before = memory().transfers
     try {
-      const chunks = readChunks(ctx, input, readOptions(flags, vae.info), chunk, (i) => {
+      const options: ReconstructStreamOptions = {
+        ...engineOptions({ image, ...(run.tile ? { tile: run.tile } : {}), ...(text ? { text } : {}), ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }), signal: ctx.signal }),
+        chunkFrames: chunk,
+        onProgress: (f) => bar.update(f),
+      }
+      const blocks = readChunks(ctx, input, readOptions(flags, vae.info), chunk, (i) => {
         checkGeometry(input, i, vae)
         checkReadMemory(input, i, vae, readOptions(flags, vae.info), { image, chunk, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
         if (i.total !== undefined) checkFrameCount(flags.output, i.total)
         info = i
+        // The engine crops its output to the size before --fit pad (natively); set before the first chunk runs.
+        options.height = i.height
+        options.width = i.width
         bar.update(0, i.total)
       })
+      const chunks = reconstructStream(vae, blocks, options)
       for await (const c of chunks) {
         const i = info as ReadInfo
         if (writers.length === 0) startWriters(i)
         if (recorder && frames === 0) recorder.fps = i.plan.fps
-        const done = frames
-        const options = {
-          image,
-          ...(run.tile ? { tile: run.tile } : {}),
-          ...(text ? { text } : {}),
-          ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
-          signal: ctx.signal,
-        }
-        const encoded = await encodeChunk(vae, c, { ...options, onProgress: (f) => bar.update(done + Math.round((f * c.t) / 2)) })
-        const decoded = await decodeChunk(vae, encoded.latent, image ? undefined : c.t, { width: i.width, height: i.height }, {
-          ...options,
-          onProgress: (f) => bar.update(done + Math.round(((1 + f) * c.t) / 2)),
-        })
-        const original = cropFrames(c.frames, c.t, c.h, c.w, i.width, i.height)
+        const [t, h, w] = c.input.shape
+        const decoded = { frames: c.frames, shape: c.shape }
+        const original = cropFrames(c.input.frames, t, h, w, i.width, i.height)
         const size = i.width * i.height * 3
-        for (let f = 0; f < c.t; f++) {
+        for (let f = 0; f < t; f++) {
           const s = compareFrames(original.subarray(f * size, (f + 1) * size), decoded.frames.subarray(f * size, (f + 1) * size), i.width, i.height)
           psnrs.push(s.psnr)
           if (!Number.isNaN(s.ssim)) ssims.push(s.ssim)
@@ -131,8 +132,8 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
         }
         if (writeFailure !== undefined) throw writeFailure
         queues[0]!.push(decoded)
-        queues[1]?.push({ frames: sideBySide(original, decoded.frames, c.t, i.height, i.width), shape: [c.t, i.height, i.width * 2, 3] })
-        frames += c.t
+        queues[1]?.push({ frames: sideBySide(original, decoded.frames, t, i.height, i.width), shape: [t, i.height, i.width * 2, 3] })
+        frames += t
         bar.update(frames)
       }
     } finally {
@@ -160,6 +161,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
       ...(ssimOmitted === null ? { ssim: mean(ssims) } : { ssimOmitted }),
       perFrame: { psnr: psnrs, ...(ssimOmitted === null ? { ssim: ssims } : {}) },
       seconds,
+      transfers: transfersSince(before),
       ...(report ? { report: report.file } : {}),
     }
     const printed =
