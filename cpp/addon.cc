@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "addon_state.h"
+#include "channels_last.h"
 #include "device.h"
 #include "host_allocator.h"
 #include "memory.h"
@@ -39,6 +40,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTensorTo(env, exports);
   RegisterModule(env, exports);
   RegisterModuleLoad(env, exports);
+  RegisterChannelsLast(env, exports);
   RegisterModuleCall(env, exports);
   RegisterJobControl(env, exports);
   RegisterVaeEncode(env, exports);

@@ -16,6 +16,7 @@ import { runBatch } from '../../batch/runner.js'
 import type { Context } from '../context.js'
 import { EXIT, usageError } from '../errors.js'
 import type { Runner } from '../runner.js'
+import { cudnnBenchmarkState } from '../../runtime.js'
 import { loadModel } from '../model.js'
 import {
   addLimitOptions,
@@ -170,6 +171,7 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
   const outdir = flags.output!
   prepareOutdir(outdir)
   const vae = await loadModel(flags)
+  const runtime = { device: vae.device, cudnnBenchmark: cudnnBenchmarkState(vae.device) }
   const encode: EncodeSettings = {
     store: settings.store,
     ...(settings.sampleSeed === undefined ? {} : { sampleSeed: settings.sampleSeed }),
@@ -211,7 +213,7 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
       `(${report.itemsPerSecond.toFixed(2)} items/s); index ${report.index}` +
       (report.failed.length > 0 ? `; failures in ${report.failures}` : ''),
   )
-  ctx.result(report)
+  ctx.result({ ...report, ...runtime })
   if (report.interrupted) return EXIT.INTERRUPTED
   if (report.failed.length === 0) return EXIT.OK
   return report.encoded === 0 && report.skipped === 0 ? EXIT.FAILURE : EXIT.MISMATCH

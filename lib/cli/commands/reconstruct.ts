@@ -7,6 +7,7 @@ import { compareFrames, ssimUndefinedReason } from '../../metrics/index.js'
 import { jsonReplacer, type Context } from '../context.js'
 import { checkFrameCount, cropFrames, IMAGE_EXTENSIONS, isSingleImagePath, sideBySide, writeFrameStream } from '../frames.js'
 import type { Runner } from '../runner.js'
+import { cudnnBenchmarkState } from '../../runtime.js'
 import { loadModel } from '../model.js'
 import {
   addModelOptions,
@@ -156,6 +157,8 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
       chunkFrames: chunk,
       crf: flags.crf,
       bundle: { variant: vae.info.variant, sha256: vae.info.sha256 },
+      device: vae.device,
+      cudnnBenchmark: cudnnBenchmarkState(vae.device),
       psnr: mean(psnrs),
       ...(ssimOmitted === null ? { ssim: mean(ssims) } : { ssimOmitted }),
       perFrame: { psnr: psnrs, ...(ssimOmitted === null ? { ssim: ssims } : {}) },
