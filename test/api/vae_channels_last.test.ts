@@ -1,7 +1,7 @@
 // Issue 28: fast bundles loaded on CUDA get their conv weights in channels-last-3d (the layout
 // their activations use), exact bundles and every CPU load keep them as stored. Without a GPU
 // the conversion runs through the test hook `debugModuleChannelsLast3d` on CPU modules: the
-// strides it reports, and encode/decode results before and after it.
+// strides it reports, and encode/decode results before and after it (within 1e-4).
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 
@@ -11,13 +11,17 @@ import { maxAbsDiff, needsParity, parityBundle } from '../support/parity.js'
 
 const CASE = '16z-ch32-video'
 
-/** Strides of a contiguous (NCDHW) and of a channels-last-3d (NDHWC) tensor of these sizes. */
-function contiguousStrides([, c, d, h, w]: number[]): number[] {
-  return [c! * d! * h! * w!, d! * h! * w!, h! * w!, w!, 1]
+/** Whether `strides` lay out `sizes` densely in this dimension order (size-1 dims take any stride, as in PyTorch). */
+function dense(sizes: number[], strides: number[], order: number[]): boolean {
+  let expected = 1
+  for (const d of [...order].reverse()) {
+    if (sizes[d] !== 1 && strides[d] !== expected) return false
+    expected *= sizes[d]!
+  }
+  return true
 }
-function channelsLastStrides([, c, d, h, w]: number[]): number[] {
-  return [c! * d! * h! * w!, 1, h! * w! * c!, w! * c!, c!]
-}
+const contiguous = (s: number[], st: number[]): boolean => dense(s, st, [0, 1, 2, 3, 4])
+const channelsLast = (s: number[], st: number[]): boolean => dense(s, st, [0, 2, 3, 4, 1])
 
 function report(m: TorchModule, convert: boolean): ReturnType<ReturnType<typeof native>['debugModuleChannelsLast3d']> {
   return native().debugModuleChannelsLast3d(m.handle(), convert)
@@ -41,7 +45,7 @@ describe('conv weights in channels-last-3d for fast bundles', { skip: needsParit
         assert.equal(r.declared, mode === 'fast', `${mode}: declared`)
         assert.equal(r.converted, 0)
         assert.ok(r.weights.length > 0)
-        for (const w of r.weights) assert.deepEqual(w.strides, contiguousStrides(w.sizes), `${mode} ${w.name}`)
+        for (const w of r.weights) assert.ok(contiguous(w.sizes, w.strides), `${mode} ${w.name}: ${w.strides}`)
       }
       vae.dispose()
     }
@@ -57,16 +61,19 @@ describe('conv weights in channels-last-3d for fast bundles', { skip: needsParit
     for (const stage of vae.stages) {
       const r = report(stage, true)
       converted += r.converted
-      for (const w of r.weights) assert.deepEqual(w.strides, channelsLastStrides(w.sizes), w.name)
+      for (const w of r.weights) assert.ok(channelsLast(w.sizes, w.strides), `${w.name}: ${w.strides}`)
+      // Every kernel with more than one tap changed layout; 1x1x1 kernels already were both.
+      const taps = r.weights.filter((w) => w.sizes.slice(2).some((k) => k > 1))
+      for (const w of taps) assert.ok(!contiguous(w.sizes, w.strides), w.name)
       assert.equal(report(stage, true).converted, 0, 'a second conversion has nothing left to do')
     }
-    // Every 3x3 / 3x3x3 / (3,1,1) kernel changes layout; 1x1x1 kernels already are both layouts.
     assert.ok(converted > 100, `${converted} weights converted`)
     const latent2 = await vae.encode(x)
     const recon2 = await vae.decode(latent2)
-    // oneDNN reorders weights into its own blocked layout whatever their strides: same kernels.
-    assert.equal(maxAbsDiff((await latent2.data()) as Float32Array, refLatent), 0)
-    assert.equal(maxAbsDiff((await recon2.data()) as Float32Array, refRecon), 0)
+    // Another weight layout picks other oneDNN kernels on the CPU (other summation orders: 3e-5
+    // seen), which is why CPU loads never convert; same values within the fast mode's tolerance.
+    const errors = [maxAbsDiff((await latent2.data()) as Float32Array, refLatent), maxAbsDiff((await recon2.data()) as Float32Array, refRecon)]
+    for (const err of errors) assert.ok(err <= 1e-4, `max abs ${err}`)
     for (const t of [x, latent, recon, latent2, recon2]) t.dispose()
     vae.dispose()
   })

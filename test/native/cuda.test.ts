@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { cuda, cudnnBenchmarkState, memory, readSafetensors, Tensor, TorchModule } from '../../lib/index.js'
+import { cuda, cudnnBenchmarkState, memory, readSafetensors, Tensor, TorchModule, VideoVAE } from '../../lib/index.js'
 import { fixtures } from './helpers/fixtures.js'
 
 const hasCuda = cuda.isAvailable()
@@ -40,6 +40,15 @@ test('cuDNN benchmark mode: off by default, a process-wide switch, booleans only
   assert.deepEqual(cudnnBenchmarkState('cuda:0'), { enabled: true, applies: hasCuda })
   cuda.setCudnnBenchmark(false)
   assert.deepEqual(cudnnBenchmarkState('cuda:0'), { enabled: false, applies: false })
+})
+
+test('VideoVAE.load({ cudnnBenchmark }) sets the switch; a non-boolean is ERR_ARGUMENT before anything loads', async () => {
+  await assert.rejects(VideoVAE.load('/nonexistent-bundle', { cudnnBenchmark: 'on' as unknown as boolean }), { code: 'ERR_ARGUMENT' })
+  const vae = await VideoVAE.load(undefined, { cudnnBenchmark: true })
+  assert.equal(cuda.cudnnBenchmark(), true)
+  vae.dispose()
+  ;(await VideoVAE.load(undefined, { cudnnBenchmark: false })).dispose()
+  assert.equal(cuda.cudnnBenchmark(), false)
 })
 
 test('host -> CUDA -> host round trip through pinned memory', needsCuda, async () => {
