@@ -27,7 +27,16 @@ export LIBTORCH=${LIBTORCH:-$(dirname "${libdir:?compare_refs: no compiled objec
 if [ ! -f "$copy/.compare-ref" ] || [ "$(cat "$copy/.compare-ref")" != "$sha" ]; then
   rm -rf "$copy" && mkdir -p "$copy"
   git archive "$sha" | tar -x -C "$copy"
-  for shared in node_modules .venv .cache; do ln -s "$(readlink -f "$shared")" "$copy/$shared"; done
+  for shared in .venv .cache; do ln -s "$(readlink -f "$shared")" "$copy/$shared"; done
+  # node_modules: a link per package, and node-addon-api's headers where the recorded compile
+  # commands find them relative to build/ (gyp writes that path relative, from its real path).
+  mkdir "$copy/node_modules"
+  for pkg in node_modules/* node_modules/.bin; do ln -s "$(readlink -f "$pkg")" "$copy/$pkg"; done
+  rel=$(grep -rhoE -- "-I[^ ]*node-addon-api" build/Release/.deps | head -1 | sed 's/^-I//')
+  headers=$(realpath -m "$copy/build/${rel:-../node_modules/node-addon-api}")
+  rm "$copy/node_modules/node-addon-api"
+  mkdir -p "$(dirname "$headers")" && cp -a "$(readlink -f node_modules/node-addon-api)/." "$headers/"
+  [ "$headers" = "$copy/node_modules/node-addon-api" ] || ln -s "$headers" "$copy/node_modules/node-addon-api"
   cp -a build "$copy/build"
   rm -f "$copy/build/Makefile"  # configured anew for the copy's directory (objects are kept)
   # Objects as new as now, then what differs between the refs newer still, so make rebuilds

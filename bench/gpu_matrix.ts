@@ -168,12 +168,13 @@ async function modelRun(run: ModelRun): Promise<Record<string, unknown>> {
         ...(run.runner === 'compile-bench' ? ['--compile'] : []), ...(bench ? ['--cudnn-benchmark'] : [])], pyEnv,
         run.runner === 'compile-bench' ? preset!.compileCapS : Infinity)
   const T = preset!.sizes[run.model][0]
-  const j = r.json as { encode_s?: number; decode_s?: number } | undefined
+  // cudnn_benchmark: what the run asked for; reported: what the run itself says it had
+  const { cudnn_benchmark: reported, ...j } = (r.json ?? {}) as { encode_s?: number; decode_s?: number; cudnn_benchmark?: unknown }
   return {
     ...run,
     size: preset!.sizes[run.model].join('x'),
     cudnn_benchmark: bench,
-    ...(j ? { encode_fps: T / j.encode_s!, decode_fps: T / j.decode_s!, ...j } : {}),
+    ...(r.json ? { encode_fps: T / j.encode_s!, decode_fps: T / j.decode_s!, ...j, reported } : {}),
     wall_s: r.wall_s,
     ...(r.error ? { error: r.error } : {})
   }
