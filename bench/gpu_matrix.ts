@@ -128,12 +128,14 @@ function runJson(file: string, args: string[], env: NodeJS.ProcessEnv = process.
     const why = r.signal ? `killed (${r.signal}${r.signal === 'SIGKILL' ? `: ${timeout < left ? `over its cap of ${capS} s` : 'deadline'}` : ''})` : `exit ${r.status}`
     return { wall_s: wall, error: `${why}: ${(r.stderr ?? '').trim().split('\n').slice(-4).join(' | ').slice(0, 600)}` }
   }
-  const last = r.stdout.trim().split('\n').pop() ?? ''
-  try {
-    return { json: JSON.parse(last) as Record<string, unknown>, wall_s: wall }
-  } catch {
-    return { wall_s: wall, error: `no JSON line: ${last.slice(0, 200)}` }
+  // The benches print one JSON line last; the CLI's --json one (indented) object.
+  const out = r.stdout.trim()
+  for (const text of [out, out.split('\n').pop() ?? '']) {
+    try {
+      return { json: JSON.parse(text) as Record<string, unknown>, wall_s: wall }
+    } catch {}
   }
+  return { wall_s: wall, error: `no JSON on stdout: ${out.slice(-200)}` }
 }
 
 interface Prepared { checkpoint: string; bundle: string; input: string }
