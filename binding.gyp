@@ -8,6 +8,7 @@
         "cpp/addon.cc",
         "cpp/addon_state.cc",
         "cpp/buffer_leases.cc",
+        "cpp/channels_last.cc",
         "cpp/device.cc",
         "cpp/dtype.cc",
         "cpp/errors.cc",

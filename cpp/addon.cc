@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "addon_state.h"
+#include "channels_last.h"
 #include "device.h"
 #include "host_allocator.h"
 #include "memory.h"
@@ -40,6 +41,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTensorOps(env, exports);
   RegisterModule(env, exports);
   RegisterModuleLoad(env, exports);
+  RegisterChannelsLast(env, exports);
   RegisterModuleCall(env, exports);
   RegisterJobControl(env, exports);
   RegisterVaeEncode(env, exports);

@@ -55,6 +55,10 @@ void SetCudaTF32(bool allow) {
 
 bool CudaTF32() { return at::globalContext().allowTF32CuDNN(); }
 
+void SetCudnnBenchmark(bool on) { at::globalContext().setBenchmarkCuDNN(on); }
+
+bool CudnnBenchmark() { return at::globalContext().benchmarkCuDNN(); }
+
 namespace {
 
 Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {
@@ -101,6 +105,18 @@ Napi::Value CudaGetTF32(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), CudaTF32()); });
 }
 
+Napi::Value CudaSetCudnnBenchmark(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    if (!info[0].IsBoolean()) throw CodedError(code::kArgument, "cudnnBenchmark must be a boolean");
+    SetCudnnBenchmark(info[0].As<Napi::Boolean>().Value());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value CudaGetCudnnBenchmark(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), CudnnBenchmark()); });
+}
+
 }  // namespace
 
 void RegisterDevice(Napi::Env env, Napi::Object exports) {
@@ -108,6 +124,8 @@ void RegisterDevice(Napi::Env env, Napi::Object exports) {
   SetCudaTF32(false);
   exports.Set("cudaSetTF32", Napi::Function::New(env, CudaSetTF32, "cudaSetTF32"));
   exports.Set("cudaTF32", Napi::Function::New(env, CudaGetTF32, "cudaTF32"));
+  exports.Set("cudaSetCudnnBenchmark", Napi::Function::New(env, CudaSetCudnnBenchmark, "cudaSetCudnnBenchmark"));
+  exports.Set("cudaCudnnBenchmark", Napi::Function::New(env, CudaGetCudnnBenchmark, "cudaCudnnBenchmark"));
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable, "cudaIsAvailable"));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount, "cudaDeviceCount"));
   exports.Set("cudaEmptyCache", Napi::Function::New(env, CudaEmptyCache, "cudaEmptyCache"));

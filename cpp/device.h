@@ -24,6 +24,12 @@ void SynchronizeDevice(const c10::Device& device);
 void SetCudaTF32(bool allow);
 bool CudaTF32();
 
+// cuDNN benchmark mode (torch.backends.cudnn.benchmark): the first convolution of each new
+// shape times the candidate algorithms and later ones reuse the fastest. Process-wide, off by
+// default (libtorch's default); only a flag without CUDA.
+void SetCudnnBenchmark(bool on);
+bool CudnnBenchmark();
+
 void RegisterDevice(Napi::Env env, Napi::Object exports);
 
 }  // namespace videovae

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "channels_last.h"
 #include "device.h"
 #include "dtype.h"
 #include "job.h"
@@ -79,6 +80,7 @@ class ModuleLoadJob : public Job {
     quantized_.reset();
     if (dtype_) module.to(*dtype_);
     module.eval();  // inference only: dropout off, batch norm uses running stats
+    PrepareConvWeights(module, loaded_.device);  // fast bundles on CUDA: channels-last-3d weights
     for (const auto& method : module.get_methods()) loaded_.methods.push_back(method.name());
     loaded_.module = std::make_shared<torch::jit::Module>(std::move(module));
   }

@@ -4,7 +4,7 @@
  */
 export { Tensor, type TensorFromOptions, type TensorToOptions } from './tensor.js'
 export { TorchModule, type ModuleArgument, type ModuleResult, type QuantizedWeight, type TorchModuleLoadOptions } from './module.js'
-export { memory, cuda, setNumThreads, getNumThreads, maxThreads, libtorchInfo, type MemoryInfo, type HostCacheInfo, type TransferCounts } from './runtime.js'
+export { memory, cuda, cudnnBenchmarkState, setNumThreads, getNumThreads, maxThreads, libtorchInfo, type MemoryInfo, type HostCacheInfo, type TransferCounts } from './runtime.js'
 export { readSafetensors, writeSafetensors, type SafetensorsContent, type ReadSafetensorsOptions, type HostArray, type SafetensorsValue } from './safetensors.js'
 export { setDeviceConcurrency } from './device_queue.js'
 export { VideoVaeError, type ErrorCode } from './errors.js'

@@ -137,6 +137,9 @@ export interface NativeAddon {
   cudaEmptyCache(): void
   cudaSetTF32(allow: boolean): void
   cudaTF32(): boolean
+  /** at::globalContext().setBenchmarkCuDNN: process-wide; a plain flag without CUDA. */
+  cudaSetCudnnBenchmark(on: boolean): void
+  cudaCudnnBenchmark(): boolean
   memory(): NativeMemory
 
   /** Zero-copy on CPU unless `copy` (the ArrayBuffer is then held until the tensor is freed). */
@@ -231,6 +234,17 @@ export interface NativeAddon {
 
   /** Test switch for the Electron path: data() copies instead of handing over external memory. */
   setExternalBuffers(allowed: boolean): void
+  /**
+   * Test hook for cpp/channels_last.cc: with `convert`, converts the module's 5-D conv weights
+   * to channels-last-3d on any device (loading does it for fast bundles on CUDA only); reports
+   * whether the module declares channels-last activations and every 5-D parameter's strides.
+   * Synchronous: only for small modules no job is running.
+   */
+  debugModuleChannelsLast3d(module: NativeModuleHandle, convert: boolean): {
+    declared: boolean
+    converted: number
+    weights: { name: string; sizes: number[]; strides: number[] }[]
+  }
 }
 
 let addon: NativeAddon | undefined

@@ -68,7 +68,30 @@ export const cuda = {
   /** Whether float32 on CUDA may use TF32 (false unless cuda.setTF32(true) was called). */
   tf32(): boolean {
     return nativeSync(() => native().cudaTF32())
-  }
+  },
+  /**
+   * cuDNN benchmark mode (PyTorch's `torch.backends.cudnn.benchmark`): the first convolution of
+   * each new input shape tries cuDNN's algorithms and later ones reuse the fastest. Pays when
+   * the same shapes repeat (chunks, tiles, a dataset of one size); each new shape costs a
+   * search. Process-wide, off by default; without CUDA it is only a flag (see cudnnBenchmarkApplies).
+   */
+  setCudnnBenchmark(on: boolean): void {
+    if (typeof on !== 'boolean') throw new VideoVaeError('ERR_ARGUMENT', `cuda.setCudnnBenchmark takes a boolean, got ${typeof on}`)
+    nativeSync(() => native().cudaSetCudnnBenchmark(on))
+  },
+  /** Whether cuDNN benchmark mode is switched on (false unless cuda.setCudnnBenchmark(true) was called). */
+  cudnnBenchmark(): boolean {
+    return nativeSync(() => native().cudaCudnnBenchmark())
+  },
+}
+
+/**
+ * What a run reports about cuDNN benchmark mode: whether it is switched on, and whether it can
+ * change anything, which needs CUDA (models on the CPU never reach cuDNN).
+ */
+export function cudnnBenchmarkState(device: string): { enabled: boolean; applies: boolean } {
+  const enabled = cuda.cudnnBenchmark()
+  return { enabled, applies: enabled && device.startsWith('cuda') && cuda.isAvailable() }
 }
 
 /**

@@ -24,7 +24,7 @@ import { packageRoot } from './package_root.js'
 import { ProgressGuard } from './progress_guard.js'
 import { disposeWeights, readQuantizedWeights } from './quantized_weights.js'
 import { checkLatentShape, decodedSize } from './rules.js'
-import { setNumThreads } from './runtime.js'
+import { cuda, setNumThreads } from './runtime.js'
 import { Tensor } from './tensor.js'
 import {
   decodeStream,
@@ -61,6 +61,11 @@ export interface VideoVAELoadOptions {
    * videos come back as float32.
    */
   dtype?: 'float32' | 'bfloat16' | 'float16'
+  /**
+   * Switches cuDNN benchmark mode on or off for the whole process, like `cuda.setCudnnBenchmark`
+   * (left as it is when absent). Only CUDA runs are affected.
+   */
+  cudnnBenchmark?: boolean
 }
 
 /** The posterior of an encode: its mean, log-variance and the latent (mode or sample). */
@@ -98,6 +103,7 @@ export class VideoVAE implements Disposable {
   static async load(bundleDir?: string, options: VideoVAELoadOptions = {}): Promise<VideoVAE> {
     const device = normalizeDevice(options.device ?? 'cpu')
     if (options.threads !== undefined) setNumThreads(options.threads)
+    if (options.cudnnBenchmark !== undefined) cuda.setCudnnBenchmark(options.cudnnBenchmark)
     const info = await readBundle(bundleDir ?? defaultBundleDir(), { verify: options.verify ?? true })
     const dtype = options.dtype ?? 'float32'
     if (!['float32', 'bfloat16', 'float16'].includes(dtype)) {

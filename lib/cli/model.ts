@@ -44,5 +44,6 @@ export async function loadModel(flags: ModelFlags): Promise<VideoVAE> {
     device: device as 'cpu',
     ...(flags.threads === undefined ? {} : { threads: flags.threads }),
     ...(flags.dtype === undefined || flags.dtype === 'float32' ? {} : { dtype: flags.dtype }),
+    ...(flags.cudnnBenchmark === true ? { cudnnBenchmark: true } : {}),
   })
 }

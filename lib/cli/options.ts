@@ -79,9 +79,10 @@ export interface ModelFlags {
   device?: string
   threads?: number
   dtype?: 'float32' | 'bfloat16' | 'float16'
+  cudnnBenchmark?: boolean
 }
 
-/** --bundle, --device, --threads. */
+/** --bundle, --device, --threads, --dtype, --cudnn-benchmark. */
 export function addModelOptions(cmd: Command, bundleRequired = false): Command {
   const bundle = new Option('--bundle <dir>', bundleRequired ? 'bundle directory (manifest.json + TorchScript stages)' : 'bundle directory (default: the embedded default model)')
   if (bundleRequired) bundle.makeOptionMandatory()
@@ -94,6 +95,7 @@ export function addModelOptions(cmd: Command, bundleRequired = false): Command {
         .choices(['float32', 'bfloat16', 'float16'])
         .default('float32'),
     )
+    .option('--cudnn-benchmark', 'CUDA: let cuDNN time its algorithms on the first call of each shape and keep the fastest (no effect on the CPU)')
 }
 
 export interface RunFlags {

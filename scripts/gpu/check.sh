@@ -2,21 +2,31 @@
 # The CUDA checks, on a lent GPU machine (PyTorch with CUDA there; no Node, no network), with
 # what scripts/gpu/pack.sh put in .cache/gpu-carry. Builds the addon against that machine's
 # PyTorch with node-gyp and runs, in order of importance, writing each result to $OUT as it goes:
-#   1. env.txt                 GPU, driver, torch, compilers
+#   1. env.txt                 GPU, driver, torch, compilers, ffmpeg; every step's time stamp
 #   2. build.log               node-gyp build against the CUDA libtorch
-#   3. test-native-cuda.txt    test/native/cuda.test.ts (transfers, modules, TF32 off, memory)
-#   4. gpu.json, bench.txt     bench/gpu.ts: default model precision per dtype; 720p bfloat16
-#   5. test-api-cuda.txt       test/api/vae_cuda.test.ts (parity cases on cuda:0, fast, dtypes)
-#   6. test-native-core.txt    the core tensor/module/error tests on the CUDA build (CPU paths)
-#   7. gpu-fp32.json           720p in float32 (no TF32): slow (~470 TFLOP per encode), so last
-# Usage (device): bash scripts/gpu/check.sh [STEP...]   Budget: about 8 minutes on 16 cores.
-#   STEP (default all): native-cuda bench api-cuda native-core bench-fp32, or quick (build, the
-#   native tests, the fast-bundle CUDA test and the precision bench: about 3 minutes)
+#   3. test-native-cuda.txt    test/native/cuda.test.ts (transfers, modules, TF32 off, cuDNN
+#                              benchmark switch, memory)
+#   4. matrix.json, matrix.txt, matrix.log   bench/gpu_matrix.ts (issue 28): model-only encode/
+#                              decode frames/s of Node, Python eager and Python torch.compile
+#                              (full width 16x720x1280 bfloat16, ch32 16x256x256 float32 and
+#                              bfloat16, full width float32 last), then `videovae reconstruct` and
+#                              `videovae batch` frames/s on the same 720p clips, each with and
+#                              without cuDNN benchmark mode; stops at the budget (BUDGET_S)
+#   Older steps, by name only: bench (bench/gpu.ts precision + throughput), api-cuda
+#   (test/api/vae_cuda.test.ts), native-core (core tests on the CUDA build), bench-fp32.
+# Usage (device): bash scripts/gpu/check.sh [STEP...]   Default: native-cuda matrix, within
+#   BUDGET_S=530 seconds of the start (build included; the device's per-call limit is 600 s).
+#   STEP: native-cuda matrix matrix-model matrix-cli bench api-cuda native-core bench-fp32, or
+#   quick (build, the native tests, the fast-bundle CUDA test and the precision bench: ~3 min).
+# Rehearsal on a CPU (no carry, no build: this checkout's addon and Node; tiny sizes):
+#   DEVICE=cpu bash scripts/gpu/check.sh     (results in $OUT, default .cache/gpu-out)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-steps=" ${*:-native-cuda bench api-cuda native-core bench-fp32} "
+steps=" ${*:-native-cuda matrix} "
 [ "$steps" = " quick " ] && steps=" native-cuda native-core api-cuda-fast bench-precision "
 want() { [[ "$steps" == *" $1 "* ]]; }
+DEVICE=${DEVICE:-cuda:0}
+BUDGET_S=${BUDGET_S:-530}
 OUT=${OUT:-$PWD/.cache/gpu-out}
 mkdir -p "$OUT"
 carry=.cache/gpu-carry
@@ -27,12 +37,15 @@ stamp() { echo "[check +$(( $(date +%s) - t0 ))s] $*" | tee -a "$OUT/env.txt"; }
 stamp "env"
 {
   nvidia-smi 2>&1 | head -15
-  for tool in python3 python g++ make cmake nvcc; do printf '%s: %s\n' "$tool" "$(command -v $tool || echo missing)"; done
+  for tool in python3 python g++ make cmake nvcc ffmpeg ffprobe; do printf '%s: %s\n' "$tool" "$(command -v $tool || echo missing)"; done
   g++ --version 2>&1 | head -1
   ldd --version 2>&1 | head -1
   cat /etc/os-release 2>/dev/null | grep PRETTY
 } >> "$OUT/env.txt" 2>&1
 
+if [ "$DEVICE" = cpu ]; then
+  stamp "rehearsal on the CPU: no carry, no build (this checkout's Node, addon and .venv)"
+else
 py=$(command -v python3 || command -v python)
 mkdir -p .cache/tools
 tar -C .cache/tools -xJf "$carry/node.tar.xz"
@@ -73,6 +86,7 @@ else
     mkdir -p build/Release && cp build-cmake/Release/*.node build-cmake/Release/*.so build/Release/
 fi
 if [ $? -ne 0 ]; then stamp "build FAILED (tail of build.log follows)"; tail -40 "$OUT/build.log"; exit 1; fi
+fi
 stamp "built: $(node --import tsx -e "const m = require('./lib/index.ts'); console.log(JSON.stringify({ ...m.libtorchInfo(), cuda: m.cuda.isAvailable(), devices: m.cuda.deviceCount() }))" 2>&1 | tail -1)"
 
 runtest() { # name [node --test options] files...
@@ -83,6 +97,14 @@ runtest() { # name [node --test options] files...
 }
 
 want native-cuda && runtest test-native-cuda test/native/cuda.test.ts
+if want matrix || want matrix-model || want matrix-cli; then
+  parts=model,cli; want matrix || { parts=; want matrix-model && parts=model; want matrix-cli && parts=${parts:+$parts,}cli; }
+  preset=gpu; [ "$DEVICE" = cpu ] && preset=cpu
+  stamp "bench/gpu_matrix.ts ($parts, preset $preset, until +${BUDGET_S}s)"
+  node --import tsx bench/gpu_matrix.ts --out "$OUT" --preset $preset --device "$DEVICE" --only $parts \
+    --deadline $(( t0 + BUDGET_S )) > "$OUT/matrix.log" 2>&1
+  stamp "matrix: exit $?"; [ -f "$OUT/matrix.txt" ] && cat "$OUT/matrix.txt" || tail -20 "$OUT/matrix.log"
+fi
 if want bench || want bench-precision; then
   stamp "bench/gpu.ts"
   parts=precision,throughput; want bench || parts=precision

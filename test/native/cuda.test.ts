@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { cuda, memory, readSafetensors, Tensor, TorchModule } from '../../lib/index.js'
+import { cuda, cudnnBenchmarkState, memory, readSafetensors, Tensor, TorchModule, VideoVAE } from '../../lib/index.js'
 import { fixtures } from './helpers/fixtures.js'
 
 const hasCuda = cuda.isAvailable()
@@ -22,6 +22,33 @@ test('float32 on CUDA is IEEE float32 unless TF32 is allowed', () => {
   cuda.setTF32(false)
   assert.equal(cuda.tf32(), false)
   assert.throws(() => cuda.setTF32('yes' as unknown as boolean), { code: 'ERR_ARGUMENT' })
+})
+
+test('cuDNN benchmark mode: off by default, a process-wide switch, booleans only', () => {
+  assert.equal(cuda.cudnnBenchmark(), false) // libtorch's default, as PyTorch's
+  cuda.setCudnnBenchmark(true)
+  assert.equal(cuda.cudnnBenchmark(), true)
+  for (const bad of ['yes', 1, null, undefined]) {
+    assert.throws(() => cuda.setCudnnBenchmark(bad as unknown as boolean), { code: 'ERR_ARGUMENT', message: /boolean/ })
+  }
+  assert.equal(cuda.cudnnBenchmark(), true, 'a refused value changes nothing')
+  cuda.setCudnnBenchmark(false)
+  assert.equal(cuda.cudnnBenchmark(), false)
+  // Only CUDA runs can be affected, and the report says so.
+  cuda.setCudnnBenchmark(true)
+  assert.deepEqual(cudnnBenchmarkState('cpu'), { enabled: true, applies: false })
+  assert.deepEqual(cudnnBenchmarkState('cuda:0'), { enabled: true, applies: hasCuda })
+  cuda.setCudnnBenchmark(false)
+  assert.deepEqual(cudnnBenchmarkState('cuda:0'), { enabled: false, applies: false })
+})
+
+test('VideoVAE.load({ cudnnBenchmark }) sets the switch; a non-boolean is ERR_ARGUMENT before anything loads', async () => {
+  await assert.rejects(VideoVAE.load('/nonexistent-bundle', { cudnnBenchmark: 'on' as unknown as boolean }), { code: 'ERR_ARGUMENT' })
+  const vae = await VideoVAE.load(undefined, { cudnnBenchmark: true })
+  assert.equal(cuda.cudnnBenchmark(), true)
+  vae.dispose()
+  ;(await VideoVAE.load(undefined, { cudnnBenchmark: false })).dispose()
+  assert.equal(cuda.cudnnBenchmark(), false)
 })
 
 test('host -> CUDA -> host round trip through pinned memory', needsCuda, async () => {

@@ -14,7 +14,7 @@ import { parseShardSpec, selectShard, type ShardSpec } from '../../batch/partiti
 import { enqueueItems, waitForQueue, type QueueJobSettings } from '../../batch/queue.js'
 import { runBatch } from '../../batch/runner.js'
 import { checkFrameCount, type ShapeRules } from '../../rules.js'
-import { memory, transfersSince } from '../../runtime.js'
+import { cudnnBenchmarkState, memory, transfersSince } from '../../runtime.js'
 import type { Context } from '../context.js'
 import { EXIT, usageError } from '../errors.js'
 import type { Runner } from '../runner.js'
@@ -182,6 +182,7 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
   const outdir = flags.output!
   prepareOutdir(outdir)
   const vae = await loadModel(flags)
+  const runtime = { device: vae.device, cudnnBenchmark: cudnnBenchmarkState(vae.device) }
   const encode: EncodeSettings = {
     store: settings.store,
     ...(settings.sampleSeed === undefined ? {} : { sampleSeed: settings.sampleSeed }),
@@ -224,7 +225,7 @@ async function batch(ctx: Context, manifest: string, flags: BatchFlags): Promise
       `(${report.itemsPerSecond.toFixed(2)} items/s); index ${report.index}` +
       (report.failed.length > 0 ? `; failures in ${report.failures}` : ''),
   )
-  ctx.result({ ...report, transfers: transfersSince(before) })
+  ctx.result({ ...report, ...runtime, transfers: transfersSince(before) })
   if (report.interrupted) return EXIT.INTERRUPTED
   if (report.failed.length === 0) return EXIT.OK
   return report.encoded === 0 && report.skipped === 0 ? EXIT.FAILURE : EXIT.MISMATCH

@@ -26,7 +26,7 @@ import {
 import { checkInput, checkWritableFile } from '../outputs.js'
 import { addReportOption, openReport } from '../report_option.js'
 import { reconstructStream, type ReconstructStreamOptions } from '../../engine/streams.js'
-import { memory, transfersSince } from '../../runtime.js'
+import { cudnnBenchmarkState, memory, transfersSince } from '../../runtime.js'
 import { checkGeometry, checkReadMemory, engineOptions, FrameQueue, readChunks, type ReadInfo } from '../pipeline.js'
 import { resolveText, type TextInputs } from '../text.js'
 
@@ -157,6 +157,8 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
       chunkFrames: chunk,
       crf: flags.crf,
       bundle: { variant: vae.info.variant, sha256: vae.info.sha256 },
+      device: vae.device,
+      cudnnBenchmark: cudnnBenchmarkState(vae.device),
       psnr: mean(psnrs),
       ...(ssimOmitted === null ? { ssim: mean(ssims) } : { ssimOmitted }),
       perFrame: { psnr: psnrs, ...(ssimOmitted === null ? { ssim: ssims } : {}) },
