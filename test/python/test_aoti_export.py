@@ -1,0 +1,140 @@
+"""`export --engine aoti`: torch.export + AOTInductor packages, checked against the fixtures.
+
+One ch32 config_16z bundle is compiled per session (torch.jit made to raise meanwhile), with its
+weights in side files. Every ch32 config_16z case then runs through the packages loaded in
+Python: the case's own weights (each case has its own seed) are handed to the same packages with
+load_constants, so the test also proves that the weights really live outside the shared objects.
+"""
+import json
+import os
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import PARITY_DIR, case_checkpoint, load_case
+from test_parity import run_case
+
+CASES = ("16z-ch32-video", "16z-ch32-image", "16z-ch32-chunked")
+TOLERANCE = 1e-4  # the issue's bound, absolute, on every stored tensor
+
+
+def _jit_forbidden(*args, **kwargs):
+    raise AssertionError("torch.jit used by the aoti exporter")
+
+
+@pytest.fixture(scope="module")
+def aoti_bundle(tmp_path_factory):
+    from videovae.checkpoint import sha256_file
+    from videovae.export import export_checkpoint
+    out = str(tmp_path_factory.mktemp("aoti") / "bundle")
+    checkpoint = case_checkpoint("16z-ch32-video")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("script", "trace", "save", "freeze", "load"):
+            mp.setattr(torch.jit, name, _jit_forbidden)
+        manifest = export_checkpoint(checkpoint, out, "config_16z", engine="aoti",
+                                     aoti={"dtype": "float32", "device": "cpu", "cpu_isa": "avx2"})
+    assert manifest["source_checkpoint_sha256"] == sha256_file(checkpoint)
+    return out
+
+
+class Packages:
+    """The bundle's packages loaded in Python, with a case's weights."""
+
+    def __init__(self, bundle, model):
+        with open(os.path.join(bundle, "manifest.json")) as fh:
+            self.manifest = json.load(fh)
+        files = self.manifest["files"]
+        state = model.state_dict()
+        self.run = {}
+        for name in self.manifest["aoti"]["packages"]:
+            package = torch._inductor.aoti_load_package(os.path.join(bundle, files[name]["path"]))
+            stored = load_file(os.path.join(bundle, files[name + ".weights"]["path"]))
+            assert sorted(stored) == sorted(package.get_constant_fqns())
+            # Constant names are the wrapper's (stage.<submodule>.<param>); the model's keys lack
+            # the "stage.<wrapper attribute>" prefix only by the attribute's name.
+            weights = {k: _model_tensor(state, k) for k in stored}
+            package.load_constants(weights, check_full_update=True)
+            self.run[name] = package
+
+    def stages(self):
+        def se(x, e, m, image):
+            return tuple(self.run["spatial_encoder_image" if image else "spatial_encoder"](x))
+
+        def sd(z, e, m, image):
+            return self.run["spatial_decoder_image" if image else "spatial_decoder"](z)[0]
+        return {"spatial_encoder": se, "spatial_decoder": sd,
+                "temporal_encoder": lambda z, e, m: tuple(self.run["temporal_encoder"](z)),
+                "temporal_decoder": lambda z, e, m: self.run["temporal_decoder"](z)[0]}
+
+    def encode(self, v, e, m):
+        return self.run["temporal_encoder"](self.run["spatial_encoder"](v)[0])[0]
+
+    def decode(self, z, e, m):
+        return self.run["spatial_decoder"](self.run["temporal_decoder"](z)[0])[0]
+
+
+def _model_tensor(state, fqn):
+    # stage.encoder.x -> encoder.x; stage.encoder_temporal.x -> encoder_temporal.x; etc.
+    assert fqn.startswith("stage."), fqn
+    key = fqn[len("stage."):]
+    assert key in state, "constant %s has no model tensor %s" % (fqn, key)
+    return state[key]
+
+
+def _case(name):
+    return load_case(name), load_file(os.path.join(PARITY_DIR, "cases", name, "tensors.safetensors"))
+
+
+def test_manifest_records_engine_and_pin(aoti_bundle):
+    with open(os.path.join(aoti_bundle, "manifest.json")) as fh:
+        m = json.load(fh)
+    assert m["engine"] == "aoti" and m["dtype"] == "float32"
+    a = m["aoti"]
+    assert a["torch_version"] == torch.__version__ and a["device"] == "cpu" and a["dtype"] == "float32"
+    assert a["cpu_isa"] == "avx2" and a["march"] == "x86-64-v3" and "avx2" in a["cpu_flags"]
+    names = ("spatial_encoder", "temporal_encoder", "temporal_decoder", "spatial_decoder",
+             "spatial_encoder_image", "spatial_decoder_image")
+    for name in names:
+        assert m["files"][name]["path"] == name + ".pt2"
+        assert m["files"][name + ".weights"]["path"].endswith(".weights.safetensors")
+    # the image packages share the video packages' weight files
+    assert m["files"]["spatial_encoder_image.weights"] == m["files"]["spatial_encoder.weights"]
+    assert a["shapes"]["spatial_encoder"]["x"] == ["k", 3, "4k", "8k", "8k"]
+
+
+def test_weights_are_not_in_the_packages(aoti_bundle):
+    with open(os.path.join(aoti_bundle, "manifest.json")) as fh:
+        files = json.load(fh)["files"]
+    package = os.path.getsize(os.path.join(aoti_bundle, files["spatial_decoder"]["path"]))
+    weights = os.path.getsize(os.path.join(aoti_bundle, files["spatial_decoder.weights"]["path"]))
+    assert weights > 20_000_000  # ch32 spatial decoder, float32
+    assert package < weights / 2, (package, weights)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_aoti_parity(name, aoti_bundle, resources):
+    meta, tensors = _case(name)
+    packages = Packages(aoti_bundle, resources.model(name))
+    actual = run_case(meta, tensors, packages.stages(), packages.encode, packages.decode)
+    wanted = sorted(k for k in tensors if k not in ("input", "text_emb", "text_mask"))
+    assert sorted(actual) == wanted
+    diffs = {k: (actual[k] - tensors[k]).abs().max().item() for k in wanted}
+    print("%s [aoti]: %s" % (name, ", ".join("%s %.3g" % kv for kv in diffs.items())))
+    assert all(d <= TOLERANCE for d in diffs.values()), diffs
+    if name == "16z-ch32-video":  # run to run: the same bits
+        again = run_case(meta, tensors, packages.stages(), packages.encode, packages.decode)
+        assert all(torch.equal(actual[k], again[k]) for k in wanted)
+
+
+def test_dynamic_shapes_beyond_the_example(aoti_bundle, resources):
+    """Batch 3, T=12, 24x40 pixels: sizes the export never saw, against the eager model."""
+    model = resources.model("16z-ch32-video")
+    packages = Packages(aoti_bundle, model)
+    x = torch.rand(3, 3, 12, 24, 40) * 2 - 1
+    with torch.no_grad():
+        mean, logvar = model.stages()["spatial_encoder"](x)
+        got = packages.run["spatial_encoder"](x)
+    assert got[0].shape == mean.shape == (3, 16, 12, 3, 5)
+    assert (got[0] - mean).abs().max().item() <= TOLERANCE
+    assert (got[1] - logvar).abs().max().item() <= TOLERANCE
