@@ -8,6 +8,7 @@ Weights are kept out of the shared objects: each package's constants go to a saf
 file (keys = the package's constant names) that the loader hands over with load_constants.
 """
 import copy
+import logging
 import os
 import time
 from typing import Dict, List, Optional, Tuple
@@ -134,23 +135,31 @@ class _stride_check_fix:
                 except ValueRangeError:
                     return False
         ir.Layout._stride_expr_ge_or_false = staticmethod(ge_or_false)
+        # torch logs every such failure as a warning before raising it to us: keep the output quiet.
+        self.loggers = [logging.getLogger(n) for n in ("torch.fx.experimental.symbolic_shapes",
+                                                       "torch.utils._sympy.interp")]
+        self.levels = [lg.level for lg in self.loggers]
+        for lg in self.loggers:
+            lg.setLevel(logging.ERROR)
         return self
 
     def __exit__(self, *exc):
         from torch._inductor import ir
         ir.Layout._stride_expr_ge_or_false = self.saved
+        for lg, level in zip(self.loggers, self.levels):
+            lg.setLevel(level)
         return False
 
 
-def write_aoti_stages(model, tmp: str, dtype_name: str = "float32", device: str = "cpu",
+def write_aoti_stages(model, tmp: str, dtype: str = "float32", device: str = "cpu",
                       cpu_isa: str = aoti_isa.DEFAULT_ISA, packages=None, log=None) -> Tuple[Dict, Dict]:
     """Writes the packages and their weight files into the bundle being assembled.
     Returns (files entries, the manifest's `aoti` section)."""
     from safetensors.torch import save_file
-    if dtype_name not in DTYPES:
-        raise ValueError("dtype must be one of %s, got %r" % (", ".join(DTYPES), dtype_name))
+    if dtype not in DTYPES:
+        raise ValueError("dtype must be one of %s, got %r" % (", ".join(DTYPES), dtype))
     aoti_isa.check_isa(cpu_isa, device)
-    dtype = DTYPES[dtype_name]
+    dtype_name, dtype = dtype, DTYPES[dtype]
     if dtype != torch.float32 or device != "cpu":
         model = copy.deepcopy(model).to(device=device, dtype=dtype)  # the caller's model stays as it is
     model.eval()
