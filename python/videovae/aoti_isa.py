@@ -66,12 +66,17 @@ def check_isa(name: str, device: str) -> None:
 
 
 def describe(name: str) -> Dict[str, object]:
-    """What the manifest records: the pinned level, its -march baseline and the flags it needs."""
+    """What the manifest records: the pinned level, its -march baseline and the flags it needs.
+    For "native", cpu_isa lists Inductor's words for what it picked (e.g. "avx512 avx512_vnni
+    avx512_bf16") and cpu_flags all of this CPU's flags (-march=native may use any of them)."""
     if name != "native":
         return {"cpu_isa": name, "march": ISAS[name]["march"], "cpu_flags": list(ISAS[name]["cpu_flags"])}
     from torch._inductor.cpu_vec_isa import pick_vec_isa
-    return {"cpu_isa": "native:" + str(pick_vec_isa()).replace(" ", "+"), "march": "native",
-            "cpu_flags": machine_flags()}
+    isa = pick_vec_isa()
+    words = str(isa).split() if isa else ["none"]
+    if getattr(isa, "_is_avx512_bf16_supported", False):
+        words.append("avx512_bf16")
+    return {"cpu_isa": " ".join(words), "march": "native", "cpu_flags": machine_flags()}
 
 
 @contextlib.contextmanager

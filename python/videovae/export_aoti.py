@@ -105,7 +105,10 @@ def export_package(model, name: str, out_path: str, dtype: torch.dtype = torch.f
     args, dynamic = _examples(model.config, name, dtype, device)
     with torch.no_grad():
         program = torch.export.export(module, args, dynamic_shapes=dynamic, strict=False)
-        with inductor_config.patch({"aot_inductor.package_constants_in_so": False}), _stride_check_fix():
+        # dynamic_threads: kernels read the thread count at run time instead of baking in this
+        # process's (the loader's thread setting must be honoured).
+        with inductor_config.patch({"aot_inductor.package_constants_in_so": False,
+                                    "cpp.dynamic_threads": True}), _stride_check_fix():
             aoti_compile_and_package(program, package_path=out_path)
     named = dict(program.state_dict)
     named.update(program.constants)

@@ -138,3 +138,31 @@ def test_dynamic_shapes_beyond_the_example(aoti_bundle, resources):
     assert got[0].shape == mean.shape == (3, 16, 12, 3, 5)
     assert (got[0] - mean).abs().max().item() <= TOLERANCE
     assert (got[1] - logvar).abs().max().item() <= TOLERANCE
+
+
+def test_text_variant_temporal_stages(tmp_path, resources):
+    """config_16z_cap: the text inputs are package inputs (dynamic caption length), here on the
+    two temporal packages (cross-attention inside), fed the stored spatial latent."""
+    from videovae.export_aoti import write_aoti_stages
+    name = "16z_cap-ch32-video"
+    meta, tensors = _case(name)
+    model = resources.model(name)
+    files, section = write_aoti_stages(model, str(tmp_path), "float32", "cpu", "avx2",
+                                       packages=("temporal_encoder", "temporal_decoder"))
+    assert section["shapes"]["temporal_encoder"]["text_emb"] == ["k", "k", 1024]
+    run = {n: torch._inductor.aoti_load_package(str(tmp_path / files[n]["path"])) for n in section["packages"]}
+    for n, package in run.items():
+        package.load_constants(load_file(str(tmp_path / files[n + ".weights"]["path"])), check_full_update=True)
+    emb, mask = tensors["text_emb"], tensors["text_mask"]
+    mean, logvar = run["temporal_encoder"](tensors["z_spatial"], emb, mask)
+    out = run["temporal_decoder"](mean, emb, mask)[0]
+    diffs = {k: (a - tensors[k]).abs().max().item()
+             for k, a in (("temporal_mean", mean), ("temporal_logvar", logvar), ("dec_temporal_out", out))}
+    print("%s [aoti]: %s" % (name, diffs))
+    assert all(d <= TOLERANCE for d in diffs.values()), diffs
+    # another caption length than the stored 100 tokens: the eager stage agrees
+    short_emb, short_mask = emb[:, :17].contiguous(), mask[:, :17].contiguous()
+    with torch.no_grad():
+        want = model.stages()["temporal_decoder"](mean, short_emb, short_mask)
+    got = run["temporal_decoder"](mean, short_emb, short_mask)[0]
+    assert (got - want).abs().max().item() <= TOLERANCE
