@@ -112,7 +112,13 @@ def export_package(model, name: str, out_path: str, dtype: torch.dtype = torch.f
             aoti_compile_and_package(program, package_path=out_path)
     named = dict(program.state_dict)
     named.update(program.constants)
-    return {k: v.detach().contiguous() for k, v in named.items() if isinstance(v, Tensor)}
+    # Exactly the constants the package asks for (Inductor drops those the graph does not use,
+    # e.g. the temporal convs in the image packages).
+    wanted = torch._inductor.aoti_load_package(out_path).get_constant_fqns()
+    missing = [k for k in wanted if k not in named]
+    if missing:
+        raise RuntimeError("%s: package constants not found in the exported program: %s" % (name, missing[:5]))
+    return {k: named[k].detach().contiguous() for k in wanted}
 
 
 class _stride_check_fix:
@@ -154,6 +160,14 @@ class _stride_check_fix:
         return False
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        import shutil
+        shutil.copyfile(src, dst)
+
+
 def write_aoti_stages(model, tmp: str, dtype: str = "float32", device: str = "cpu",
                       cpu_isa: str = aoti_isa.DEFAULT_ISA, packages=None, log=None) -> Tuple[Dict, Dict]:
     """Writes the packages and their weight files into the bundle being assembled.
@@ -175,13 +189,15 @@ def write_aoti_stages(model, tmp: str, dtype: str = "float32", device: str = "cp
             path = os.path.join(tmp, name + ".pt2")
             constants = export_package(model, name, path, dtype, device)
             files[name] = {"path": name + ".pt2", "sha256": sha256_file(path)}
-            # The image packages share the video packages' weights (same constant names): one file.
-            key = (PACKAGES[name][0], tuple(sorted(constants)))
-            if key not in weights_of:
-                weights_path = name + ".weights.safetensors"
+            # Each package's weights sit beside it (<name>.weights.safetensors, where the loader
+            # looks). The image packages have the video packages' constants: a hard link, not a copy.
+            weights_path = name + ".weights.safetensors"
+            key = (PACKAGES[name][0], tuple(sorted(constants)))  # same stage, same constants: same file
+            if key in weights_of:
+                _link_or_copy(os.path.join(tmp, weights_of[key]), os.path.join(tmp, weights_path))
+            else:
                 save_file({k: v.cpu() for k, v in constants.items()}, os.path.join(tmp, weights_path))
                 weights_of[key] = weights_path
-            weights_path = weights_of[key]
             files[name + ".weights"] = {"path": weights_path, "sha256": sha256_file(os.path.join(tmp, weights_path))}
             seconds[name] = round(time.time() - started, 1)
             if log:

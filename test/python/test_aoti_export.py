@@ -97,9 +97,14 @@ def test_manifest_records_engine_and_pin(aoti_bundle):
              "spatial_encoder_image", "spatial_decoder_image")
     for name in names:
         assert m["files"][name]["path"] == name + ".pt2"
-        assert m["files"][name + ".weights"]["path"].endswith(".weights.safetensors")
-    # the image packages share the video packages' weight files
-    assert m["files"]["spatial_encoder_image.weights"] == m["files"]["spatial_encoder.weights"]
+        assert m["files"][name + ".weights"]["path"] == name + ".weights.safetensors"
+    # an image package's weights are its video package's (or those of them it uses); the same
+    # set of weights is a hard link, not a copy
+    for image, video in (("spatial_encoder_image", "spatial_encoder"), ("spatial_decoder_image", "spatial_decoder")):
+        paths = [os.path.join(aoti_bundle, n + ".weights.safetensors") for n in (image, video)]
+        keys = [sorted(load_file(p)) for p in paths]
+        assert set(keys[0]) <= set(keys[1])
+        assert os.path.samefile(*paths) == (keys[0] == keys[1])
     assert a["shapes"]["spatial_encoder"]["x"] == ["k", 3, "4k", "8k", "8k"]
 
 
