@@ -171,3 +171,25 @@ def test_text_variant_temporal_stages(tmp_path, resources):
         want = model.stages()["temporal_decoder"](mean, short_emb, short_mask)
     got = run["temporal_decoder"](mean, short_emb, short_mask)[0]
     assert (got - want).abs().max().item() <= TOLERANCE
+
+
+def test_info_verifies_an_aoti_bundle(aoti_bundle, tmp_path):
+    import shutil
+    from videovae.bundle import BundleError, read_manifest, verify_files
+    manifest = read_manifest(aoti_bundle)
+    assert set(verify_files(aoti_bundle, manifest)) == set(manifest["files"])
+    # an unknown engine, or a changed weight file, is refused with the reason
+    copy = str(tmp_path / "copy")
+    shutil.copytree(aoti_bundle, copy)
+    with open(os.path.join(copy, "temporal_encoder.weights.safetensors"), "r+b") as fh:
+        fh.seek(-4, 2)
+        fh.write(b"\0\0\0\1")
+    with pytest.raises(BundleError, match="temporal_encoder.weights.safetensors does not match its manifest hash"):
+        verify_files(copy, read_manifest(copy))
+    with open(os.path.join(copy, "manifest.json")) as fh:
+        m = json.load(fh)
+    m["engine"] = "tensorrt"
+    with open(os.path.join(copy, "manifest.json"), "w") as fh:
+        json.dump(m, fh)
+    with pytest.raises(BundleError, match="unknown bundle engine 'tensorrt'"):
+        read_manifest(copy)
