@@ -1,10 +1,11 @@
 """`export --engine aoti`: torch.export + AOTInductor packages, checked against the fixtures.
 
-One ch32 config_16z bundle is compiled per session (torch.jit made to raise meanwhile), with its
-weights in side files. Every ch32 config_16z case then runs through the packages loaded in
+One ch32 config_16z bundle is compiled (torch.jit made to raise meanwhile; cached across runs,
+see the fixture), with its weights in side files. Every ch32 config_16z case then runs through the packages loaded in
 Python: the case's own weights (each case has its own seed) are handed to the same packages with
 load_constants, so the test also proves that the weights really live outside the shared objects.
 """
+import contextlib
 import json
 import os
 
@@ -12,29 +13,54 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import PARITY_DIR, case_checkpoint, load_case
+from conftest import CACHE_DIR, PARITY_DIR, ROOT, case_checkpoint, load_case
 from test_parity import run_case
 
 CASES = ("16z-ch32-video", "16z-ch32-image", "16z-ch32-chunked")
 TOLERANCE = 1e-4  # the issue's bound, absolute, on every stored tensor
 
 
-def _jit_forbidden(*args, **kwargs):
+def _raise(*args, **kwargs):
     raise AssertionError("torch.jit used by the aoti exporter")
 
 
-@pytest.fixture(scope="module")
-def aoti_bundle(tmp_path_factory):
-    from videovae.checkpoint import sha256_file
-    from videovae.export import export_checkpoint
-    out = str(tmp_path_factory.mktemp("aoti") / "bundle")
-    checkpoint = case_checkpoint("16z-ch32-video")
+@contextlib.contextmanager
+def _jit_forbidden():
     with pytest.MonkeyPatch.context() as mp:
         for name in ("script", "trace", "save", "freeze", "load"):
-            mp.setattr(torch.jit, name, _jit_forbidden)
-        manifest = export_checkpoint(checkpoint, out, "config_16z", engine="aoti",
-                                     aoti={"dtype": "float32", "device": "cpu", "cpu_isa": "avx2"})
-    assert manifest["source_checkpoint_sha256"] == sha256_file(checkpoint)
+            mp.setattr(torch.jit, name, _raise)
+        yield
+
+
+def _cache_key(checkpoint):
+    """Everything the exported bundle depends on: our sources, torch, the CPU, the weights."""
+    import hashlib
+    from videovae.aoti_isa import machine_flags
+    from videovae.checkpoint import sha256_file
+    h = hashlib.sha256()
+    src = os.path.join(ROOT, "python", "videovae")
+    for name in sorted(os.listdir(src)):
+        if name.endswith(".py"):
+            with open(os.path.join(src, name), "rb") as fh:
+                h.update(name.encode() + fh.read())
+    h.update(("%s|%s|%s" % (torch.__version__, " ".join(machine_flags()), sha256_file(checkpoint))).encode())
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def aoti_bundle():
+    """The ch32 16z bundle (all six packages), compiled once and kept in .cache/aoti/ under a key
+    of everything it depends on: compiling takes minutes, so reruns reuse it unless the exporter
+    or model sources, torch, the CPU or the weights changed (VIDEOVAE_AOTI_CACHE=0: always
+    compile). torch.jit is made to raise during the compile (also in the text test below, which
+    always compiles)."""
+    from videovae.export import export_checkpoint
+    checkpoint = case_checkpoint("16z-ch32-video")
+    out = os.path.join(CACHE_DIR, "..", "aoti", _cache_key(checkpoint), "bundle")
+    if os.environ.get("VIDEOVAE_AOTI_CACHE") == "0" or not os.path.isfile(os.path.join(out, "manifest.json")):
+        with _jit_forbidden():
+            export_checkpoint(checkpoint, out, "config_16z", engine="aoti", overwrite=True,
+                              aoti={"dtype": "float32", "device": "cpu", "cpu_isa": "avx2"})
     return out
 
 
@@ -87,8 +113,10 @@ def _case(name):
 
 
 def test_manifest_records_engine_and_pin(aoti_bundle):
+    from videovae.checkpoint import sha256_file
     with open(os.path.join(aoti_bundle, "manifest.json")) as fh:
         m = json.load(fh)
+    assert m["source_checkpoint_sha256"] == sha256_file(case_checkpoint("16z-ch32-video"))
     assert m["engine"] == "aoti" and m["dtype"] == "float32"
     a = m["aoti"]
     assert a["torch_version"] == torch.__version__ and a["device"] == "cpu" and a["dtype"] == "float32"
@@ -152,8 +180,9 @@ def test_text_variant_temporal_stages(tmp_path, resources):
     name = "16z_cap-ch32-video"
     meta, tensors = _case(name)
     model = resources.model(name)
-    files, section = write_aoti_stages(model, str(tmp_path), "float32", "cpu", "avx2",
-                                       packages=("temporal_encoder", "temporal_decoder"))
+    with _jit_forbidden():
+        files, section = write_aoti_stages(model, str(tmp_path), "float32", "cpu", "avx2",
+                                           packages=("temporal_encoder", "temporal_decoder"))
     assert section["shapes"]["temporal_encoder"]["text_emb"] == ["k", "k", 1024]
     run = {n: torch._inductor.aoti_load_package(str(tmp_path / files[n]["path"])) for n in section["packages"]}
     for n, package in run.items():
