@@ -63,8 +63,8 @@ def run_one(args) -> dict:
         run = {}
         for name in ENCODE + DECODE:
             package = torch._inductor.aoti_load_package(os.path.join(out, manifest["files"][name]["path"]))
-            package.load_constants(load_file(os.path.join(out, manifest["files"][name + ".weights"]["path"])),
-                                   check_full_update=True)
+            weights = load_file(os.path.join(out, manifest["files"][name + ".weights"]["path"]))
+            package.load_constants({k: weights[k] for k in package.get_constant_fqns()}, check_full_update=True)
             run[name] = package
         encode = lambda v: run["temporal_encoder"](run["spatial_encoder"](v)[0])[0]  # noqa: E731
         decode = lambda z: run["spatial_decoder"](run["temporal_decoder"](z)[0])[0]  # noqa: E731

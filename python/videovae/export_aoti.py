@@ -107,7 +107,10 @@ def export_package(model, name: str, out_path: str, dtype: torch.dtype = torch.f
         program = torch.export.export(module, args, dynamic_shapes=dynamic, strict=False)
         # dynamic_threads: kernels read the thread count at run time instead of baking in this
         # process's (the loader's thread setting must be honoured).
+        # always_keep_tensor_constants: Inductor otherwise inlines small weights (the 3-value bias
+        # of the decoders' conv_out) as literals in the code, where load_constants cannot reach.
         with inductor_config.patch({"aot_inductor.package_constants_in_so": False,
+                                    "always_keep_tensor_constants": True,
                                     "cpp.dynamic_threads": True}), _stride_check_fix():
             aoti_compile_and_package(program, package_path=out_path)
     named = dict(program.state_dict)
@@ -118,6 +121,14 @@ def export_package(model, name: str, out_path: str, dtype: torch.dtype = torch.f
     missing = [k for k in wanted if k not in named]
     if missing:
         raise RuntimeError("%s: package constants not found in the exported program: %s" % (name, missing[:5]))
+    # Every weight the graph reads must be one the loader can replace: none compiled in.
+    used = {node.name for node in program.graph.nodes if node.op == "placeholder" and node.users}
+    inputs = dict(program.graph_signature.inputs_to_parameters)
+    inputs.update(program.graph_signature.inputs_to_buffers)
+    inputs.update(program.graph_signature.inputs_to_lifted_tensor_constants)
+    baked = sorted(fqn for node, fqn in inputs.items() if node in used and fqn not in wanted)
+    if baked:
+        raise RuntimeError("%s: weights compiled into the package instead of loaded: %s" % (name, baked[:5]))
     return {k: named[k].detach().contiguous() for k in wanted}
 
 
@@ -197,6 +208,7 @@ def write_aoti_stages(model, tmp: str, dtype: str = "float32", device: str = "cp
                 _link_or_copy(os.path.join(tmp, weights_of[key]), os.path.join(tmp, weights_path))
             else:
                 save_file({k: v.cpu() for k, v in constants.items()}, os.path.join(tmp, weights_path))
+                os.chmod(os.path.join(tmp, weights_path), 0o644)  # safetensors writes 0600; the rest is 0644
                 weights_of[key] = weights_path
             files[name + ".weights"] = {"path": weights_path, "sha256": sha256_file(os.path.join(tmp, weights_path))}
             seconds[name] = round(time.time() - started, 1)
