@@ -2,6 +2,8 @@
 
     python -m videovae export --checkpoint sota-16z.ckpt --out bundles/16z [--config config_16z]
                               [--attention exact|chunked] [--mode exact|fast] [--force]
+                              [--engine torchscript|aoti] [--dtype float32|bfloat16] [--device cpu|cuda]
+                              [--cpu-isa avx2|avx512|none|native]
     python -m videovae export --checkpoint sota-16z-text.ckpt --t5 flan-t5-large/ --out bundles/16z-text
                               [--t5-dtype bfloat16|float32]
     python -m videovae export --t5 flan-t5-large/ --out bundles/t5      # text-only bundle
@@ -41,6 +43,16 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--mode", choices=("exact", "fast"), default="exact",
                     help="exact: bit-exact with the official model (default); fast: frame convs on oneDNN, "
                          "channels-last, fused attention (within 1e-4 of exact, see python/NOTES.md)")
+    ex.add_argument("--engine", choices=("torchscript", "aoti"), default="torchscript",
+                    help="torchscript (default): four TorchScript stages; aoti: torch.export + AOTInductor packages "
+                         "compiled for --device (see python/NOTES.md)")
+    ex.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                    help="aoti: the compute dtype compiled into the packages (TorchScript bundles choose it at load)")
+    ex.add_argument("--device", choices=("cpu", "cuda"), default=None,
+                    help="aoti: the device the packages run on (default: cuda when available, else cpu)")
+    ex.add_argument("--cpu-isa", choices=("avx2", "avx512", "none", "native"), default="avx2",
+                    help="aoti on cpu: the CPU instruction level the kernels are compiled for (default avx2; "
+                         "native = this machine's, not portable)")
     ex.add_argument("--force", action="store_true", help="replace an existing bundle directory")
 
     info = sub.add_parser("info", help="describe a checkpoint or a bundle")
@@ -72,13 +84,24 @@ def main(argv=None) -> int:
             if argv is None:
                 _reexec_with_fixed_hash_seed()
             from .export import export_checkpoint
+            aoti = None
+            if args.engine == "aoti":
+                import torch
+                device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+                aoti = {"dtype": args.dtype, "device": device, "cpu_isa": args.cpu_isa,
+                        "log": lambda line: print(line, file=sys.stderr, flush=True)}
+            elif args.dtype != "float32" or args.device or args.cpu_isa != "avx2":
+                parser.error("--dtype, --device and --cpu-isa are options of --engine aoti")
             manifest = export_checkpoint(args.checkpoint, args.out, args.config, args.attention, args.force,
-                                         args.t5, args.t5_dtype, args.mode)
+                                         args.t5, args.t5_dtype, args.mode, args.engine, aoti)
             if manifest.get("kind") == "text":
                 print("wrote %s (text-only, T5 %d-d, %s)" % (args.out, manifest["t5"]["d_model"], manifest["t5"]["dtype"]))
             else:
-                print("wrote %s (%s, %s, mode %s, attention %s%s)" % (
-                    args.out, manifest["variant"], manifest["config"], manifest["mode"], manifest["attention"],
+                engine = manifest.get("engine", "torchscript")
+                print("wrote %s (%s, %s, %s, mode %s, attention %s%s)" % (
+                    args.out, manifest["variant"], manifest["config"],
+                    "aoti %s %s %s" % (manifest["aoti"]["device"], manifest["aoti"]["dtype"], manifest["aoti"]["cpu_isa"])
+                    if engine == "aoti" else engine, manifest["mode"], manifest["attention"],
                     ", with T5" if "t5" in manifest else ""))
         elif args.bundle:
             from .bundle import read_manifest, verify_files
@@ -87,7 +110,7 @@ def main(argv=None) -> int:
             print(json.dumps(dict(manifest, verified=True), indent=2))
         else:
             print(json.dumps(_info_checkpoint(args.checkpoint, args.config), indent=2))
-    except (CheckpointError, BundleError, FileExistsError) as e:
+    except (CheckpointError, BundleError, FileExistsError, ValueError) as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
     return 0

@@ -41,6 +41,14 @@ def read_manifest(bundle_dir: str) -> Dict[str, object]:
     expected = set(T5_FILES) if manifest.get("kind") == "text" else set(STAGE_NAMES)
     if manifest.get("t5") is not None:
         expected |= set(T5_FILES)
+    engine = manifest.get("engine", "torchscript")
+    if engine == "aoti":  # AOTInductor packages and their weight files (videovae.export_aoti)
+        packages = (manifest.get("aoti") or {}).get("packages")
+        if not isinstance(packages, list) or not set(STAGE_NAMES) <= set(packages):
+            raise BundleError("manifest %s: aoti.packages must list the packages, the four stages at least" % path)
+        expected = set(packages) | {p + ".weights" for p in packages}
+    elif engine != "torchscript":
+        raise BundleError("unknown bundle engine %r in %s (expected 'torchscript' or 'aoti')" % (engine, path))
     try:
         check_quantization(manifest, path)
     except ValueError as e:

@@ -21,6 +21,7 @@ from .fast import check_mode, fast_copy
 from .model import STAGE_NAMES, VideoVAEPlus
 
 FORMAT_VERSION = 1
+ENGINES = ("torchscript", "aoti")
 MANIFEST = "manifest.json"
 
 
@@ -42,7 +43,7 @@ def build_manifest(config: VideoVAEConfig, attention: str, checkpoint_sha256: Op
         "mode": mode,
         "torch_version": torch.__version__,
         "source_checkpoint_sha256": checkpoint_sha256,
-        "files": {name: files[name] for name in STAGE_NAMES},
+        "files": {name: files[name] for name in STAGE_NAMES if name in files},
     }
     if t5 is not None:  # optional: bundles without it read as before
         manifest["t5"] = t5_manifest(t5)
@@ -64,13 +65,18 @@ def build_text_manifest(t5: T5Export, files: Dict[str, Dict[str, str]]) -> Dict[
 
 def write_bundle(model: VideoVAEPlus, out_dir: str, attention: str = "exact",
                  checkpoint_sha256: Optional[str] = None, overwrite: bool = False,
-                 t5: Optional[T5Export] = None, mode: str = "exact") -> Dict[str, object]:
+                 t5: Optional[T5Export] = None, mode: str = "exact", engine: str = "torchscript",
+                 aoti: Optional[Dict[str, object]] = None) -> Dict[str, object]:
     """Scripts the model's four stages (and the T5 encoder, if any) and writes them atomically to out_dir.
 
     mode "fast" scripts the fast form of the model (videovae.fast) instead; `model` itself is
-    left unchanged.
+    left unchanged. engine "aoti" writes AOTInductor packages instead of TorchScript
+    (videovae.export_aoti; `aoti` holds its options: dtype, device, cpu_isa, packages).
     """
     check_mode(mode)
+    check_engine(engine)
+    if engine == "aoti":
+        return write_aoti_bundle(model, out_dir, attention, checkpoint_sha256, overwrite, t5, aoti or {})
     if t5 is not None:
         if not model.config.caption:
             raise CheckpointError("the checkpoint is not a text model (%s): it takes no captions, so --t5 does not apply"
@@ -91,6 +97,35 @@ def write_bundle(model: VideoVAEPlus, out_dir: str, attention: str = "exact",
         # The fast mode replaces the mid-block attention by fused SDPA whatever was asked.
         recorded = attention if mode == "exact" else "sdpa"
         manifest = build_manifest(model.config, recorded, checkpoint_sha256, files, t5, mode)
+        _finish_bundle(tmp, out_dir, manifest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        model.set_attention("exact")
+    return manifest
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ValueError("engine must be one of %s, got %r" % (", ".join(ENGINES), engine))
+
+
+def write_aoti_bundle(model: VideoVAEPlus, out_dir: str, attention: str, checkpoint_sha256: Optional[str],
+                      overwrite: bool, t5: Optional[T5Export], options: Dict[str, object]) -> Dict[str, object]:
+    """The AOTInductor bundle: the exact form of the model compiled per stage and path (no torch.jit)."""
+    from .export_aoti import write_aoti_stages
+    if t5 is not None:
+        raise CheckpointError("--t5 is not available with --engine aoti yet (the T5 encoder is TorchScript)")
+    tmp = _start_bundle(out_dir, overwrite)
+    model.set_attention(attention)
+    try:
+        files, section = write_aoti_stages(model, tmp, **options)
+        manifest = build_manifest(model.config, attention, checkpoint_sha256, files, None, "exact")
+        manifest["dtype"] = section["dtype"]
+        manifest["files"] = files
+        manifest["engine"] = "aoti"
+        manifest["aoti"] = section
         _finish_bundle(tmp, out_dir, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -150,16 +185,23 @@ def _move_into_place(tmp: str, out_dir: str) -> None:
 
 def export_checkpoint(checkpoint: Optional[str], out_dir: str, config_name: Optional[str] = None,
                       attention: str = "exact", overwrite: bool = False, t5_dir: Optional[str] = None,
-                      t5_dtype: str = "bfloat16", mode: str = "exact") -> Dict[str, object]:
+                      t5_dtype: str = "bfloat16", mode: str = "exact", engine: str = "torchscript",
+                      aoti: Optional[Dict[str, object]] = None) -> Dict[str, object]:
     """Checkpoint file (and/or HF T5 directory) -> bundle directory. Returns the manifest.
     With only t5_dir, writes a text-only bundle."""
     if attention not in ("exact", "chunked"):
         raise ValueError("attention must be 'exact' or 'chunked', got %r" % (attention,))
     check_mode(mode)
+    check_engine(engine)
+    if engine == "aoti" and mode != "exact":
+        raise ValueError("--mode fast is a TorchScript form; --engine aoti compiles the exact model itself")
+    if engine == "aoti" and attention != "exact":
+        raise ValueError("--attention chunked loops over the query length, which torch.export cannot keep dynamic; "
+                         "--engine aoti takes --attention exact")
     if checkpoint is None and t5_dir is None:
         raise ValueError("nothing to export: give a checkpoint, a T5 directory, or both")
     model = load_model(checkpoint, config_name)[0] if checkpoint is not None else None
     t5 = prepare_t5(t5_dir, t5_dtype) if t5_dir is not None else None
     if model is None:
         return write_text_bundle(t5, out_dir, overwrite)
-    return write_bundle(model, out_dir, attention, sha256_file(checkpoint), overwrite, t5, mode)
+    return write_bundle(model, out_dir, attention, sha256_file(checkpoint), overwrite, t5, mode, engine, aoti)

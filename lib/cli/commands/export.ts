@@ -26,6 +26,10 @@ interface ExportFlags {
   config?: string
   attention: string
   mode: string
+  engine: string
+  dtype: string
+  device?: string
+  cpuIsa: string
   force?: boolean
 }
 
@@ -43,6 +47,10 @@ export function registerExport(program: Command, run: Runner): Command {
     .addOption(new Option('--config <name>', 'expected config; must agree with the checkpoint (detected from it otherwise)').choices(CONFIGS))
     .addOption(new Option('--attention <mode>', 'mid-block attention: exact (reference) or chunked (less memory, same results)').choices(['exact', 'chunked']).default('exact'))
     .addOption(new Option('--mode <mode>', 'exact (bit-exact with the official model) or fast (faster layers, within 1e-4 of exact)').choices(['exact', 'fast']).default('exact'))
+    .addOption(new Option('--engine <engine>', 'torchscript (four TorchScript stages) or aoti (torch.export + AOTInductor packages compiled for --device)').choices(['torchscript', 'aoti']).default('torchscript'))
+    .addOption(new Option('--dtype <dtype>', 'aoti: compute dtype compiled into the packages').choices(['float32', 'bfloat16']).default('float32'))
+    .addOption(new Option('--device <device>', 'aoti: device the packages run on (default: cuda when the exporter sees one, else cpu)').choices(['cpu', 'cuda']))
+    .addOption(new Option('--cpu-isa <level>', 'aoti on cpu: instruction level of the compiled kernels (native: this CPU only)').choices(['avx2', 'avx512', 'none', 'native']).default('avx2'))
     .option('--force', 'replace an existing bundle directory')
   addOutputFlags(cmd)
   cmd.addHelpText('after', '\nNeeds a clone of the repository with its Python environment (.venv, made by npm test or scripts/setup.sh).')
@@ -92,6 +100,12 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
   if (flags.checkpoint !== undefined) args.push('--checkpoint', path.resolve(flags.checkpoint))
   if (flags.t5 !== undefined) args.push('--t5', path.resolve(flags.t5), '--t5-dtype', flags.t5Dtype)
   if (flags.config) args.push('--config', flags.config)
+  if (flags.engine !== 'torchscript') {
+    args.push('--engine', flags.engine, '--dtype', flags.dtype, '--cpu-isa', flags.cpuIsa)
+    if (flags.device) args.push('--device', flags.device)
+  } else if (flags.dtype !== 'float32' || flags.device !== undefined || flags.cpuIsa !== 'avx2') {
+    throw new CliError('ERR_USAGE', '--dtype, --device and --cpu-isa are options of --engine aoti', EXIT.USAGE)
+  }
   if (flags.force) args.push('--force')
   const env = { ...process.env, PYTHONPATH: [pythonPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) }
   ctx.debug(`running ${python} ${args.join(' ')}`)
@@ -118,7 +132,13 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
   const t5 = manifest.t5 as { dtype: string; d_model: number } | undefined
   const what = manifest.kind === 'text'
     ? `text-only, T5 ${t5?.d_model}-d ${t5?.dtype}`
-    : `${String(manifest.variant)}, ${String(manifest.config)}, mode ${String(manifest.mode)}, attention ${String(manifest.attention)}${t5 ? `, T5 ${t5.dtype}` : ''}`
+    : `${String(manifest.variant)}, ${String(manifest.config)}, ${aotiWhat(manifest)}mode ${String(manifest.mode)}, attention ${String(manifest.attention)}${t5 ? `, T5 ${t5.dtype}` : ''}`
   ctx.print(`wrote ${output} (${what}) in ${seconds.toFixed(1)} s`)
   return EXIT.OK
+}
+
+function aotiWhat(manifest: Record<string, unknown>): string {
+  if (manifest.engine !== 'aoti') return ''
+  const a = manifest.aoti as { device: string; dtype: string; cpu_isa: string }
+  return `aoti ${a.device} ${a.dtype}${a.device === 'cpu' ? ` ${a.cpu_isa}` : ''}, `
 }
