@@ -1,12 +1,14 @@
-// moduleLoad(path, device, dtype?, quantized?) -> Promise<module handle>: reads a TorchScript
-// archive onto a device, fills in int8-stored weights, optionally converts its floating
-// parameters and buffers to `dtype`.
+// moduleLoad(path, device, dtype?, quantized?, aoti?) -> Promise<module handle>: reads a
+// TorchScript archive onto a device, fills in int8-stored weights, optionally converts its
+// floating parameters and buffers to `dtype`. With `aoti` ({ runners, constants }) it loads an
+// AOTInductor package (.pt2) instead, handing it the weights kept out of its shared object.
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <unordered_map>
 
 #include <filesystem>
 
+#include "aoti_package.h"
 #include "device.h"
 #include "dtype.h"
 #include "job.h"
@@ -54,6 +56,52 @@ void FillQuantizedWeights(torch::jit::Module& module, const std::vector<Quantize
   }
 }
 
+class PackageLoadJob : public Job {
+ public:
+  PackageLoadJob(Napi::Env env, std::string path, AotiLoadOptions options)
+      : Job(env, "videovae:packageLoad", options.device), path_(std::move(path)), options_(std::move(options)) {}
+
+ protected:
+  void Run() override {
+    LoadedModule loaded;
+    loaded.device = options_.device;
+    loaded.package = AotiPackage::Load(path_, std::move(options_));
+    loaded.methods = {"forward"};
+    loaded_ = std::move(loaded);
+  }
+
+  Napi::Value Result(Napi::Env env) override { return WrapModule(env, std::move(loaded_)); }
+
+ private:
+  std::string path_;
+  AotiLoadOptions options_;
+  LoadedModule loaded_;
+};
+
+// { runners: number, constants: { [fqn]: tensor } | null }
+AotiLoadOptions ParseAotiOptions(const Napi::Object& obj, const c10::Device& device) {
+  AotiLoadOptions options;
+  options.device = device;
+  Napi::Value runners = obj.Get("runners");
+  if (!runners.IsUndefined() && !runners.IsNull()) {
+    if (!runners.IsNumber() || runners.As<Napi::Number>().Int64Value() < 1 || runners.As<Napi::Number>().Int64Value() > 1024) {
+      throw CodedError(code::kArgument, "runners must be an integer from 1 to 1024");
+    }
+    options.runners = static_cast<size_t>(runners.As<Napi::Number>().Int64Value());
+  }
+  Napi::Value constants = obj.Get("constants");
+  if (!constants.IsUndefined() && !constants.IsNull()) {
+    if (!constants.IsObject()) throw CodedError(code::kArgument, "constants must be an object of tensors");
+    Napi::Object map = constants.As<Napi::Object>();
+    Napi::Array names = map.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      std::string name = names.Get(i).As<Napi::String>();
+      options.constants.emplace(name, UnwrapTensor(map.Get(name), "constant " + name));
+    }
+  }
+  return options;
+}
+
 class ModuleLoadJob : public Job {
  public:
   ModuleLoadJob(Napi::Env env, std::string path, c10::Device device, std::optional<c10::ScalarType> dtype,
@@ -96,6 +144,12 @@ Napi::Value ModuleLoad(const Napi::CallbackInfo& info) {
   return StartJob(info, [&]() -> Job* {
     if (!info[0].IsString()) throw CodedError(code::kArgument, "path must be a string");
     c10::Device device = ParseDevice(info[1].As<Napi::String>());
+    if (info.Length() > 4 && info[4].IsObject()) {
+      if ((info[2].IsString()) || info[3].IsArray()) {
+        throw CodedError(code::kArgument, "an AOTInductor package runs in the dtype it was exported in: no dtype or quantized weights");
+      }
+      return new PackageLoadJob(info.Env(), info[0].As<Napi::String>(), ParseAotiOptions(info[4].As<Napi::Object>(), device));
+    }
     std::optional<c10::ScalarType> dtype;
     if (info.Length() > 2 && info[2].IsString()) {
       dtype = ParseDtype(info[2].As<Napi::String>());

@@ -85,6 +85,8 @@ export interface NativeRuntimeInfo {
   torchVersion: string
   cudaCompiled: boolean
   library?: string
+  /** CPU instruction sets AOTInductor kernels may use here (avx2, avx512, avx512_vnni, ...), capped by ATEN_CPU_CAPABILITY. */
+  cpuIsa: string[]
 }
 
 export interface NativeMemory {
@@ -145,8 +147,10 @@ export interface NativeAddon {
     device: string,
     dtype: DType | null,
     quantized?: [string, NativeTensorHandle, NativeTensorHandle][] | null,
+    /** Set: `path` is an AOTInductor package (.pt2); constants are the weights kept out of its .so. */
+    aoti?: { runners: number; constants: Record<string, NativeTensorHandle> | null } | null,
   ): Promise<NativeModuleHandle>
-  moduleInfo(module: NativeModuleHandle): { device: string; methods: string[] }
+  moduleInfo(module: NativeModuleHandle): { device: string; methods: string[]; engine: 'torchscript' | 'aoti' }
   moduleDispose(module: NativeModuleHandle): boolean
   moduleCall(module: NativeModuleHandle, method: string, args: NativeArgument[]): Promise<NativeResult>
 
@@ -154,9 +158,12 @@ export interface NativeAddon {
   cancelTokenNew(): NativeCancelToken
   cancelTokenCancel(token: NativeCancelToken): void
 
-  /** One VideoVAE+ encode (pad, chunk, tile, blend) over the four stage modules of a bundle. */
+  /**
+   * One VideoVAE+ encode (pad, chunk, tile, blend) over the four stage modules of a bundle
+   * (AOTInductor bundles: then the image-path spatial encoder and decoder packages, or null).
+   */
   vaeEncode(
-    stages: NativeModuleHandle[],
+    stages: (NativeModuleHandle | null)[],
     video: NativeTensorHandle,
     text: NativeTextInputs | null,
     options: NativeRunOptions,
@@ -172,7 +179,7 @@ export interface NativeAddon {
   }>
   /** One VideoVAE+ decode; with options.uint8 the result is RGB frames [B,T,H,W,3] on the CPU. */
   vaeDecode(
-    stages: NativeModuleHandle[],
+    stages: (NativeModuleHandle | null)[],
     latent: NativeTensorHandle,
     text: NativeTextInputs | null,
     options: NativeRunOptions,

@@ -1,0 +1,217 @@
+#include "aoti_package.h"
+
+#include <ATen/Context.h>
+#include <ATen/cpu/Utils.h>
+#include <ATen/Version.h>
+#include <sys/utsname.h>
+#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "errors.h"
+
+namespace videovae {
+namespace {
+
+constexpr const char* kCpuIsaCode = "ERR_CPU_ISA";
+
+// Loader construction extracts files and dlopens a shared object with global side effects
+// (the runner registry, the proxy executor): one at a time, as upstream's own tests do.
+std::mutex& LoaderMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// The vector level libtorch's own kernels use: the CPU's, capped by ATEN_CPU_CAPABILITY.
+int CapabilityLevel() {
+  std::string cap = at::get_cpu_capability();
+  return cap == "AVX512" ? 2 : cap == "AVX2" ? 1 : 0;
+}
+
+bool HasFlag(const std::unordered_map<std::string, c10::IValue>& caps, const char* key) {
+  auto it = caps.find(key);
+  return it != caps.end() && it->second.isBool() && it->second.toBool();
+}
+
+// The leaves of the call spec's input tree: the package's number of flat inputs.
+size_t CountInputs(const std::vector<std::string>& call_spec) {
+  if (call_spec.empty()) return 0;
+  const std::string& spec = call_spec[0];
+  size_t count = 0;
+  for (size_t at = spec.find("\"type\": null"); at != std::string::npos; at = spec.find("\"type\": null", at + 1)) ++count;
+  return count;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string Machine() {
+  struct utsname name {};
+  return uname(&name) == 0 ? std::string(name.machine) : std::string();
+}
+
+}  // namespace
+
+std::vector<std::string> SupportedCpuIsa() {
+#if defined(__x86_64__) || defined(_M_X64)
+  std::vector<std::string> out;
+  auto caps = at::cpu::get_cpu_capabilities();
+  if (CapabilityLevel() >= 1) out.push_back("avx2");
+  if (CapabilityLevel() >= 2) {
+    out.push_back("avx512");
+    if (at::cpu::is_avx512_vnni_supported()) out.push_back("avx512_vnni");
+    if (HasFlag(caps, "avx512_bf16")) out.push_back("avx512_bf16");
+    if (HasFlag(caps, "amx_tile")) out.push_back("amx_tile");
+  }
+  return out;
+#else
+  return {};
+#endif
+}
+
+void CheckCpuIsa(const std::string& isa, const std::string& what) {
+  std::vector<std::string> supported = SupportedCpuIsa();
+  std::istringstream words(Lower(isa));
+  std::string word;
+  while (words >> word) {
+    if (word == "invalid_vec_isa" || word == "none" || word == "default") continue;  // scalar kernels
+    if (std::find(supported.begin(), supported.end(), word) != supported.end()) continue;
+    std::string have;
+    for (const auto& s : supported) have += (have.empty() ? "" : " ") + s;
+    throw CodedError(kCpuIsaCode, what + " has kernels compiled for the CPU instruction set '" + Lower(isa) +
+                                      "', which this CPU cannot run ('" + word + "' is missing; this CPU runs: " +
+                                      (have.empty() ? "no vector instruction set" : have) +
+                                      "). Re-export it on this machine, or export it with a lower instruction-set "
+                                      "pin (videovae export --engine aoti --cpu-isa avx2)");
+  }
+}
+
+std::shared_ptr<AotiPackage> AotiPackage::Load(const std::string& path, AotiLoadOptions options) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw CodedError(code::kNotFound, "no AOTInductor package at '" + path + "'");
+  }
+  std::shared_ptr<AotiPackage> package(new AotiPackage());
+  package->path_ = path;
+  package->device_ = options.device;
+  try {
+    package->metadata_ = torch::inductor::AOTIModelPackageLoader::load_metadata_from_package(path, "model");
+  } catch (...) {
+    ErrorInfo cause = DescribeCurrentException();
+    throw CodedError(code::kModule, "'" + path + "' is not a readable AOTInductor package: " + cause.message);
+  }
+  auto meta = [&](const char* key) {
+    auto it = package->metadata_.find(key);
+    return it == package->metadata_.end() ? std::string() : it->second;
+  };
+  // Checked before the shared object is opened: a kernel for a missing ISA kills the process.
+  std::string machine = meta("AOTI_MACHINE");
+  if (!machine.empty() && machine != Machine()) {
+    throw CodedError(kCpuIsaCode, "'" + path + "' was compiled for " + machine + ", this machine is " + Machine() +
+                                      ": re-export it on this machine");
+  }
+  std::string device_key = meta("AOTI_DEVICE_KEY");
+  if (device_key.empty()) device_key = "cpu";
+  if (device_key == "cpu") CheckCpuIsa(meta("AOTI_CPU_ISA"), "'" + path + "'");
+  if (device_key == "cuda" && !at::hasCUDA()) {
+    throw CodedError(code::kDevice, "'" + path + "' is a CUDA package, and this libtorch has no CUDA (or sees no GPU): "
+                                    "export the bundle for the cpu, or install a CUDA libtorch (videovae setup --cuda)");
+  }
+  if (device_key != c10::DeviceTypeName(options.device.type(), /*lower_case=*/true)) {
+    throw CodedError(code::kDevice, "'" + path + "' was compiled for device '" + device_key + "' and cannot run on " +
+                                        options.device.str() + ": load it with device '" + device_key +
+                                        "', or export it for " + options.device.str());
+  }
+  {
+    std::lock_guard<std::mutex> lock(LoaderMutex());
+    // Generated code checks each input's dtype, device, shape and strides only when this is
+    // set (read once per package): without it a wrong input reads out of bounds. "0" opts out.
+    setenv("AOTI_RUNTIME_CHECK_INPUTS", "1", /*overwrite=*/0);
+    try {
+      package->loader_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(
+          path, "model", /*run_single_threaded=*/false, std::max<size_t>(1, options.runners),
+          options.device.is_cuda() ? options.device.index() : c10::DeviceIndex(-1));
+    } catch (const CodedError&) {
+      throw;
+    } catch (...) {
+      ErrorInfo cause = DescribeCurrentException();
+      throw CodedError(code::kModule, "cannot load the AOTInductor package '" + path + "': " + cause.message);
+    }
+  }
+  auto* runner = package->loader_->get_runner();
+  auto names = runner->getConstantNamesToOriginalFQNs();
+  if (!options.constants.empty()) {
+    std::unordered_map<std::string, bool> known;
+    for (const auto& [name, fqn] : names) known[fqn] = true;
+    for (const auto& [fqn, tensor] : options.constants) {
+      if (!known.count(fqn)) throw CodedError(code::kBundle, "weight '" + fqn + "' is not a constant of '" + path + "'");
+    }
+    try {
+      // Full update: every constant must be given; copied onto the package's device.
+      package->loader_->load_constants(options.constants, /*use_inactive=*/false, /*check_full_update=*/true,
+                                       /*user_managed=*/false, /*allow_h2d_copy=*/options.device.is_cuda());
+    } catch (...) {
+      ErrorInfo cause = DescribeCurrentException();
+      throw CodedError(code::kBundle, "the weights do not fit '" + path + "': " + cause.message);
+    }
+    options.constants.clear();
+  }
+  // A package exported without its weights has an empty constant map until they are given.
+  if (runner->extract_constants_map(false).size() < names.size()) {
+    throw CodedError(code::kModule, "'" + path + "' was exported without its weights (package_constants_in_so=False): "
+                                    "hand them over at load (the bundle's <stage>.weights.safetensors, or "
+                                    "TorchModule.load(path, { constants }))");
+  }
+  for (const auto& [name, dtype] : runner->getConstantNamesToDtypes()) {
+    auto type = static_cast<c10::ScalarType>(dtype);
+    if (c10::isFloatingType(type)) {
+      package->dtype_ = type;
+      break;
+    }
+  }
+  package->num_inputs_ = CountInputs(package->loader_->get_call_spec());
+  return package;
+}
+
+AotiPackage::~AotiPackage() {
+  // The loader's destructor unloads the .so and removes its extraction directory.
+  std::lock_guard<std::mutex> lock(LoaderMutex());
+  loader_.reset();
+}
+
+std::vector<at::Tensor> AotiPackage::Run(const std::vector<at::Tensor>& inputs) const {
+  if (num_inputs_ != 0 && inputs.size() != num_inputs_) {
+    throw CodedError(code::kArgument, "the package '" + path_ + "' takes " + std::to_string(num_inputs_) +
+                                          " tensor(s), got " + std::to_string(inputs.size()));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) throw CodedError(code::kArgument, "input " + std::to_string(i) + " is undefined");
+    if (inputs[i].device() != device_) {
+      throw CodedError(code::kDevice, "input " + std::to_string(i) + " is on " + inputs[i].device().str() +
+                                          ", the package runs on " + device_.str());
+    }
+  }
+  // The generated code reads inputs with their strides; contiguous copies keep it on its fast path.
+  std::vector<at::Tensor> flat;
+  flat.reserve(inputs.size());
+  for (const auto& t : inputs) flat.push_back(t.contiguous());
+  try {
+    // nullptr: the CUDA runner uses the current stream, as TorchScript modules do.
+    return loader_->run(flat, nullptr);
+  } catch (const std::exception& e) {
+    // The package's own input checks (AOTI_RUNTIME_CHECK_INPUTS, turned on at load).
+    std::string message = e.what();
+    if (message.find("input_handles[") == std::string::npos) throw;
+    const char* kind = message.find("dtype") != std::string::npos ? code::kDtype
+                       : message.find("device") != std::string::npos ? code::kDevice
+                                                                       : code::kShape;
+    throw CodedError(kind, "the package '" + path_ + "' refused its inputs: " + message.substr(0, message.find('\n')));
+  }
+}
+
+}  // namespace videovae

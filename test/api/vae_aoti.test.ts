@@ -1,0 +1,130 @@
+// VideoVAE on an AOTInductor bundle ("engine": "aoti"): the same results as the TorchScript
+// bundle of the same tiny model through the whole pipeline (chunks, tiles, the image path), and
+// each refusal of a bundle this process cannot run, by editing a copy of the manifest.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+
+import { libtorchInfo, setNumThreads, Tensor, VideoVAE, VideoVaeError } from '../../lib/index.js'
+import { aotiFixtures, needsPython } from '../native/helpers/aoti_fixtures.js'
+import { tempDir } from '../native/helpers/fixtures.js'
+
+async function maxAbsDiff(a: Tensor, b: Tensor): Promise<number> {
+  assert.deepEqual(a.shape, b.shape)
+  const x = (await a.data()) as Float32Array
+  const y = (await b.data()) as Float32Array
+  let max = 0
+  for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i]! - y[i]!))
+  return max
+}
+
+const code = (c: string, words?: RegExp) => (e: unknown) => e instanceof VideoVaeError && e.code === c && (!words || words.test(e.message))
+
+/** A copy of the AOTI bundle with its manifest edited by `edit` (loaded with verify: false). */
+function editedBundle(edit: (m: Record<string, any>) => void): string {
+  const dir = path.join(tempDir(), 'bundle')
+  fs.cpSync(aotiFixtures().bundleAoti, dir, { recursive: true })
+  const file = path.join(dir, 'manifest.json')
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, any>
+  edit(m)
+  fs.writeFileSync(file, JSON.stringify(m))
+  return dir
+}
+
+describe('VideoVAE on an AOTInductor bundle', { skip: needsPython }, () => {
+  let aoti: VideoVAE
+  let ts: VideoVAE
+  // uint8 frames [T=8, H=32, W=40, 3] with some structure.
+  const video = Tensor.from(new Uint8Array(8 * 32 * 40 * 3).map((_, i) => (i * 37 + (i >> 7) * 11) % 256), [8, 32, 40, 3], { dtype: 'uint8' })
+
+  before(async () => {
+    setNumThreads(2)
+    aoti = await VideoVAE.load(aotiFixtures().bundleAoti)
+    ts = await VideoVAE.load(aotiFixtures().bundleTs)
+  })
+  after(() => {
+    aoti?.dispose()
+    ts?.dispose()
+  })
+
+  test('the manifest reads as an aoti bundle', () => {
+    assert.equal(aoti.info.engine, 'aoti')
+    assert.equal(aoti.info.aoti?.device, 'cpu')
+    assert.equal(ts.info.engine, 'torchscript')
+    assert.equal(ts.info.aoti, null)
+    assert.ok(aoti.stages.every((s) => s.engine === 'aoti'))
+  })
+
+  for (const [name, options] of [
+    ['whole clip', {}],
+    ['chunks of 4 frames, 16-pixel tiles', { chunkFrames: 4, tile: { size: 16, overlap: 8 } }],
+    ['the image path', { image: true }],
+  ] as const) {
+    test(`encode and decode match the TorchScript bundle: ${name}`, async () => {
+      const a = await aoti.encode(video, { ...options, posterior: true })
+      const b = await ts.encode(video, { ...options, posterior: true })
+      assert.ok((await maxAbsDiff(a.mean, b.mean)) < 1e-5, 'mean')
+      assert.ok((await maxAbsDiff(a.logvar, b.logvar)) < 1e-5, 'logvar')
+      const ra = await aoti.decode(a.latent, options)
+      const rb = await ts.decode(a.latent, options)
+      assert.ok((await maxAbsDiff(ra, rb)) < 1e-5, 'decode')
+      const again = await aoti.decode(a.latent, options)
+      assert.equal(await maxAbsDiff(again, ra), 0, 'deterministic run to run')
+    })
+  }
+
+  test('a bundle without image-path packages refuses the image path only', async () => {
+    const dir = editedBundle((m) => {
+      delete m.files.spatial_encoder_image
+      delete m.files.spatial_decoder_image
+    })
+    const vae = await VideoVAE.load(dir, { verify: false })
+    await assert.rejects(vae.encode(video, { image: true }), code('ERR_UNSUPPORTED', /no image-path package/))
+    const latent = await vae.encode(video)
+    assert.deepEqual(latent.shape, [1, 4, 2, 4, 5])
+    vae.dispose()
+  })
+
+  test('kernels for an instruction set this CPU lacks: ERR_CPU_ISA naming the fix', async (t) => {
+    const missing = ['amx_tile', 'avx512_bf16', 'avx512', 'avx2'].find((isa) => !libtorchInfo().runtime.cpuIsa.includes(isa))
+    if (!missing) return t.skip('this CPU runs every instruction set AOTInductor names')
+    const dir = editedBundle((m) => {
+      m.aoti.cpu_isa = missing
+    })
+    await assert.rejects(VideoVAE.load(dir, { verify: false }), code('ERR_CPU_ISA', /Re-export it on this machine, or export it with a lower instruction-set pin/))
+  })
+
+  test('packages from another torch release: ERR_BUNDLE naming both versions', async () => {
+    const dir = editedBundle((m) => {
+      m.aoti.torch_version = '2.12.1+cpu'
+    })
+    await assert.rejects(VideoVAE.load(dir, { verify: false }), code('ERR_BUNDLE', /torch 2\.12\.1\+cpu.*Re-export/))
+  })
+
+  test('CUDA packages: ERR_DEVICE on a CPU-only libtorch or on the cpu device', async () => {
+    const dir = editedBundle((m) => {
+      m.aoti.device = 'cuda'
+    })
+    await assert.rejects(VideoVAE.load(dir, { verify: false }), code('ERR_DEVICE', /cuda/i))
+  })
+
+  test('a compute dtype other than the exported one: ERR_DTYPE', async () => {
+    await assert.rejects(VideoVAE.load(aotiFixtures().bundleAoti, { dtype: 'bfloat16' }), code('ERR_DTYPE', /export a bfloat16 bundle/))
+  })
+
+  test('malformed aoti manifests: ERR_BUNDLE', async () => {
+    const noRecord = editedBundle((m) => {
+      delete m.aoti
+    })
+    await assert.rejects(VideoVAE.load(noRecord, { verify: false }), code('ERR_BUNDLE', /"aoti"/))
+    const engine = editedBundle((m) => {
+      m.engine = 'tensorrt'
+    })
+    await assert.rejects(VideoVAE.load(engine, { verify: false }), code('ERR_BUNDLE', /unknown "engine"/))
+    const notPackage = editedBundle((m) => {
+      m.files.spatial_encoder = { path: 'manifest.json', sha256: '' }
+    })
+    await assert.rejects(VideoVAE.load(notPackage, { verify: false }), code('ERR_BUNDLE', /\.pt2/))
+  })
+})
