@@ -167,11 +167,16 @@ std::shared_ptr<AotiPackage> AotiPackage::Load(const std::string& path, AotiLoad
                                     "hand them over at load (the bundle's <stage>.weights.safetensors, or "
                                     "TorchModule.load(path, { constants }))");
   }
+  // The dtype most floating constants have (a bfloat16 export may keep a few in float32).
+  std::unordered_map<int, size_t> votes;
   for (const auto& [name, dtype] : runner->getConstantNamesToDtypes()) {
-    auto type = static_cast<c10::ScalarType>(dtype);
-    if (c10::isFloatingType(type)) {
-      package->dtype_ = type;
-      break;
+    if (c10::isFloatingType(static_cast<c10::ScalarType>(dtype))) ++votes[dtype];
+  }
+  size_t best = 0;
+  for (const auto& [dtype, count] : votes) {
+    if (count > best || (count == best && dtype < static_cast<int>(package->dtype_))) {
+      best = count;
+      package->dtype_ = static_cast<c10::ScalarType>(dtype);
     }
   }
   package->num_inputs_ = CountInputs(package->loader_->get_call_spec());

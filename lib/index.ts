@@ -11,7 +11,7 @@ export { VideoVaeError, type ErrorCode } from './errors.js'
 export { type DType, type TensorArray } from './dtype.js'
 export { type Device } from './device.js'
 export { VideoVAE, defaultBundleDir, type VideoVAELoadOptions, type Posterior } from './vae.js'
-export { readBundle, STAGE_NAMES, type BundleInfo, type StageName, type T5Info } from './bundle.js'
+export { readBundle, STAGE_NAMES, type AotiInfo, type BundleInfo, type StageName, type T5Info } from './bundle.js'
 export {
   CaptionEncoder,
   type CaptionEncoderLoadOptions,

@@ -86,6 +86,14 @@ describe('VideoVAE on an AOTInductor bundle', { skip: needsPython }, () => {
     vae.dispose()
   })
 
+  test('the weights side file is what the package runs with; without it the bundle is refused', async () => {
+    assert.ok(aoti.info.aoti!.weightFiles.spatial_decoder?.endsWith('spatial_decoder.weights.safetensors'))
+    const dir = editedBundle((m) => {
+      delete m.files.spatial_decoder_weights
+    })
+    await assert.rejects(VideoVAE.load(dir, { verify: false }), code('ERR_MODULE', /without its weights/))
+  })
+
   test('kernels for an instruction set this CPU lacks: ERR_CPU_ISA naming the fix', async (t) => {
     const missing = ['amx_tile', 'avx512_bf16', 'avx512', 'avx2'].find((isa) => !libtorchInfo().runtime.cpuIsa.includes(isa))
     if (!missing) return t.skip('this CPU runs every instruction set AOTInductor names')

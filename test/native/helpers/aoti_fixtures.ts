@@ -1,6 +1,6 @@
 // AOTInductor packages and bundles written by fixtures/make_aoti_fixtures.py, cached in the temp
 // dir by the script's hash (each test file runs in its own process; the compiles run once per
-// machine: about 3 minutes on 2 cores, most of it g++ on the generated code).
+// machine: four compiles, 5-12 minutes on 2 busy cores, most of it g++ on the generated code).
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
@@ -13,11 +13,11 @@ const script = path.join(__dirname, '..', 'fixtures', 'make_aoti_fixtures.py')
 
 export interface AotiFixtures {
   dir: string
-  /** A conv net exported without its weights: [x] -> [y, mean over channels]. */
-  conv: string
-  convWeights: string
-  /** x, and PyTorch's eager y and m for it. */
-  convIo: string
+  /** The tiny spatial decoder, exported without its weights: [z [B,4,T,h,w]] -> [x [B,3,T,8h,8w]]. */
+  decoder: string
+  decoderWeights: string
+  /** x, and PyTorch's eager y for it. */
+  decoderIo: string
   /** The tiny four-stage model as an AOTInductor bundle and as a TorchScript bundle. */
   bundleAoti: string
   bundleTs: string
@@ -40,9 +40,9 @@ export function aotiFixtures(): AotiFixtures {
   }
   cached = {
     dir,
-    conv: path.join(dir, 'conv.pt2'),
-    convWeights: path.join(dir, 'conv.weights.safetensors'),
-    convIo: path.join(dir, 'conv_io.safetensors'),
+    decoder: path.join(dir, 'bundle-aoti', 'spatial_decoder.pt2'),
+    decoderWeights: path.join(dir, 'bundle-aoti', 'spatial_decoder.weights.safetensors'),
+    decoderIo: path.join(dir, 'decoder_io.safetensors'),
     bundleAoti: path.join(dir, 'bundle-aoti'),
     bundleTs: path.join(dir, 'bundle-ts'),
   }
