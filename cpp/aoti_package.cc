@@ -1,6 +1,7 @@
 #include "aoti_package.h"
 
 #include <ATen/Context.h>
+#include <ATen/DynamicLibrary.h>
 #include <ATen/cpu/Utils.h>
 #include <ATen/Version.h>
 #include <sys/utsname.h>
@@ -53,6 +54,46 @@ std::string Lower(std::string s) {
 std::string Machine() {
   struct utsname name {};
   return uname(&name) == 0 ? std::string(name.machine) : std::string();
+}
+
+// The runner keeps the package's shared object and container handle protected. The container's
+// C API (aoti_runtime/interface.h) gives each constant's dtype and byte size, which
+// load_constants does not check: a tensor of the wrong size there corrupts memory.
+struct RunnerAccess : torch::inductor::AOTIModelContainerRunner {
+  static at::DynamicLibrary& Library(torch::inductor::AOTIModelContainerRunner& r) { return *(r.*(&RunnerAccess::model_so_)); }
+  static AOTInductorModelContainerHandle Container(torch::inductor::AOTIModelContainerRunner& r) {
+    return r.*(&RunnerAccess::container_handle_);
+  }
+};
+
+constexpr AOTIRuntimeError kAotiSuccess = 0;  // AOTI_RUNTIME_SUCCESS (aoti_runtime/utils.h)
+
+struct ConstantSpec {
+  c10::ScalarType dtype;
+  size_t bytes;
+};
+
+// FQN -> what the package expects of the constant.
+std::unordered_map<std::string, ConstantSpec> ConstantSpecs(torch::inductor::AOTIModelContainerRunner& runner) {
+  at::DynamicLibrary& so = RunnerAccess::Library(runner);
+  AOTInductorModelContainerHandle container = RunnerAccess::Container(runner);
+  auto count = reinterpret_cast<decltype(&AOTInductorModelContainerGetNumConstants)>(so.sym("AOTInductorModelContainerGetNumConstants"));
+  auto fqn_of = reinterpret_cast<decltype(&AOTInductorModelContainerGetConstantOriginalFQN)>(so.sym("AOTInductorModelContainerGetConstantOriginalFQN"));
+  auto dtype_of = reinterpret_cast<decltype(&AOTInductorModelContainerGetConstantDtype)>(so.sym("AOTInductorModelContainerGetConstantDtype"));
+  auto size_of = reinterpret_cast<decltype(&AOTInductorModelContainerGetConstantDataSize)>(so.sym("AOTInductorModelContainerGetConstantDataSize"));
+  size_t n = 0;
+  TORCH_CHECK(count(container, &n) == kAotiSuccess, "cannot count the package's constants");
+  std::unordered_map<std::string, ConstantSpec> specs;
+  for (size_t i = 0; i < n; ++i) {
+    const char* fqn = nullptr;
+    int32_t dtype = 0;
+    size_t bytes = 0;
+    TORCH_CHECK(fqn_of(container, i, &fqn) == kAotiSuccess && dtype_of(container, i, &dtype) == kAotiSuccess &&
+                    size_of(container, i, &bytes) == kAotiSuccess,
+                "cannot read the package's constant ", i);
+    specs[fqn] = {static_cast<c10::ScalarType>(dtype), bytes};
+  }
+  return specs;
 }
 
 }  // namespace
@@ -146,10 +187,17 @@ std::shared_ptr<AotiPackage> AotiPackage::Load(const std::string& path, AotiLoad
   auto* runner = package->loader_->get_runner();
   auto names = runner->getConstantNamesToOriginalFQNs();
   if (!options.constants.empty()) {
-    std::unordered_map<std::string, bool> known;
-    for (const auto& [name, fqn] : names) known[fqn] = true;
-    for (const auto& [fqn, tensor] : options.constants) {
-      if (!known.count(fqn)) throw CodedError(code::kBundle, "weight '" + fqn + "' is not a constant of '" + path + "'");
+    std::unordered_map<std::string, ConstantSpec> specs = ConstantSpecs(*runner);
+    for (auto& [fqn, tensor] : options.constants) {
+      auto spec = specs.find(fqn);
+      if (spec == specs.end()) throw CodedError(code::kBundle, "weight '" + fqn + "' is not a constant of '" + path + "'");
+      tensor = tensor.contiguous();
+      if (tensor.scalar_type() != spec->second.dtype || tensor.nbytes() != spec->second.bytes) {
+        throw CodedError(code::kBundle, "weight '" + fqn + "' is " + std::string(c10::toString(tensor.scalar_type())) + " of " +
+                                            std::to_string(tensor.nbytes()) + " bytes; '" + path + "' expects " +
+                                            c10::toString(spec->second.dtype) + " of " + std::to_string(spec->second.bytes) +
+                                            " bytes");
+      }
     }
     try {
       // Full update: every constant must be given; copied onto the package's device.
