@@ -5,6 +5,8 @@
  * with its weights (the `<stage>.weights.safetensors` side file, when the exporter kept them out
  * of the shared object). The native loader checks each package's own ISA record again.
  */
+import { readFileSync } from 'node:fs'
+
 import { IMAGE_STAGES, STAGE_NAMES, type AotiInfo, type BundleInfo } from './bundle.js'
 import { torchRelease } from './bundle_torch_version.js'
 import { VideoVaeError } from './errors.js'
@@ -49,7 +51,32 @@ export function checkAotiBundle(info: BundleInfo & { aoti: AotiInfo }, device: s
         `torch ${loaded ? loaded.slice(0, 2).join('.') : runtime.torchVersion} (videovae export --engine aoti), or use its TorchScript bundle`,
     )
   }
-  if (aoti.device === 'cpu') checkCpuIsa(aoti.cpuIsa, runtime.cpuIsa, info.dir)
+  if (aoti.device === 'cpu') {
+    checkCpuIsa(aoti.cpuIsa, runtime.cpuIsa, info.dir)
+    checkCpuFlags(aoti.cpuFlags, info.dir)
+  }
+}
+
+/** The CPU's feature flags (/proc/cpuinfo); null where there is none to read. */
+function cpuFlags(): Set<string> | null {
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
+    return line ? new Set(line[1]!.trim().split(/\s+/)) : null
+  } catch {
+    return null
+  }
+}
+
+/** ERR_CPU_ISA when the exporter's list of needed CPU flags (manifest aoti.cpu_flags) names one this CPU lacks. */
+export function checkCpuFlags(needed: readonly string[], what: string, have: Set<string> | null = cpuFlags()): void {
+  if (have === null) return
+  const missing = needed.filter((f) => !have.has(f))
+  if (missing.length === 0) return
+  throw new VideoVaeError(
+    'ERR_CPU_ISA',
+    `${what} has kernels compiled for CPU features this CPU lacks (${missing.join(' ')}). Re-export it on this machine, ` +
+      'or export it with a lower instruction-set pin (videovae export --engine aoti --cpu-isa avx2)',
+  )
 }
 
 /** ERR_CPU_ISA when `isa` (space-separated, e.g. 'avx512 avx512_vnni') needs an instruction set not in `supported`. */

@@ -83,6 +83,8 @@ export interface AotiInfo {
   device: 'cpu' | 'cuda'
   /** The vector ISA the CPU kernels were generated for (avx2, avx512, ... or none), checked at load. */
   cpuIsa: string
+  /** The /proc/cpuinfo flags the kernels need (manifest cpu_flags, optional), checked at load. */
+  cpuFlags: string[]
   /** The dtype the packages compute in (fixed at export). */
   dtype: string
   /** Dynamic shape ranges or buckets, as the exporter recorded them. */
@@ -109,6 +111,7 @@ function parseAoti(m: Json, resolved: Record<string, string>, where: string): Ao
     torchVersion: field<string>(a, 'torch_version', 'string', at),
     device,
     cpuIsa: field<string>(a, 'cpu_isa', 'string', at),
+    cpuFlags: Array.isArray(a.cpu_flags) ? a.cpu_flags.filter((f): f is string => typeof f === 'string') : [],
     dtype: field<string>(a, 'dtype', 'string', at),
     shapes: a.shapes ?? null,
     imageFiles: Object.fromEntries(IMAGE_STAGES.filter((s) => resolved[`${s}_image`]).map((s) => [s, resolved[`${s}_image`]])),

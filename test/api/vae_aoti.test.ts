@@ -103,6 +103,14 @@ describe('VideoVAE on an AOTInductor bundle', { skip: needsPython }, () => {
     await assert.rejects(VideoVAE.load(dir, { verify: false }), code('ERR_CPU_ISA', /Re-export it on this machine, or export it with a lower instruction-set pin/))
   })
 
+  test('CPU flags the exporter lists (aoti.cpu_flags) that this CPU lacks: ERR_CPU_ISA naming them', async (t) => {
+    if (!fs.existsSync('/proc/cpuinfo')) return t.skip('no /proc/cpuinfo here')
+    const dir = editedBundle((m) => {
+      m.aoti.cpu_flags = ['sse2', 'no_such_cpu_flag']
+    })
+    await assert.rejects(VideoVAE.load(dir, { verify: false }), code('ERR_CPU_ISA', /no_such_cpu_flag.*Re-export it on this machine/))
+  })
+
   test('packages from another torch release: ERR_BUNDLE naming both versions', async () => {
     const dir = editedBundle((m) => {
       m.aoti.torch_version = '2.12.1+cpu'
