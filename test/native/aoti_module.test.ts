@@ -85,10 +85,12 @@ describe('AOTInductor packages in TorchModule', { skip: needsPython }, () => {
     const net = await TorchModule.load(aotiFixtures().decoder, { constants: weights })
     const x64 = await io.x!.to({ dtype: 'float64' })
     await assert.rejects(net.forward(x64), code('ERR_DTYPE'))
-    const tooWide = Tensor.from(new Float32Array(1 * 4 * 1 * 2 * 65), [1, 4, 1, 2, 65]) // w past the exported range (64)
-    await assert.rejects(net.forward(tooWide), code('ERR_SHAPE'))
-    const channels = Tensor.from(new Float32Array(1 * 5 * 1 * 2 * 2), [1, 5, 1, 2, 2]) // 5 channels, not 4
-    await assert.rejects(net.forward(channels), code('ERR_SHAPE'))
+    const shape = (dims: number[], words: RegExp) =>
+      assert.rejects(net.forward(Tensor.from(new Float32Array(dims.reduce((a, b) => a * b)), dims)), (e: unknown) => code('ERR_SHAPE')(e) && words.test((e as Error).message))
+    await shape([2, 4, 2, 2, 65], /too large at 4/) // w past the exported range (64)
+    await shape([2, 5, 2, 2, 2], /unmatched dim value at 1/) // 5 channels, not 4
+    // Inductor assumes dynamic dims >= 2 (its code may be wrong for 1): the package refuses 1.
+    await shape([1, 4, 2, 2, 2], /too small at 0/)
     await assert.rejects(net.forward(io.x!, io.x!), code('ERR_ARGUMENT'))
     await assert.rejects(net.forward(1 as unknown as Tensor), code('ERR_ARGUMENT'))
     await assert.rejects(net.call('other', io.x!), code('ERR_MODULE'))
