@@ -170,9 +170,10 @@ std::shared_ptr<AotiPackage> AotiPackage::Load(const std::string& path, AotiLoad
   }
   {
     std::lock_guard<std::mutex> lock(LoaderMutex());
-    // Generated code checks each input's dtype, device, shape and strides only when this is
-    // set (read once per package): without it a wrong input reads out of bounds. "0" opts out.
-    setenv("AOTI_RUNTIME_CHECK_INPUTS", "1", /*overwrite=*/0);
+    // The generated input checks (read once per package) refuse size 1 on every dynamic dim,
+    // which the packages compute correctly: they stay off, even when the environment sets
+    // them, and Run checks inputs against the caller's specs instead.
+    unsetenv("AOTI_RUNTIME_CHECK_INPUTS");
     try {
       package->loader_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(
           path, "model", /*run_single_threaded=*/false, std::max<size_t>(1, options.runners),
@@ -228,6 +229,11 @@ std::shared_ptr<AotiPackage> AotiPackage::Load(const std::string& path, AotiLoad
     }
   }
   package->num_inputs_ = CountInputs(package->loader_->get_call_spec());
+  if (!options.inputs.empty() && package->num_inputs_ != 0 && options.inputs.size() != package->num_inputs_) {
+    throw CodedError(code::kArgument, "'" + path + "' takes " + std::to_string(package->num_inputs_) + " input(s), " +
+                                          std::to_string(options.inputs.size()) + " input spec(s) given");
+  }
+  package->inputs_ = std::move(options.inputs);
   return package;
 }
 
@@ -238,8 +244,9 @@ AotiPackage::~AotiPackage() {
 }
 
 std::vector<at::Tensor> AotiPackage::Run(const std::vector<at::Tensor>& inputs) const {
-  if (num_inputs_ != 0 && inputs.size() != num_inputs_) {
-    throw CodedError(code::kArgument, "the package '" + path_ + "' takes " + std::to_string(num_inputs_) +
+  size_t expected = !inputs_.empty() ? inputs_.size() : num_inputs_;
+  if (expected != 0 && inputs.size() != expected) {
+    throw CodedError(code::kArgument, "the package '" + path_ + "' takes " + std::to_string(expected) +
                                           " tensor(s), got " + std::to_string(inputs.size()));
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -248,22 +255,51 @@ std::vector<at::Tensor> AotiPackage::Run(const std::vector<at::Tensor>& inputs) 
       throw CodedError(code::kDevice, "input " + std::to_string(i) + " is on " + inputs[i].device().str() +
                                           ", the package runs on " + device_.str());
     }
+    if (i < inputs_.size()) {
+      CheckInput(inputs[i], inputs_[i], i);
+    } else if (c10::isFloatingType(inputs[i].scalar_type()) && inputs[i].scalar_type() != dtype_) {
+      throw CodedError(code::kDtype, "input " + std::to_string(i) + " of '" + path_ + "' is " +
+                                         c10::toString(inputs[i].scalar_type()) + ", the package computes in " +
+                                         c10::toString(dtype_));
+    }
   }
-  // The generated code reads inputs with their strides; contiguous copies keep it on its fast path.
+  // The generated code reads inputs as dense row-major buffers: contiguous copies where needed.
   std::vector<at::Tensor> flat;
   flat.reserve(inputs.size());
   for (const auto& t : inputs) flat.push_back(t.contiguous());
-  try {
-    // nullptr: the CUDA runner uses the current stream, as TorchScript modules do.
-    return loader_->run(flat, nullptr);
-  } catch (const std::exception& e) {
-    // The package's own input checks (AOTI_RUNTIME_CHECK_INPUTS, turned on at load).
-    std::string message = e.what();
-    if (message.find("input_handles[") == std::string::npos) throw;
-    const char* kind = message.find("dtype") != std::string::npos ? code::kDtype
-                       : message.find("device") != std::string::npos ? code::kDevice
-                                                                       : code::kShape;
-    throw CodedError(kind, "the package '" + path_ + "' refused its inputs: " + message.substr(0, message.find('\n')));
+  // nullptr: the CUDA runner uses the current stream, as TorchScript modules do.
+  return loader_->run(flat, nullptr);
+}
+
+void AotiPackage::CheckInput(const at::Tensor& t, const AotiInputSpec& spec, size_t i) const {
+  std::string what = "input " + std::to_string(i) + (spec.name.empty() ? "" : " (" + spec.name + ")") + " of '" + path_ + "'";
+  std::string want = "[";
+  for (size_t d = 0; d < spec.dims.size(); ++d) {
+    int64_t s = spec.dims[d];
+    want += (d ? ", " : "") + (s > 0 ? std::to_string(s) : s == -1 ? std::string("k") : std::to_string(-s) + "k");
+  }
+  want += "] (k: any size >= 1)";
+  auto shape_of = [&]() {
+    std::string out = "[";
+    for (int64_t d = 0; d < t.dim(); ++d) out += (d ? ", " : "") + std::to_string(t.size(d));
+    return out + "]";
+  };
+  if (static_cast<size_t>(t.dim()) != spec.dims.size()) {
+    throw CodedError(code::kShape, what + " has shape " + shape_of() + " (rank " + std::to_string(t.dim()) +
+                                       "); the package takes " + want);
+  }
+  for (size_t d = 0; d < spec.dims.size(); ++d) {
+    int64_t s = spec.dims[d], n = t.size(static_cast<int64_t>(d));
+    bool ok = s > 0 ? n == s : n >= 1 && n % (-s) == 0;
+    if (!ok) {
+      throw CodedError(code::kShape, what + " has shape " + shape_of() + ": dim " + std::to_string(d) +
+                                         " does not fit; the package takes " + want);
+    }
+  }
+  c10::ScalarType dtype = spec.dtype.value_or(dtype_);
+  if (t.scalar_type() != dtype) {
+    throw CodedError(code::kDtype, what + " is " + c10::toString(t.scalar_type()) + ", the package takes " +
+                                       c10::toString(dtype));
   }
 }
 

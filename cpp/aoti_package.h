@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,12 +22,25 @@ class AOTIModelPackageLoader;
 
 namespace videovae {
 
+// What a package accepts for one input (AOTInductor records no input specs that libtorch
+// exposes, so the caller states them: the bundle manifest's aoti.shapes, or TorchModule.load's
+// `inputs`). Checked before every run, since the package's own generated checks stay off.
+struct AotiInputSpec {
+  std::string name;
+  // Per dim: > 0 that size; < 0 any positive multiple of -d (-1: any size >= 1).
+  std::vector<int64_t> dims;
+  // Unset: the package's floating dtype.
+  std::optional<c10::ScalarType> dtype;
+};
+
 struct AotiLoadOptions {
   c10::Device device{c10::kCPU};
   // Model instances in the loader's pool: that many calls run at once, more wait for one.
   size_t runners = 1;
   // Weights kept out of the .so (the package's constant FQNs -> tensors); empty: none given.
   std::unordered_map<std::string, at::Tensor> constants;
+  // One per input, in call order; empty: only the count, device and floating dtype are checked.
+  std::vector<AotiInputSpec> inputs;
 };
 
 class AotiPackage {
@@ -36,7 +50,8 @@ class AotiPackage {
   static std::shared_ptr<AotiPackage> Load(const std::string& path, AotiLoadOptions options);
   ~AotiPackage();
 
-  // Flat tensors in, flat tensors out (the package's calling convention). Thread-safe.
+  // Flat tensors in, flat tensors out (the package's calling convention). Thread-safe. Throws
+  // ERR_ARGUMENT (count), ERR_DEVICE, ERR_SHAPE / ERR_DTYPE (against the input specs).
   std::vector<at::Tensor> Run(const std::vector<at::Tensor>& inputs) const;
 
   size_t numInputs() const { return num_inputs_; }
@@ -47,12 +62,15 @@ class AotiPackage {
 
  private:
   AotiPackage() = default;
+  // Throws ERR_SHAPE / ERR_DTYPE when input i does not fit its spec.
+  void CheckInput(const at::Tensor& t, const AotiInputSpec& spec, size_t i) const;
 
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader_;
   std::unordered_map<std::string, std::string> metadata_;
   c10::Device device_{c10::kCPU};
   c10::ScalarType dtype_ = c10::kFloat;
   size_t num_inputs_ = 0;
+  std::vector<AotiInputSpec> inputs_;
   std::string path_;
 };
 

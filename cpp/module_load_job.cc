@@ -78,7 +78,9 @@ class PackageLoadJob : public Job {
   LoadedModule loaded_;
 };
 
-// { runners: number, constants: { [fqn]: tensor } | null }
+// { runners: number, constants: { [fqn]: tensor } | null,
+//   inputs: [{ name: string, dims: number[] (< 0: multiples of -d), dtype: string | null }] | null }
+// (lib/module.ts has validated the input specs.)
 AotiLoadOptions ParseAotiOptions(const Napi::Object& obj, const c10::Device& device) {
   AotiLoadOptions options;
   options.device = device;
@@ -97,6 +99,27 @@ AotiLoadOptions ParseAotiOptions(const Napi::Object& obj, const c10::Device& dev
     for (uint32_t i = 0; i < names.Length(); ++i) {
       std::string name = names.Get(i).As<Napi::String>();
       options.constants.emplace(name, UnwrapTensor(map.Get(name), "constant " + name));
+    }
+  }
+  Napi::Value inputs = obj.Get("inputs");
+  if (inputs.IsArray()) {
+    Napi::Array list = inputs.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      if (!list.Get(i).IsObject()) throw CodedError(code::kArgument, "inputs[" + std::to_string(i) + "] must be an object");
+      Napi::Object item = list.Get(i).As<Napi::Object>();
+      AotiInputSpec spec;
+      if (item.Get("name").IsString()) spec.name = item.Get("name").As<Napi::String>();
+      if (!item.Get("dims").IsArray()) throw CodedError(code::kArgument, "inputs[" + std::to_string(i) + "].dims must be an array");
+      Napi::Array dims = item.Get("dims").As<Napi::Array>();
+      for (uint32_t d = 0; d < dims.Length(); ++d) {
+        Napi::Value v = dims.Get(d);
+        if (!v.IsNumber() || v.As<Napi::Number>().Int64Value() == 0) {
+          throw CodedError(code::kArgument, "inputs[" + std::to_string(i) + "].dims must be non-zero integers");
+        }
+        spec.dims.push_back(v.As<Napi::Number>().Int64Value());
+      }
+      if (item.Get("dtype").IsString()) spec.dtype = ParseDtype(item.Get("dtype").As<Napi::String>());
+      options.inputs.push_back(std::move(spec));
     }
   }
   return options;

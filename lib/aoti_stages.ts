@@ -3,10 +3,12 @@
  * for one CPU instruction level (or GPU) and one torch release, so the manifest's "aoti" record
  * is checked against this process before any package is opened, then each package is loaded
  * with its weights (the `<stage>.weights.safetensors` side file, when the exporter kept them out
- * of the shared object). The native loader checks each package's own ISA record again.
+ * of the shared object) and its input specs (aoti.shapes), which every run is checked against.
+ * The native loader checks each package's own ISA record again.
  */
 import { readFileSync } from 'node:fs'
 
+import type { AotiInputSpec } from './aoti_inputs.js'
 import { IMAGE_STAGES, STAGE_NAMES, type AotiInfo, type BundleInfo } from './bundle.js'
 import { torchRelease } from './bundle_torch_version.js'
 import { VideoVaeError } from './errors.js'
@@ -108,7 +110,7 @@ export async function loadAotiStages(info: BundleInfo & { aoti: AotiInfo }, devi
     if (file !== undefined && file !== info.files[s]) files[`${s}_image`] = file
   }
   const loaded = await Promise.allSettled(
-    Object.entries(files).map(async ([key, file]) => [key, await loadPackage(file, aoti.weightFiles[key], device)] as const),
+    Object.entries(files).map(async ([key, file]) => [key, await loadPackage(file, aoti.weightFiles[key], aoti.inputs[key]!, device)] as const),
   )
   const modules = new Map(loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])))
   const failure = loaded.find((r) => r.status === 'rejected')
@@ -126,11 +128,15 @@ export async function loadAotiStages(info: BundleInfo & { aoti: AotiInfo }, devi
   }
 }
 
-async function loadPackage(file: string, weights: string | undefined, device: string): Promise<TorchModule> {
+async function loadPackage(file: string, weights: string | undefined, inputs: AotiInputSpec[], device: string): Promise<TorchModule> {
   let constants: Record<string, Tensor> | undefined
   if (weights !== undefined) constants = (await readSafetensors(weights, { device: device as 'cpu' })).tensors
   try {
-    return await TorchModule.load(file, { device, ...(constants ? { constants } : {}) })
+    return await TorchModule.load(file, { device, inputs, ...(constants ? { constants } : {}) })
+  } catch (e) {
+    // Specs from the manifest that do not fit the package: the bundle is at fault.
+    if (e instanceof VideoVaeError && e.code === 'ERR_ARGUMENT') throw new VideoVaeError('ERR_BUNDLE', `${file}: manifest aoti.shapes: ${e.message}`)
+    throw e
   } finally {
     for (const t of Object.values(constants ?? {})) t.dispose()
   }

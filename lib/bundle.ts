@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto'
 import * as path from 'node:path'
 
+import { toNativeSpecs, type AotiInputSpec } from './aoti_inputs.js'
 import { checkBundleFile, hashBundleFile, readBundleFile, realBundleRoot } from './bundle_files.js'
 import { VideoVaeError } from './errors.js'
 
@@ -89,10 +90,31 @@ export interface AotiInfo {
   dtype: string
   /** Dynamic shape ranges or buckets, as the exporter recorded them. */
   shapes: unknown
+  /** Each package's input specs (from shapes, in the compile dtype), by files key. */
+  inputs: Record<string, AotiInputSpec[]>
   /** The image-path packages (`<stage>_image`), absolute paths; a missing one: no image path. */
   imageFiles: Partial<Record<(typeof IMAGE_STAGES)[number], string>>
   /** Weights kept out of a package's shared object (`<stage>.weights.safetensors`), by files key. */
   weightFiles: Record<string, string>
+}
+
+/** aoti.shapes: per package, per input (in call order) its dims; every package needs one (its input checks). */
+function parseShapes(shapes: unknown, packages: string[], dtype: string, at: string): Record<string, AotiInputSpec[]> {
+  if (typeof shapes !== 'object' || shapes === null || Array.isArray(shapes)) {
+    throw bundleError(`${at}: "shapes" must map each package to its inputs' shapes; re-export the bundle`)
+  }
+  const out: Record<string, AotiInputSpec[]> = {}
+  for (const key of packages) {
+    const inputs = (shapes as Record<string, unknown>)[key]
+    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+      throw bundleError(`${at}: "shapes" has no inputs for package ${key}; re-export the bundle`)
+    }
+    const specs = Object.entries(inputs).map(([name, shape]) => ({ name, shape, dtype }))
+    // Validated here so that a bad manifest is ERR_BUNDLE at load, not a failure later.
+    toNativeSpecs(specs, `${at} shapes.${key}`, 'ERR_BUNDLE')
+    out[key] = specs as AotiInputSpec[]
+  }
+  return out
 }
 
 function parseAoti(m: Json, resolved: Record<string, string>, where: string): AotiInfo {
@@ -114,6 +136,7 @@ function parseAoti(m: Json, resolved: Record<string, string>, where: string): Ao
     cpuFlags: Array.isArray(a.cpu_flags) ? a.cpu_flags.filter((f): f is string => typeof f === 'string') : [],
     dtype: field<string>(a, 'dtype', 'string', at),
     shapes: a.shapes ?? null,
+    inputs: parseShapes(a.shapes, packages, field<string>(a, 'dtype', 'string', at), at),
     imageFiles: Object.fromEntries(IMAGE_STAGES.filter((s) => resolved[`${s}_image`]).map((s) => [s, resolved[`${s}_image`]])),
     weightFiles,
   }

@@ -1,10 +1,11 @@
 /**
  * TorchModule: a TorchScript module, or an AOTInductor package (.pt2), loaded onto one device.
  * Every call runs on a worker thread under inference mode; arguments are checked against the
- * method's schema (TorchScript) or by the package's own input checks (AOTInductor) first.
+ * method's schema (TorchScript) or against the load's input specs (AOTInductor, lib/aoti_inputs.ts) first.
  */
 import { types } from 'node:util'
 
+import { toNativeSpecs, type AotiInputSpec } from './aoti_inputs.js'
 import { normalizeDevice } from './device.js'
 import { deviceConcurrency, runOnDevice } from './device_queue.js'
 import { nativeAsync, nativeSync, VideoVaeError } from './errors.js'
@@ -39,6 +40,15 @@ export interface TorchModuleLoadOptions {
    * (package_constants_in_so=False), by constant FQN, handed over with load_constants.
    */
   constants?: Readonly<Record<string, Tensor>>
+  /**
+   * AOTInductor packages only: what each input must be, in call order, checked before every
+   * run (rank, each dim, dtype; ERR_SHAPE / ERR_DTYPE / ERR_ARGUMENT for the count). Dims: a
+   * number, 'k' (any size >= 1) or '<m>k' (multiples of m), e.g. `[{ shape: ['k', 3, '4k',
+   * '8k', '8k'] }]`; dtype defaults to the package's. libtorch exposes no such record of the
+   * package, and its own generated checks stay off (they refuse size 1): without `inputs`
+   * only the count, device and floating dtype are checked, and a wrong shape can read out of bounds.
+   */
+  inputs?: readonly AotiInputSpec[]
 }
 
 /** Paths that load as AOTInductor packages rather than TorchScript archives. */
@@ -95,8 +105,8 @@ export class TorchModule implements Disposable {
     if (typeof path !== 'string') throw new VideoVaeError('ERR_ARGUMENT', 'path must be a string')
     const device = normalizeDevice(options.device)
     if (isAotiPackage(path)) return TorchModule.#loadPackage(path, device, options)
-    if (options.runners !== undefined || options.constants !== undefined) {
-      throw new VideoVaeError('ERR_ARGUMENT', 'runners and constants are for AOTInductor packages (.pt2) only')
+    if (options.runners !== undefined || options.constants !== undefined || options.inputs !== undefined) {
+      throw new VideoVaeError('ERR_ARGUMENT', 'runners, constants and inputs are for AOTInductor packages (.pt2) only')
     }
     const dtype = options.dtype ?? null
     const quantized = options.quantizedWeights?.map((w): [string, NativeTensorHandle, NativeTensorHandle] => [
@@ -124,7 +134,8 @@ export class TorchModule implements Disposable {
         constants[name] = t.handle()
       }
     }
-    const aoti = { runners, constants }
+    const inputs = options.inputs === undefined ? null : toNativeSpecs(options.inputs, 'inputs', 'ERR_ARGUMENT')
+    const aoti = { runners, constants, inputs }
     const handle = await runOnDevice(device, () => nativeAsync(() => native().moduleLoad(path, device, null, null, aoti)))
     return new TorchModule(handle)
   }

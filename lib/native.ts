@@ -7,6 +7,7 @@
  * `code` (see errors.ts).
  */
 import type { DType, TensorArray } from './dtype.js'
+import type { NativeAotiInputSpec } from './aoti_inputs.js'
 import { loadAddon } from './native_loader.js'
 
 /** The native side's view of the options (flat, numbers only). */
@@ -148,7 +149,7 @@ export interface NativeAddon {
     dtype: DType | null,
     quantized?: [string, NativeTensorHandle, NativeTensorHandle][] | null,
     /** Set: `path` is an AOTInductor package (.pt2); constants are the weights kept out of its .so. */
-    aoti?: { runners: number; constants: Record<string, NativeTensorHandle> | null } | null,
+    aoti?: { runners: number; constants: Record<string, NativeTensorHandle> | null; inputs: NativeAotiInputSpec[] | null } | null,
   ): Promise<NativeModuleHandle>
   moduleInfo(module: NativeModuleHandle): { device: string; methods: string[]; engine: 'torchscript' | 'aoti' }
   moduleDispose(module: NativeModuleHandle): boolean

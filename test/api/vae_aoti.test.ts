@@ -35,8 +35,7 @@ function editedBundle(edit: (m: Record<string, any>) => void): string {
 describe('VideoVAE on an AOTInductor bundle', { skip: needsPython }, () => {
   let aoti: VideoVAE
   let ts: VideoVAE
-  // uint8 frames [B=2, T=8, H=32, W=40, 3] with some structure. Every dynamic size the packages
-  // see stays >= 2: Inductor compiles dynamic dims for >= 2 and the packages refuse 1.
+  // uint8 frames [B=2, T=8, H=32, W=40, 3] with some structure.
   const video = Tensor.from(new Uint8Array(2 * 8 * 32 * 40 * 3).map((_, i) => (i * 37 + (i >> 7) * 11) % 256), [2, 8, 32, 40, 3], { dtype: 'uint8' })
 
   before(async () => {
@@ -74,6 +73,51 @@ describe('VideoVAE on an AOTInductor bundle', { skip: needsPython }, () => {
       assert.equal(await maxAbsDiff(again, ra), 0, 'deterministic run to run')
     })
   }
+
+  test('size 1 on the dynamic dims (B=1; 4 frames: latent T=1; one image) matches the TorchScript bundle', async () => {
+    // Inductor compiles dynamic dims for sizes >= 2 and its generated checks refuse 1: they stay off.
+    const frames = (t: number) => Tensor.from(new Uint8Array(t * 32 * 40 * 3).map((_, i) => (i * 29 + (i >> 6) * 7) % 256), [1, t, 32, 40, 3], { dtype: 'uint8' })
+    for (const [clip, options] of [[frames(4), {}], [frames(1), { image: true }]] as const) {
+      const a = await aoti.encode(clip, { ...options, posterior: true })
+      const b = await ts.encode(clip, { ...options, posterior: true })
+      assert.equal(a.mean.shape[0], 1)
+      assert.equal(a.mean.shape[2], 1)
+      assert.ok((await maxAbsDiff(a.mean, b.mean)) < 1e-5, 'mean')
+      assert.ok((await maxAbsDiff(a.logvar, b.logvar)) < 1e-5, 'logvar')
+      assert.ok((await maxAbsDiff(await aoti.decode(a.latent, options), await ts.decode(a.latent, options))) < 1e-5, 'decode')
+    }
+  })
+
+  test('each stage checks its inputs against the manifest shapes before it runs', async () => {
+    const zeros = (dims: number[], dtype: 'float32' | 'float64' = 'float32') =>
+      Tensor.from(dtype === 'float32' ? new Float32Array(dims.reduce((a, b) => a * b)) : new Float64Array(dims.reduce((a, b) => a * b)), dims, { dtype })
+    const [spatialEncoder, temporalEncoder] = aoti.stages
+    // temporal_encoder x: [k, 4, 4k, k, k]
+    await assert.rejects(temporalEncoder!.forward(zeros([1, 4, 6, 2, 2])), code('ERR_SHAPE', /dim 2 does not fit; the package takes \[k, 4, 4k, k, k\]/))
+    await assert.rejects(temporalEncoder!.forward(zeros([1, 5, 4, 2, 2])), code('ERR_SHAPE', /dim 1 does not fit/))
+    await assert.rejects(temporalEncoder!.forward(zeros([4, 4, 2, 2])), code('ERR_SHAPE', /rank 4/))
+    await assert.rejects(temporalEncoder!.forward(zeros([1, 4, 4, 2, 2], 'float64')), code('ERR_DTYPE', /Double, the package takes Float/))
+    await assert.rejects(temporalEncoder!.forward(zeros([1, 4, 4, 2, 2]), zeros([1])), code('ERR_ARGUMENT'))
+    // spatial_encoder x: [k, 3, k, 8k, 8k]
+    await assert.rejects(spatialEncoder!.forward(zeros([1, 3, 1, 8, 12])), code('ERR_SHAPE', /dim 4 does not fit/))
+    const out = (await spatialEncoder!.forward(zeros([1, 3, 1, 8, 16]))) as Tensor[]
+    assert.equal(out.length, 2)
+  })
+
+  test('manifest shapes missing or malformed: ERR_BUNDLE at load', async () => {
+    const missing = editedBundle((m) => {
+      delete m.aoti.shapes.temporal_decoder
+    })
+    await assert.rejects(VideoVAE.load(missing, { verify: false }), code('ERR_BUNDLE', /no inputs for package temporal_decoder/))
+    const bad = editedBundle((m) => {
+      m.aoti.shapes.spatial_encoder.x[2] = '4x'
+    })
+    await assert.rejects(VideoVAE.load(bad, { verify: false }), code('ERR_BUNDLE', /"4x" is not a size/))
+    const count = editedBundle((m) => {
+      m.aoti.shapes.spatial_decoder.text_emb = ['k', 100, 1024]
+    })
+    await assert.rejects(VideoVAE.load(count, { verify: false }), code('ERR_BUNDLE', /2 input spec/))
+  })
 
   test('a bundle without image-path packages refuses the image path only', async () => {
     const dir = editedBundle((m) => {

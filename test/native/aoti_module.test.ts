@@ -1,6 +1,6 @@
 // TorchModule.load of an AOTInductor package (.pt2): outputs against PyTorch eager, weights handed
-// over at load (load_constants), a runner pool under concurrent calls, the package's input checks,
-// the CPU instruction-set check, and the loader's temp directory going away with the module.
+// over at load (load_constants), a runner pool under concurrent calls, the input specs checked
+// before each run (size 1 included), the CPU instruction-set check, and the loader's temp directory going away with the module.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -81,21 +81,69 @@ describe('AOTInductor packages in TorchModule', { skip: needsPython }, () => {
     await assert.rejects(load({ 'stage.conv.weight': short }), (e: unknown) => code('ERR_BUNDLE')(e) && /bytes/.test((e as Error).message))
   })
 
-  test('bad inputs get coded errors from the package input checks, not a crash', async () => {
-    const net = await TorchModule.load(aotiFixtures().decoder, { constants: weights })
+  // The decoder's inputs: [z [B,4,T,h,w]], every dim but the channels dynamic.
+  const inputs = [{ name: 'x', shape: ['k', 4, 'k', 'k', 'k'] }]
+  const filled = (dims: number[], f: (i: number) => number = (i) => Math.sin(i)) =>
+    Tensor.from(new Float32Array(dims.reduce((a, b) => a * b)).map((_, i) => f(i)), dims)
+
+  test('size 1 runs on every dynamic dim, even with the generated checks asked for in the environment', async () => {
+    // Inductor compiles dynamic dims for sizes >= 2 and its generated checks refuse 1; the
+    // packages compute size 1 correctly, so the addon keeps those checks off.
+    process.env.AOTI_RUNTIME_CHECK_INPUTS = '1'
+    const net = await TorchModule.load(aotiFixtures().decoder, { constants: weights, inputs })
+    delete process.env.AOTI_RUNTIME_CHECK_INPUTS
+    const one = filled([1, 4, 1, 1, 1])
+    const [y1] = (await net.forward(one)) as Tensor[]
+    assert.deepEqual(y1!.shape, [1, 3, 1, 8, 8])
+    // The same item twice in a batch of 2 (sizes the package is compiled for): both halves equal it.
+    const two = filled([2, 4, 1, 1, 1], (i) => Math.sin(i % 4))
+    const [y2] = (await net.forward(two)) as Tensor[]
+    const a = (await y1!.data()) as Float32Array
+    const b = (await y2!.data()) as Float32Array
+    let max = 0
+    for (let i = 0; i < b.length; i++) max = Math.max(max, Math.abs(b[i]! - a[i % a.length]!))
+    assert.ok(max < 1e-5, `size 1 differs from the batch of 2 by ${max}`)
+    net.dispose()
+  })
+
+  test('inputs that do not fit the specs get coded errors before the package runs', async () => {
+    const net = await TorchModule.load(aotiFixtures().decoder, { constants: weights, inputs })
     const x64 = await io.x!.to({ dtype: 'float64' })
-    await assert.rejects(net.forward(x64), code('ERR_DTYPE'))
+    await assert.rejects(net.forward(x64), (e: unknown) => code('ERR_DTYPE')(e) && /input 0 \(x\).*Double, the package takes Float/.test((e as Error).message))
     const shape = (dims: number[], words: RegExp) =>
-      assert.rejects(net.forward(Tensor.from(new Float32Array(dims.reduce((a, b) => a * b)), dims)), (e: unknown) => code('ERR_SHAPE')(e) && words.test((e as Error).message))
-    await shape([2, 4, 2, 2, 65], /too large at 4/) // w past the exported range (64)
-    await shape([2, 5, 2, 2, 2], /unmatched dim value at 1/) // 5 channels, not 4
-    // Inductor assumes dynamic dims >= 2 (its code may be wrong for 1): the package refuses 1.
-    await shape([1, 4, 2, 2, 2], /too small at 0/)
+      assert.rejects(net.forward(filled(dims)), (e: unknown) => code('ERR_SHAPE')(e) && words.test((e as Error).message))
+    await shape([2, 5, 2, 2, 2], /dim 1 does not fit; the package takes \[k, 4, k, k, k\]/) // 5 channels, not 4
+    await shape([2, 4, 2, 2], /rank 4/)
+    await shape([2, 4, 2, 2, 2, 1], /rank 6/)
+    await shape([2, 4, 0, 2, 2], /dim 2 does not fit/) // empty: k is any size >= 1
     await assert.rejects(net.forward(io.x!, io.x!), code('ERR_ARGUMENT'))
     await assert.rejects(net.forward(1 as unknown as Tensor), code('ERR_ARGUMENT'))
     await assert.rejects(net.call('other', io.x!), code('ERR_MODULE'))
     // Still works afterwards.
     const [y] = (await net.forward(io.x!)) as ModuleResult[] as Tensor[]
+    assert.ok((await maxAbsDiff(y!, io.y!)) < 1e-5)
+    net.dispose()
+  })
+
+  test('multiples in the specs; bad specs are argument errors', async () => {
+    const net = await TorchModule.load(aotiFixtures().decoder, { constants: weights, inputs: [{ shape: ['k', 4, '4k', 'k', 'k'], dtype: 'float32' }] })
+    await assert.rejects(net.forward(filled([1, 4, 6, 1, 1])), (e: unknown) => code('ERR_SHAPE')(e) && /dim 2 does not fit; the package takes \[k, 4, 4k, k, k\]/.test((e as Error).message))
+    const [y] = (await net.forward(filled([1, 4, 8, 1, 1]))) as Tensor[]
+    assert.deepEqual(y!.shape, [1, 3, 8, 8, 8])
+    net.dispose()
+    const load = (specs: unknown) => TorchModule.load(aotiFixtures().decoder, { constants: weights, inputs: specs as typeof inputs })
+    await assert.rejects(load([{ shape: ['k', 4, 'x', 'k', 'k'] }]), (e: unknown) => code('ERR_ARGUMENT')(e) && /"x" is not a size/.test((e as Error).message))
+    await assert.rejects(load([{ shape: ['k', 0, 'k', 'k', 'k'] }]), code('ERR_ARGUMENT'))
+    await assert.rejects(load([{ shape: ['k', 4, 'k', 'k', 'k'], dtype: 'float33' }]), code('ERR_ARGUMENT'))
+    await assert.rejects(load([...inputs, ...inputs]), (e: unknown) => code('ERR_ARGUMENT')(e) && /takes 1 input\(s\), 2 input spec\(s\)/.test((e as Error).message))
+    await assert.rejects(TorchModule.load(path.join(aotiFixtures().dir, 'bundle-ts', 'spatial_decoder.pt'), { inputs }), code('ERR_ARGUMENT'))
+  })
+
+  test('without specs: the count, device and floating dtype are still checked', async () => {
+    const net = await TorchModule.load(aotiFixtures().decoder, { constants: weights })
+    await assert.rejects(net.forward(await io.x!.to({ dtype: 'float64' })), code('ERR_DTYPE'))
+    await assert.rejects(net.forward(io.x!, io.x!), code('ERR_ARGUMENT'))
+    const [y] = (await net.forward(io.x!)) as Tensor[]
     assert.ok((await maxAbsDiff(y!, io.y!)) < 1e-5)
     net.dispose()
   })
