@@ -3,7 +3,7 @@
 Usage: aoti_swap_weights.py AOTI_BUNDLE TS_OWN TS_OTHER OUT. AOTI_BUNDLE keeps its weights in
 side files (<package>.weights.safetensors, keys = the package's constant FQNs, "stage." + the
 TorchScript stage's state-dict key); TS_OWN is the TorchScript bundle of its own weights and
-TS_OTHER that of the weights wanted. OUT gets the manifest and links to the packages, and side
+TS_OTHER that of the weights wanted. OUT gets the manifest and the packages (hard links), and side
 files with TS_OTHER's weights. Inductor may compile small constants into the code (then they are
 no side-file key): when such a (tiny) constant differs between the two weight sets the package cannot
 take the other weights, and the script prints {"swappable": false, "reason": ...} and writes
@@ -11,6 +11,7 @@ nothing else; else {"swappable": true}.
 """
 import json
 import os
+import shutil
 import sys
 
 import torch
@@ -52,7 +53,11 @@ def main() -> None:
     for name in os.listdir(bundle):
         target = os.path.join(out, name)
         if not os.path.exists(target):
-            os.symlink(os.path.join(os.path.abspath(bundle), name), target)
+            # Bundles refuse symlinks out of their directory: hard links, else copies.
+            try:
+                os.link(os.path.join(bundle, name), target)
+            except OSError:
+                shutil.copy2(os.path.join(bundle, name), target)
     print(json.dumps({"swappable": True}))
 
 
