@@ -4,6 +4,7 @@
  */
 export { Tensor, type TensorFromOptions, type TensorToOptions } from './tensor.js'
 export { TorchModule, type ModuleArgument, type ModuleResult, type QuantizedWeight, type TorchModuleLoadOptions } from './module.js'
+export type { AotiInputSpec, AotiDim } from './aoti_inputs.js'
 export { memory, cuda, setNumThreads, getNumThreads, maxThreads, libtorchInfo, type MemoryInfo, type HostCacheInfo } from './runtime.js'
 export { readSafetensors, writeSafetensors, type SafetensorsContent, type ReadSafetensorsOptions, type HostArray, type SafetensorsValue } from './safetensors.js'
 export { setDeviceConcurrency } from './device_queue.js'
