@@ -7,6 +7,7 @@
       "sources": [
         "cpp/addon.cc",
         "cpp/addon_state.cc",
+        "cpp/aoti_package.cc",
         "cpp/buffer_leases.cc",
         "cpp/channels_last.cc",
         "cpp/device.cc",

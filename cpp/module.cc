@@ -37,6 +37,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Object out = Napi::Object::New(env);
     out.Set("device", DeviceName(loaded.device));
     out.Set("methods", methods);
+    out.Set("engine", loaded.package ? "aoti" : "torchscript");
     return out;
   });
 }

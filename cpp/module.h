@@ -1,5 +1,6 @@
-// TorchScript module handles: an External owning a shared torch::jit::Module. Calls copy the
-// shared_ptr when they start, so dispose() while a call runs frees the module afterwards.
+// Module handles: an External owning a shared torch::jit::Module (TorchScript) or a shared
+// AOTInductor package (.pt2). Calls copy the shared_ptr when they start, so dispose() while a
+// call runs frees the module afterwards.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -15,8 +16,11 @@ struct Module;
 
 namespace videovae {
 
+class AotiPackage;
+
 struct LoadedModule {
-  std::shared_ptr<torch::jit::Module> module;
+  std::shared_ptr<torch::jit::Module> module;  // TorchScript, or
+  std::shared_ptr<const AotiPackage> package;  // an AOTInductor package (one method: forward)
   c10::Device device{c10::kCPU};
   std::vector<std::string> methods;
 };

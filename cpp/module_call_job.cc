@@ -1,13 +1,40 @@
-// moduleCall(module, methodName, args[]) -> Promise<result>: runs one TorchScript method.
+// moduleCall(module, methodName, args[]) -> Promise<result>: runs one TorchScript method, or an
+// AOTInductor package (flat tensors in, an array of tensors out).
 #include <torch/csrc/jit/api/module.h>
 
+#include "aoti_package.h"
 #include "device.h"
 #include "ivalue_convert.h"
 #include "job.h"
 #include "module.h"
+#include "tensor.h"
 
 namespace videovae {
 namespace {
+
+class PackageCallJob : public Job {
+ public:
+  PackageCallJob(Napi::Env env, const LoadedModule& loaded, std::vector<at::Tensor> inputs)
+      : Job(env, "videovae:packageCall", loaded.device), package_(loaded.package), inputs_(std::move(inputs)) {}
+
+ protected:
+  void Run() override {
+    outputs_ = package_->Run(inputs_);
+    inputs_.clear();
+    SynchronizeDevice(package_->device());
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Value out = FromIValue(env, c10::IValue(c10::List<at::Tensor>(outputs_)));
+    outputs_.clear();
+    return out;
+  }
+
+ private:
+  std::shared_ptr<const AotiPackage> package_;
+  std::vector<at::Tensor> inputs_;
+  std::vector<at::Tensor> outputs_;
+};
 
 class ModuleCallJob : public Job {
  public:
@@ -68,6 +95,20 @@ Napi::Value ModuleCall(const Napi::CallbackInfo& info) {
   return StartJob(info, [&]() -> Job* {
     const LoadedModule& loaded = UnwrapModule(info[0]);
     std::string name = info[1].As<Napi::String>();
+    if (loaded.package) {
+      if (name != "forward") throw CodedError(code::kModule, "an AOTInductor package has one method, forward, not '" + name + "'");
+      if (!info[2].IsArray()) throw CodedError(code::kArgument, "arguments must be an array");
+      Napi::Array args = info[2].As<Napi::Array>();
+      std::vector<at::Tensor> inputs;
+      for (uint32_t i = 0; i < args.Length(); ++i) {
+        inputs.push_back(UnwrapTensor(args.Get(i), "argument " + std::to_string(i) + " of an AOTInductor package"));
+      }
+      if (loaded.package->numInputs() != 0 && inputs.size() != loaded.package->numInputs()) {
+        throw CodedError(code::kArgument, "the package takes " + std::to_string(loaded.package->numInputs()) +
+                                              " tensor(s), got " + std::to_string(inputs.size()));
+      }
+      return new PackageCallJob(info.Env(), loaded, std::move(inputs));
+    }
     std::optional<torch::jit::Method> method = loaded.module->find_method(name);
     if (!method) throw CodedError(code::kModule, "the module has no method '" + name + "'");
     if (!info[2].IsArray()) throw CodedError(code::kArgument, "arguments must be an array");

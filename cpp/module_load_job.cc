@@ -1,12 +1,14 @@
-// moduleLoad(path, device, dtype?, quantized?) -> Promise<module handle>: reads a TorchScript
-// archive onto a device, fills in int8-stored weights, optionally converts its floating
-// parameters and buffers to `dtype`.
+// moduleLoad(path, device, dtype?, quantized?, aoti?) -> Promise<module handle>: reads a
+// TorchScript archive onto a device, fills in int8-stored weights, optionally converts its
+// floating parameters and buffers to `dtype`. With `aoti` ({ runners, constants }) it loads an
+// AOTInductor package (.pt2) instead, handing it the weights kept out of its shared object.
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <unordered_map>
 
 #include <filesystem>
 
+#include "aoti_package.h"
 #include "channels_last.h"
 #include "device.h"
 #include "dtype.h"
@@ -55,6 +57,75 @@ void FillQuantizedWeights(torch::jit::Module& module, const std::vector<Quantize
   }
 }
 
+class PackageLoadJob : public Job {
+ public:
+  PackageLoadJob(Napi::Env env, std::string path, AotiLoadOptions options)
+      : Job(env, "videovae:packageLoad", options.device), path_(std::move(path)), options_(std::move(options)) {}
+
+ protected:
+  void Run() override {
+    LoadedModule loaded;
+    loaded.device = options_.device;
+    loaded.package = AotiPackage::Load(path_, std::move(options_));
+    loaded.methods = {"forward"};
+    loaded_ = std::move(loaded);
+  }
+
+  Napi::Value Result(Napi::Env env) override { return WrapModule(env, std::move(loaded_)); }
+
+ private:
+  std::string path_;
+  AotiLoadOptions options_;
+  LoadedModule loaded_;
+};
+
+// { runners: number, constants: { [fqn]: tensor } | null,
+//   inputs: [{ name: string, dims: number[] (< 0: multiples of -d), dtype: string | null }] | null }
+// (lib/module.ts has validated the input specs.)
+AotiLoadOptions ParseAotiOptions(const Napi::Object& obj, const c10::Device& device) {
+  AotiLoadOptions options;
+  options.device = device;
+  Napi::Value runners = obj.Get("runners");
+  if (!runners.IsUndefined() && !runners.IsNull()) {
+    if (!runners.IsNumber() || runners.As<Napi::Number>().Int64Value() < 1 || runners.As<Napi::Number>().Int64Value() > 1024) {
+      throw CodedError(code::kArgument, "runners must be an integer from 1 to 1024");
+    }
+    options.runners = static_cast<size_t>(runners.As<Napi::Number>().Int64Value());
+  }
+  Napi::Value constants = obj.Get("constants");
+  if (!constants.IsUndefined() && !constants.IsNull()) {
+    if (!constants.IsObject()) throw CodedError(code::kArgument, "constants must be an object of tensors");
+    Napi::Object map = constants.As<Napi::Object>();
+    Napi::Array names = map.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      std::string name = names.Get(i).As<Napi::String>();
+      options.constants.emplace(name, UnwrapTensor(map.Get(name), "constant " + name));
+    }
+  }
+  Napi::Value inputs = obj.Get("inputs");
+  if (inputs.IsArray()) {
+    Napi::Array list = inputs.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      if (!list.Get(i).IsObject()) throw CodedError(code::kArgument, "inputs[" + std::to_string(i) + "] must be an object");
+      Napi::Object item = list.Get(i).As<Napi::Object>();
+      AotiInputSpec spec;
+      if (item.Get("name").IsString()) spec.name = item.Get("name").As<Napi::String>();
+      if (!item.Get("dims").IsArray()) throw CodedError(code::kArgument, "inputs[" + std::to_string(i) + "].dims must be an array");
+      Napi::Array dims = item.Get("dims").As<Napi::Array>();
+      for (uint32_t d = 0; d < dims.Length(); ++d) {
+        Napi::Value v = dims.Get(d);
+        if (!v.IsNumber() || v.As<Napi::Number>().Int64Value() == 0) {
+          throw CodedError(code::kArgument, "inputs[" + std::to_string(i) + "].dims must be non-zero integers");
+        }
+        spec.dims.push_back(v.As<Napi::Number>().Int64Value());
+      }
+      if (item.Get("dtype").IsString()) spec.dtype = ParseDtype(item.Get("dtype").As<Napi::String>());
+      options.inputs.push_back(std::move(spec));
+    }
+  }
+  return options;
+}
+
 class ModuleLoadJob : public Job {
  public:
   ModuleLoadJob(Napi::Env env, std::string path, c10::Device device, std::optional<c10::ScalarType> dtype,
@@ -98,6 +169,12 @@ Napi::Value ModuleLoad(const Napi::CallbackInfo& info) {
   return StartJob(info, [&]() -> Job* {
     if (!info[0].IsString()) throw CodedError(code::kArgument, "path must be a string");
     c10::Device device = ParseDevice(info[1].As<Napi::String>());
+    if (info.Length() > 4 && info[4].IsObject()) {
+      if ((info[2].IsString()) || info[3].IsArray()) {
+        throw CodedError(code::kArgument, "an AOTInductor package runs in the dtype it was exported in: no dtype or quantized weights");
+      }
+      return new PackageLoadJob(info.Env(), info[0].As<Napi::String>(), ParseAotiOptions(info[4].As<Napi::Object>(), device));
+    }
     std::optional<c10::ScalarType> dtype;
     if (info.Length() > 2 && info[2].IsString()) {
       dtype = ParseDtype(info[2].As<Napi::String>());

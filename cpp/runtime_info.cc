@@ -7,6 +7,7 @@
 
 #include <regex>
 
+#include "aoti_package.h"
 #include "errors.h"
 
 // Set by binding.gyp / CMakeLists.txt from scripts/libtorch.js.
@@ -60,6 +61,11 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
     if (dladdr(reinterpret_cast<void*>(&at::show_config), &where) != 0 && where.dli_fname != nullptr) {
       out.Set("library", where.dli_fname);
     }
+    // What AOTInductor CPU kernels this process can run (checked against a package's ISA).
+    std::vector<std::string> isa = SupportedCpuIsa();
+    Napi::Array cpu_isa = Napi::Array::New(env, isa.size());
+    for (size_t i = 0; i < isa.size(); ++i) cpu_isa.Set(static_cast<uint32_t>(i), isa[i]);
+    out.Set("cpuIsa", cpu_isa);
     return out;
   });
 }

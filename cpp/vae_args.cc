@@ -7,21 +7,42 @@
 #include "module.h"
 #include "tensor.h"
 
+#include <vector>
+
 namespace videovae {
 
 StagesOnDevice UnwrapStages(const Napi::Value& value) {
-  if (!value.IsArray() || value.As<Napi::Array>().Length() != 4) {
-    throw CodedError(code::kArgument, "expected the four stage modules of a bundle");
+  uint32_t count = value.IsArray() ? value.As<Napi::Array>().Length() : 0;
+  if (count != 4 && count != 6) {
+    throw CodedError(code::kArgument, "expected the four stage modules of a bundle (and two image-path packages)");
   }
   auto array = value.As<Napi::Array>();
-  const LoadedModule* loaded[4];
-  for (uint32_t i = 0; i < 4; ++i) loaded[i] = &UnwrapModule(array.Get(i));
-  for (uint32_t i = 1; i < 4; ++i) {
-    if (loaded[i]->device != loaded[0]->device) {
+  std::vector<const LoadedModule*> loaded;
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value item = array.Get(i);
+    // The image-path packages (items 4 and 5) may be null: the bundle then has no image path.
+    loaded.push_back(i >= 4 && (item.IsNull() || item.IsUndefined()) ? nullptr : &UnwrapModule(item));
+  }
+  bool aoti = loaded[0]->package != nullptr;
+  for (const LoadedModule* m : loaded) {
+    if (m == nullptr) continue;
+    if (m->device != loaded[0]->device) {
       throw CodedError(code::kDevice, "the stage modules of a bundle must live on one device");
     }
+    if ((m->package != nullptr) != aoti) {
+      throw CodedError(code::kArgument, "the stage modules of a bundle must all be TorchScript or all AOTInductor packages");
+    }
   }
-  return {{loaded[0]->module, loaded[1]->module, loaded[2]->module, loaded[3]->module}, loaded[0]->device};
+  if (!aoti) {
+    if (count != 4) throw CodedError(code::kArgument, "image-path packages are for AOTInductor stages only");
+    return {{scriptStage(loaded[0]->module), scriptStage(loaded[1]->module), scriptStage(loaded[2]->module),
+             scriptStage(loaded[3]->module)},
+            loaded[0]->device};
+  }
+  auto image = [&](uint32_t i) { return i < count && loaded[i] ? loaded[i]->package : nullptr; };
+  return {{aotiStage(loaded[0]->package, image(4)), aotiStage(loaded[1]->package, nullptr),
+           aotiStage(loaded[2]->package, nullptr), aotiStage(loaded[3]->package, image(5))},
+          loaded[0]->device};
 }
 
 TextInputs UnwrapText(const Napi::Value& value) {

@@ -36,10 +36,7 @@ class VaeJob : public Job {
   }
 
   // The floating dtype the stage weights are stored in (inputs are cast to it).
-  c10::ScalarType ComputeDtype() const {
-    for (const auto& p : stages_.spatialEncoder->parameters()) return p.scalar_type();
-    return c10::kFloat;
-  }
+  c10::ScalarType ComputeDtype() const { return stages_.spatialEncoder->dtype(); }
 
   VaeStages stages_;
   c10::Device device_;

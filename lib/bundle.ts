@@ -1,8 +1,10 @@
-// Reading and verifying a bundle directory: manifest.json plus one TorchScript file per
-// stage (the contract written by python/videovae/export.py). Nothing here runs a model.
+// Reading and verifying a bundle directory: manifest.json plus one TorchScript file (or, with
+// "engine": "aoti", one AOTInductor package) per stage (the contract written by
+// python/videovae/export.py). Nothing here runs a model.
 import { createHash } from 'node:crypto'
 import * as path from 'node:path'
 
+import { toNativeSpecs, type AotiInputSpec } from './aoti_inputs.js'
 import { checkBundleFile, hashBundleFile, readBundleFile, realBundleRoot } from './bundle_files.js'
 import { VideoVaeError } from './errors.js'
 import { rulesProblem } from './rules.js'
@@ -61,7 +63,11 @@ export interface BundleInfo {
    */
   mode: 'exact' | 'fast'
   torchVersion: string
-  /** Absolute path of each stage's TorchScript file, verified against its sha256. */
+  /** 'torchscript' (the default), or 'aoti': the stages are AOTInductor packages (.pt2). */
+  engine: 'torchscript' | 'aoti'
+  /** How the packages of an `aoti` bundle were compiled (manifest "aoti"); null for TorchScript. */
+  aoti: AotiInfo | null
+  /** Absolute path of each stage's TorchScript file (or .pt2 package), verified against its sha256. */
   files: Record<StageName, string>
   /** Any extra files (e.g. `t5_encoder`, `spiece_model`), absolute paths. */
   extraFiles: Record<string, string>
@@ -69,6 +75,75 @@ export interface BundleInfo {
   t5: T5Info | null
   /** sha256 of manifest.json: identifies the bundle in latent metadata. */
   sha256: string
+}
+
+/** The stages whose image path is a package of its own in an AOTInductor bundle. */
+export const IMAGE_STAGES = ['spatial_encoder', 'spatial_decoder'] as const
+
+/** The AOTInductor build of a bundle (manifest "aoti", see docs in the README "Engines"). */
+export interface AotiInfo {
+  /** The torch that compiled the packages: a libtorch of another major.minor is refused. */
+  torchVersion: string
+  /** Packages run only on the device kind they were compiled for. */
+  device: 'cpu' | 'cuda'
+  /** The vector ISA the CPU kernels were generated for (avx2, avx512, ... or none), checked at load. */
+  cpuIsa: string
+  /** The /proc/cpuinfo flags the kernels need (manifest cpu_flags, optional), checked at load. */
+  cpuFlags: string[]
+  /** The dtype the packages compute in (fixed at export). */
+  dtype: string
+  /** Dynamic shape ranges or buckets, as the exporter recorded them. */
+  shapes: unknown
+  /** Each package's input specs (from shapes, in the compile dtype), by files key. */
+  inputs: Record<string, AotiInputSpec[]>
+  /** The image-path packages (`<stage>_image`), absolute paths; a missing one: no image path. */
+  imageFiles: Partial<Record<(typeof IMAGE_STAGES)[number], string>>
+  /** Weights kept out of a package's shared object (`<stage>.weights.safetensors`), by files key. */
+  weightFiles: Record<string, string>
+}
+
+/** aoti.shapes: per package, per input (in call order) its dims; every package needs one (its input checks). */
+function parseShapes(shapes: unknown, packages: string[], dtype: string, at: string): Record<string, AotiInputSpec[]> {
+  if (typeof shapes !== 'object' || shapes === null || Array.isArray(shapes)) {
+    throw bundleError(`${at}: "shapes" must map each package to its inputs' shapes; re-export the bundle`)
+  }
+  const out: Record<string, AotiInputSpec[]> = {}
+  for (const key of packages) {
+    const inputs = (shapes as Record<string, unknown>)[key]
+    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+      throw bundleError(`${at}: "shapes" has no inputs for package ${key}; re-export the bundle`)
+    }
+    const specs = Object.entries(inputs).map(([name, shape]) => ({ name, shape, dtype }))
+    // Validated here so that a bad manifest is ERR_BUNDLE at load, not a failure later.
+    toNativeSpecs(specs, `${at} shapes.${key}`, 'ERR_BUNDLE')
+    out[key] = specs as AotiInputSpec[]
+  }
+  return out
+}
+
+function parseAoti(m: Json, resolved: Record<string, string>, where: string): AotiInfo {
+  const a = field<Json>(m, 'aoti', 'object', where)
+  const at = `${where} aoti`
+  const device = field<string>(a, 'device', 'string', at)
+  if (device !== 'cpu' && device !== 'cuda') throw bundleError(`${at}: "device" must be "cpu" or "cuda", got ${JSON.stringify(device)}`)
+  const packages = [...STAGE_NAMES, ...IMAGE_STAGES.map((s) => `${s}_image`)].filter((k) => resolved[k] !== undefined)
+  const weightFiles: Record<string, string> = {}
+  for (const key of packages) {
+    if (!resolved[key]!.endsWith('.pt2')) throw bundleError(`${where}: files.${key} must be an AOTInductor package (.pt2) in an "aoti" bundle`)
+    const weights = resolved[key]!.replace(/\.pt2$/, '.weights.safetensors')
+    if (Object.values(resolved).includes(weights)) weightFiles[key] = weights
+  }
+  return {
+    torchVersion: field<string>(a, 'torch_version', 'string', at),
+    device,
+    cpuIsa: field<string>(a, 'cpu_isa', 'string', at),
+    cpuFlags: Array.isArray(a.cpu_flags) ? a.cpu_flags.filter((f): f is string => typeof f === 'string') : [],
+    dtype: field<string>(a, 'dtype', 'string', at),
+    shapes: a.shapes ?? null,
+    inputs: parseShapes(a.shapes, packages, field<string>(a, 'dtype', 'string', at), at),
+    imageFiles: Object.fromEntries(IMAGE_STAGES.filter((s) => resolved[`${s}_image`]).map((s) => [s, resolved[`${s}_image`]])),
+    weightFiles,
+  }
 }
 
 /** The T5 encoder of a bundle (manifest "t5"): what the tokenizer and the embeddings need. */
@@ -167,6 +242,12 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
     throw bundleError(`${where}: "t5" is set but files t5_encoder and spiece_model are not both listed`)
   }
   const quantization = parseQuantization(m.quantization, extraFiles, where)
+  const engine = m.engine ?? 'torchscript'
+  if (engine !== 'torchscript' && engine !== 'aoti') {
+    throw bundleError(`${where}: unknown "engine" ${JSON.stringify(engine)} (expected "torchscript" or "aoti"); re-export the bundle`)
+  }
+  if (engine === 'aoti' && quantization) throw bundleError(`${where}: an "aoti" bundle cannot use int8 "quantization"`)
+  const aoti = engine === 'aoti' ? parseAoti(m, resolved, where) : null
   return {
     dir: root,
     formatVersion: version,
@@ -182,6 +263,8 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
     attention: typeof m.attention === 'string' ? m.attention : 'exact',
     mode,
     torchVersion: field<string>(m, 'torch_version', 'string', where),
+    engine,
+    aoti,
     files: stageFiles,
     extraFiles,
     t5,

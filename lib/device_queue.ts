@@ -49,3 +49,8 @@ export function setDeviceConcurrency(kind: 'cpu' | 'cuda', jobs: number): void {
   if (!Number.isInteger(jobs) || jobs < 1) throw new VideoVaeError('ERR_ARGUMENT', `jobs must be a positive integer, got ${String(jobs)}`)
   limits[kind] = jobs
 }
+
+/** How many module jobs may run at once on a device kind (AOTInductor runner pools are sized to it). */
+export function deviceConcurrency(kind: 'cpu' | 'cuda'): number {
+  return limits[kind]
+}

@@ -41,6 +41,8 @@ export type ErrorCode =
   | 'ERR_SETUP'
   /** A bundle directory is missing, malformed, or its files do not match the manifest. */
   | 'ERR_BUNDLE'
+  /** An AOTInductor package's kernels need CPU instructions (avx512, amx...) this CPU lacks: re-export on this machine or with a lower ISA pin. */
+  | 'ERR_CPU_ISA'
   /** A text model got no usable text conditioning, or malformed embeddings. */
   | 'ERR_TEXT'
   /** An AbortSignal cancelled the operation. */

@@ -7,6 +7,7 @@
  * `code` (see errors.ts).
  */
 import type { DType, TensorArray } from './dtype.js'
+import type { NativeAotiInputSpec } from './aoti_inputs.js'
 import { loadAddon } from './native_loader.js'
 
 /** The native side's view of the options (flat, numbers only). */
@@ -91,6 +92,8 @@ export interface NativeRuntimeInfo {
   torchVersion: string
   cudaCompiled: boolean
   library?: string
+  /** CPU instruction sets AOTInductor kernels may use here (avx2, avx512, avx512_vnni, ...), capped by ATEN_CPU_CAPABILITY. */
+  cpuIsa: string[]
 }
 
 export interface NativeMemory {
@@ -167,8 +170,10 @@ export interface NativeAddon {
     device: string,
     dtype: DType | null,
     quantized?: [string, NativeTensorHandle, NativeTensorHandle][] | null,
+    /** Set: `path` is an AOTInductor package (.pt2); constants are the weights kept out of its .so. */
+    aoti?: { runners: number; constants: Record<string, NativeTensorHandle> | null; inputs: NativeAotiInputSpec[] | null } | null,
   ): Promise<NativeModuleHandle>
-  moduleInfo(module: NativeModuleHandle): { device: string; methods: string[] }
+  moduleInfo(module: NativeModuleHandle): { device: string; methods: string[]; engine: 'torchscript' | 'aoti' }
   moduleDispose(module: NativeModuleHandle): boolean
   moduleCall(module: NativeModuleHandle, method: string, args: NativeArgument[]): Promise<NativeResult>
 
@@ -176,9 +181,12 @@ export interface NativeAddon {
   cancelTokenNew(): NativeCancelToken
   cancelTokenCancel(token: NativeCancelToken): void
 
-  /** One VideoVAE+ encode (pad, chunk, tile, blend) over the four stage modules of a bundle. */
+  /**
+   * One VideoVAE+ encode (pad, chunk, tile, blend) over the four stage modules of a bundle
+   * (AOTInductor bundles: then the image-path spatial encoder and decoder packages, or null).
+   */
   vaeEncode(
-    stages: NativeModuleHandle[],
+    stages: (NativeModuleHandle | null)[],
     video: NativeTensorHandle,
     text: NativeTextInputs | null,
     options: NativeRunOptions,
@@ -194,7 +202,7 @@ export interface NativeAddon {
   }>
   /** One VideoVAE+ decode; with options.uint8 the result is RGB frames [B,T,H,W,3] on the CPU. */
   vaeDecode(
-    stages: NativeModuleHandle[],
+    stages: (NativeModuleHandle | null)[],
     latent: NativeTensorHandle,
     text: NativeTextInputs | null,
     options: NativeRunOptions,

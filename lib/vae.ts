@@ -5,7 +5,8 @@
  */
 import path from 'node:path'
 
-import { readBundle, STAGE_NAMES, type BundleInfo } from './bundle.js'
+import { checkAotiBundle, loadAotiStages } from './aoti_stages.js'
+import { readBundle, STAGE_NAMES, type AotiInfo, type BundleInfo } from './bundle.js'
 import { explainTorchVersionSkew } from './bundle_torch_version.js'
 import { CaptionEncoder, captionList } from './caption_encoder.js'
 import { normalizeDevice, type Device } from './device.js'
@@ -90,13 +91,36 @@ export class VideoVAE implements Disposable {
   readonly info: BundleInfo
   readonly device: string
   #stages: TorchModule[] | null
+  /** AOTInductor bundles: the image-path spatial encoder and decoder packages (null: none). */
+  #imageStages: (TorchModule | null)[] | null
   #captions: CaptionEncoder | null
 
-  private constructor(info: BundleInfo, stages: TorchModule[], captions: CaptionEncoder | null) {
+  private constructor(info: BundleInfo, stages: TorchModule[], captions: CaptionEncoder | null, imageStages: (TorchModule | null)[] | null = null) {
     this.info = info
     this.#stages = stages
+    this.#imageStages = imageStages
     this.#captions = captions
     this.device = stages[0].device
+  }
+
+  /** An `engine: "aoti"` bundle: checked against this CPU, libtorch and device, then its packages loaded. */
+  static async #loadAoti(info: BundleInfo & { aoti: AotiInfo }, device: string, dtype: string | undefined): Promise<VideoVAE> {
+    if (dtype !== undefined && dtype !== info.aoti.dtype) {
+      throw new VideoVaeError(
+        'ERR_DTYPE',
+        `${info.dir} holds AOTInductor packages compiled for ${info.aoti.dtype}; they cannot compute in ${dtype}: export a ${dtype} bundle (videovae export --engine aoti)`,
+      )
+    }
+    checkAotiBundle(info, device)
+    const { stages, image } = await loadAotiStages(info, device)
+    let captions: CaptionEncoder | null = null
+    try {
+      captions = info.t5 ? await CaptionEncoder.load(info.dir, { device: device as Device, verify: false }) : null
+    } catch (error) {
+      for (const m of [...stages, ...image]) m?.dispose()
+      throw error
+    }
+    return new VideoVAE(info, stages, captions, image)
   }
 
   /** Loads a bundle directory (default: the embedded default model) and verifies it. */
@@ -105,6 +129,7 @@ export class VideoVAE implements Disposable {
     if (options.threads !== undefined) setNumThreads(options.threads)
     if (options.cudnnBenchmark !== undefined) cuda.setCudnnBenchmark(options.cudnnBenchmark)
     const info = await readBundle(bundleDir ?? defaultBundleDir(), { verify: options.verify ?? true })
+    if (info.aoti) return VideoVAE.#loadAoti(info as BundleInfo & { aoti: AotiInfo }, device, options.dtype)
     const dtype = options.dtype ?? 'float32'
     if (!['float32', 'bfloat16', 'float16'].includes(dtype)) {
       throw new VideoVaeError('ERR_DTYPE', `dtype must be 'float32', 'bfloat16' or 'float16', got ${String(dtype)}`)
@@ -141,6 +166,12 @@ export class VideoVAE implements Disposable {
   /** The stage modules, in bundle order (spatial encoder, temporal encoder, temporal decoder, spatial decoder). */
   get stages(): readonly TorchModule[] {
     return this.#liveStages()
+  }
+
+  /** AOTInductor bundles: the image-path spatial encoder and decoder packages (null: not exported); [] for TorchScript. */
+  get imageStages(): readonly (TorchModule | null)[] {
+    this.#liveStages()
+    return this.#imageStages ?? []
   }
 
   get disposed(): boolean {
@@ -275,6 +306,8 @@ export class VideoVAE implements Disposable {
     const stages = this.#stages
     this.#stages = null
     for (const m of stages ?? []) m.dispose()
+    for (const m of this.#imageStages ?? []) m?.dispose()
+    this.#imageStages = null
     this.#captions?.dispose()
     this.#captions = null
   }
@@ -335,14 +368,16 @@ export class VideoVAE implements Disposable {
     batch: number,
     job: (
       addon: NativeAddon,
-      stages: NativeModuleHandle[],
+      stages: (NativeModuleHandle | null)[],
       text: NativeTextInputs | null,
       progress: ((done: number, total: number) => void) | null,
       token: NativeCancelToken,
     ) => Promise<T>,
     drop: (addon: NativeAddon, out: T) => void,
   ): Promise<T> {
-    const stages = this.#liveStages().map((m) => m.handle())
+    const stages: (NativeModuleHandle | null)[] = this.#liveStages().map((m) => m.handle())
+    // AOTInductor bundles: the image path runs packages of its own (null: not exported).
+    if (this.#imageStages) stages.push(...this.#imageStages.map((m) => m?.handle() ?? null))
     const text = options.textEmbedding
       ? { embedding: options.textEmbedding.handle(), mask: options.textMask?.handle() ?? null }
       : this.#captionRequest(options, batch)

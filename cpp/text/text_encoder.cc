@@ -11,6 +11,7 @@ CaptionRequest MakeCaptionRequest(const Napi::Value& tokenizer, const Napi::Valu
   CaptionRequest request;
   request.tokenizer = UnwrapTokenizer(tokenizer);
   const LoadedModule& loaded = UnwrapModule(t5);
+  if (!loaded.module) throw CodedError(code::kArgument, "the T5 encoder must be a TorchScript module");
   request.t5 = loaded.module;
   request.t5Device = loaded.device;
   request.captions = UnwrapCaptions(captions);

@@ -57,7 +57,11 @@ export async function parityErrors(
     }
     await check('reconstruction_chunked', await vae.reconstruct(ref.input!, { chunkFrames: chunk }))
   } else {
-    const [mean, logvar] = (await vae.stages[0]!.forward(ref.input!, ...textArgs, image)) as Tensor[]
+    // AOTInductor stages take flat tensors ([x] or [x, text_emb, text_mask]); the image path is a package of its own.
+    const aoti = vae.info.engine === 'aoti'
+    const flatText = ref.text_emb ? [ref.text_emb, ref.text_mask!] : []
+    const spatial = aoti && image ? vae.imageStages[0]! : vae.stages[0]!
+    const [mean, logvar] = (await (aoti ? spatial.forward(ref.input!, ...flatText) : spatial.forward(ref.input!, ...textArgs, image))) as Tensor[]
     await check('spatial_mean', mean!)
     await check('spatial_logvar', logvar!)
     if (ref.z_spatial) await check('z_spatial', mean!)
@@ -65,7 +69,8 @@ export async function parityErrors(
     if (!image) {
       await check('temporal_mean', post.mean)
       await check('temporal_logvar', post.logvar)
-      await check('dec_temporal_out', (await vae.stages[2]!.forward(post.latent, ...textArgs)) as Tensor)
+      const decoded = await (aoti ? vae.stages[2]!.forward(post.latent, ...flatText) : vae.stages[2]!.forward(post.latent, ...textArgs))
+      await check('dec_temporal_out', (aoti ? (decoded as Tensor[])[0]! : decoded) as Tensor)
     }
     await check('latent', post.latent)
     await check('reconstruction', await vae.decode(post.latent, { ...text, image, frames: post.frames }))
