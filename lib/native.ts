@@ -215,7 +215,7 @@ export interface NativeAddon {
    * device); options as vaeEncode's plus uint8 (RGB frames [B,T,H,W,3] on the CPU).
    */
   vaeReconstruct(
-    stages: NativeModuleHandle[],
+    stages: (NativeModuleHandle | null)[],
     video: NativeTensorHandle,
     text: NativeTextInputs | null,
     options: NativeRunOptions,
