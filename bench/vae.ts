@@ -115,7 +115,10 @@ async function measure(name: string, cfg: Config): Promise<Record<string, unknow
     runs[`node ${runner}`] = json<Run>(process.execPath, args)
   }
   const tiles = Object.values(runs).find((r) => r.tiles_total)?.tiles_total
-  if (tiles) (flops.encode_gflop *= tiles), (flops.decode_gflop *= tiles)
+  if (tiles) {
+    flops.encode_gflop *= tiles
+    flops.decode_gflop *= tiles
+  }
   return { config: name, case: cfg.case, size: cfg.size.join('x'), tile: cfg.tile ?? null, flops, runs }
 }
 

@@ -29,6 +29,7 @@ interface LibtorchScript {
 }
 
 function libtorchScript(): LibtorchScript {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known at run time (lib/ or dist/cjs/): no static import can name it
   return require(path.join(packageRoot(), 'scripts', 'libtorch.js')) as LibtorchScript
 }
 

@@ -57,6 +57,7 @@ export function loadAddon(): unknown {
   }
   let addon: { runtimeInfo(): { torchVersion: string } }
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon binary found at run time
     addon = require(binary)
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error)

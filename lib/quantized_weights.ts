@@ -39,5 +39,10 @@ export async function readQuantizedWeights(file: string): Promise<StageWeights> 
 }
 
 export function disposeWeights(weights: StageWeights | null): void {
-  for (const list of Object.values(weights ?? {})) for (const w of list) (w.values.dispose(), w.scale.dispose())
+  for (const list of Object.values(weights ?? {})) {
+    for (const w of list) {
+      w.values.dispose()
+      w.scale.dispose()
+    }
+  }
 }

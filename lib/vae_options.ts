@@ -49,7 +49,7 @@ export interface RunOptions {
    * a promise that rejects, the job stops at the next chunk or tile and the call rejects with
    * that error.
    */
-  onProgress?: (done: number, total: number) => void
+  onProgress?: (done: number, total: number) => unknown
   /**
    * Refuse a job whose estimated peak memory (the model of `videovae info --size`) exceeds this
    * many bytes, with ERR_LIMIT, before the native job starts. Default: 3/4 of the

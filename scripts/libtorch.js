@@ -70,7 +70,9 @@ function onPath(name, env) {
     try {
       fs.accessSync(file, fs.constants.X_OK)
       if (fs.statSync(file).isFile()) return file
-    } catch {}
+    } catch {
+      // not there, or not executable: the next directory
+    }
   }
   return null
 }
@@ -91,7 +93,9 @@ function pythonTorchRoot(python) {
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 }
     ).trim()
     if (out && fs.existsSync(path.join(out, 'lib', libraryFile('torch')))) root = out
-  } catch {}
+  } catch {
+    // not a working Python: no torch there
+  }
   pythonRoots.set(python, root)
   return root
 }

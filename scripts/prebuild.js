@@ -17,7 +17,7 @@
 // `--dry-run` prints the plan only. Needs patchelf (apt-get install patchelf).
 
 const { execFileSync } = require('child_process')
-const crypto = require('crypto')
+const { createHash } = require('crypto')
 const fs = require('fs')
 const path = require('path')
 const { locateLibtorch, describeLibtorch, libtorchTag } = require('./libtorch.js')
@@ -40,7 +40,7 @@ function buildInfo(binary) {
 }
 
 function sha256(file) {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex')
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex')
 }
 
 /** build/Release's addon when it was compiled against `libtorch`, else null. */

@@ -7,6 +7,12 @@ bash scripts/setup.sh
 # Both suites always run, so one failing does not hide the other's results.
 status=0
 
+# Lint and format first: quick, and they need only the npm packages setup.sh installed.
+echo "== lint =="
+npm run --silent lint || status=1
+echo "== format =="
+npm run --silent format:check || status=1
+
 echo "== python tests =="
 OMP_NUM_THREADS=2 .venv/bin/python -m pytest -q test/python || status=1
 

@@ -5,7 +5,7 @@
  * other files or URLs that the caller never named, so they are refused unless the input is
  * declared trusted.
  */
-import { VideoIOError } from './ffmpeg.js';
+import { VideoIOError } from './io_error.js';
 
 /** The protocols an untrusted input may use: the local file itself, nothing else. */
 export const UNTRUSTED_PROTOCOLS = 'file';

@@ -57,6 +57,7 @@ const LINE_BREAKS = /\r\n|[\r\u0085\u2028\u2029]/g
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
 // Python's `\d` in ftfy's pattern is any Unicode decimal digit.
 const ANSI_ESCAPE = new RegExp(`\\u001b\\[(?:[${D}]|;)*[a-zA-Z]`, 'gu')
+// eslint-disable-next-line no-control-regex -- ftfy's own control-character class
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000e-\u001f\u007f\u206a-\u206f\ufeff\ufff9-\ufffc]/g
 
 /** One segment, fixed until it stops changing (ftfy's `fix_and_explain`). */

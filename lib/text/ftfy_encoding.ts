@@ -10,9 +10,10 @@
  * into their Windows-1252 characters. Steps repeat until the text stops changing.
  */
 
-import { Charmap, charmapClass, decodeUtf8, decodeUtf8Variants, encodeCharmap, ENCODINGS } from './codecs.js'
+import { type Charmap, charmapClass, decodeUtf8, decodeUtf8Variants, encodeCharmap, ENCODINGS } from './codecs.js'
 import { isBad, UTF8_DETECTOR } from './ftfy_badness.js'
 
+// eslint-disable-next-line no-control-regex -- the whole ASCII range, controls included
 const ASCII = /^[\x00-\x7f]*$/
 const POSSIBLE = new Map(ENCODINGS.map((c) => [c.name, new RegExp(`^[${charmapClass(c)}]*$`, 'u')]))
 

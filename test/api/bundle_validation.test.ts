@@ -13,16 +13,18 @@ import { readBundle } from '../../lib/bundle.js'
 import { ROOT } from '../support/parity.js'
 
 const template = JSON.parse(fs.readFileSync(path.join(ROOT, 'assets', 'default-bundle', 'manifest.json'), 'utf8')) as Record<string, unknown>
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests edited field by field, malformed on purpose
+type Manifest = Record<string, any>
 const sha = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex')
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'videovae-bundle-'))
 const fifos: string[] = []
 let n = 0
 
 /** A bundle whose stage files hold their own names, with `edit` applied to the manifest. */
-function makeBundle(edit: (m: Record<string, any>) => void = () => {}): string {
+function makeBundle(edit: (m: Manifest) => void = () => {}): string {
   const dir = path.join(tmp, `b${n++}`)
   fs.mkdirSync(dir)
-  const m = structuredClone(template) as Record<string, any>
+  const m = structuredClone(template) as Manifest
   m.quantization = null
   m.files = {}
   for (const stage of ['spatial_encoder', 'temporal_encoder', 'temporal_decoder', 'spatial_decoder']) {
@@ -45,7 +47,9 @@ describe('bundle validation', () => {
     for (const f of fifos) {
       try {
         fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK))
-      } catch {}
+      } catch {
+        // no reader is blocked on it (ENXIO), or it is gone
+      }
     }
     fs.rmSync(tmp, { recursive: true, force: true })
   })
@@ -88,7 +92,7 @@ describe('bundle validation', () => {
   })
 
   test('rules, compression, widths, text and latent_channels are validated', async () => {
-    const cases: [(m: Record<string, any>) => void, RegExp][] = [
+    const cases: [(m: Manifest) => void, RegExp][] = [
       [(m) => (m.rules.t_multiple = 0), /rules: "t_multiple" must be an integer >= 1, got 0/],
       [(m) => (m.rules.hw_multiple = 2.5), /rules: "hw_multiple" must be an integer >= 1, got 2\.5/],
       [(m) => delete m.rules.t_min, /rules: "t_min" must be an integer >= 1, got nothing/],

@@ -7,9 +7,7 @@ import {
   probeVideo,
   readImage,
   readVideoFrames,
-  VideoIOError,
   writeVideo,
-  type VideoIOErrorCode,
 } from '../../lib/io/index.js';
 import { evalDir, hasEval, makeVideo, rejectsWith, tempDir } from './helpers.js';
 

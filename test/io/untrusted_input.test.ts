@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { probeVideo, readImage, readVideoFrames, VideoIOError, type VideoIOErrorCode } from '../../lib/io/index.js';
+import { probeVideo, readImage, readVideoFrames } from '../../lib/io/index.js';
 import { makeVideo, rejectsWith, tempDir } from './helpers.js';
 
 const T = { timeout: 30_000 };

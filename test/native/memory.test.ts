@@ -27,7 +27,9 @@ import { fixtures } from './helpers/fixtures.js'
 const RSS_BOUND_MB = 24
 
 function gcFunction(): () => void {
-  if (typeof globalThis.gc === 'function') return globalThis.gc
+  // A synchronous full collection (gc() with no options returns nothing, not a promise).
+  const exposed = globalThis.gc
+  if (typeof exposed === 'function') return () => exposed()
   v8.setFlagsFromString('--expose-gc')
   return vm.runInNewContext('gc') as () => void
 }

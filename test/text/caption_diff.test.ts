@@ -76,6 +76,7 @@ describe(`${COUNT} generated captions: cleaning and token ids equal the official
     assert.match(all, /Ã©|â€™/) // Windows-1252 mojibake
     assert.match(all, /&[a-zA-Z]+2020/) // entities without ';' running into text
     assert.match(all, /&#x[0-9a-f]+;/)
+    // eslint-disable-next-line no-control-regex -- ANSI escapes are among the generated captions
     assert.match(all, /\u001b\[/)
   })
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 
-import { CaptionEncoder, preprocessCaption, VideoVaeError } from '../../lib/index.js'
+import { CaptionEncoder, preprocessCaption, type VideoVaeError } from '../../lib/index.js'
 import { needsParity, parityBundle } from '../support/parity.js'
 import { CAPTION_CASE, reference, textBundle, TOKENIZER_CAPTIONS } from '../support/text.js'
 

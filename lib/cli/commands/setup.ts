@@ -45,6 +45,7 @@ function wantedVersion(): string {
   } catch {
     // no addon for this platform yet: the version the package builds against
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known at run time (lib/ or dist/cjs/): no static import can name it
   return (require(path.join(packageRoot(), 'scripts', 'libtorch.js')) as { pinnedVersion(): string }).pinnedVersion()
 }
 
