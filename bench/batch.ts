@@ -29,8 +29,27 @@ const SOURCES = ['testsrc2', 'testsrc', 'mandelbrot', 'smptebars', 'rgbtestsrc',
 function makeClips(dir: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => {
     const file = path.join(dir, `clip${i}.mp4`)
-    execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `${SOURCES[i % SOURCES.length]}=size=${W}x${H}:rate=8`,
-      '-frames:v', String(T), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-pix_fmt', 'yuv420p', file])
+    execFileSync('ffmpeg', [
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `${SOURCES[i % SOURCES.length]}=size=${W}x${H}:rate=8`,
+      '-frames:v',
+      String(T),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-crf',
+      '18',
+      '-pix_fmt',
+      'yuv420p',
+      file,
+    ])
     return file
   })
 }

@@ -28,14 +28,14 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     threads: { type: 'string', default: '2' },
     runners: { type: 'string', default: 'fast,exact' },
-    json: { type: 'boolean', default: false }
-  }
+    json: { type: 'boolean', default: false },
+  },
 })
 
 const CONFIGS: Record<string, { case: string; size: [number, number, number] }> = {
   'ch32-smoke': { case: '16z-ch32-video', size: [8, 64, 64] },
   'ch32-256': { case: '16z-ch32-video', size: [16, 256, 256] },
-  'full-128': { case: '16z-full-video', size: [8, 128, 128] }
+  'full-128': { case: '16z-full-video', size: [8, 128, 128] },
 }
 
 /** The seeded uniform [-1, 1) input of bench/vae.ts (same file, same values). */
@@ -53,11 +53,26 @@ async function inputFile([T, H, W]: [number, number, number]): Promise<string> {
   return file
 }
 
-interface Times { encode_s: number; decode_s: number }
+interface Times {
+  encode_s: number
+  decode_s: number
+}
 
 /** One node_run.ts of checkout `dir` (its own lib/ and addon). */
 function nodeRun(dir: string, bundle: string, input: string, runner: string): Times {
-  const args = ['--import', 'tsx', path.join(dir, 'bench', 'node_run.ts'), '--bundle', bundle, '--input', input, '--repeat', values.repeat!, '--threads', values.threads!]
+  const args = [
+    '--import',
+    'tsx',
+    path.join(dir, 'bench', 'node_run.ts'),
+    '--bundle',
+    bundle,
+    '--input',
+    input,
+    '--repeat',
+    values.repeat!,
+    '--threads',
+    values.threads!,
+  ]
   if (runner === 'fast-bf16') args.push('--dtype', 'bfloat16')
   const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 24 })
   if (r.status !== 0) throw new Error(`${dir}: node_run.ts failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`)
@@ -88,7 +103,9 @@ async function main(): Promise<void> {
         for (const side of order) t[side] = nodeRun(side === 'A' ? a : b, bundle, input, runner)
         ratios.encode.push(t.A!.encode_s / t.B!.encode_s)
         ratios.decode.push(t.A!.decode_s / t.B!.decode_s)
-        log(`${name} ${runner} round ${round + 1} (${order.join(' ')}): A ${t.A!.encode_s.toFixed(3)} / ${t.A!.decode_s.toFixed(3)} s, B ${t.B!.encode_s.toFixed(3)} / ${t.B!.decode_s.toFixed(3)} s (encode / decode)`)
+        log(
+          `${name} ${runner} round ${round + 1} (${order.join(' ')}): A ${t.A!.encode_s.toFixed(3)} / ${t.A!.decode_s.toFixed(3)} s, B ${t.B!.encode_s.toFixed(3)} / ${t.B!.decode_s.toFixed(3)} s (encode / decode)`,
+        )
       }
       const row = { config: name, runner, encode_ratio: median(ratios.encode), decode_ratio: median(ratios.decode), rounds: ratios }
       summary.push(row)

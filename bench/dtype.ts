@@ -14,14 +14,17 @@ const { values } = parseArgs({
     case: { type: 'string', default: '16z-ch32-video' },
     size: { type: 'string', default: '8x128x128' },
     threads: { type: 'string', default: '2' },
-    dtypes: { type: 'string', default: 'float32,bfloat16' }
-  }
+    dtypes: { type: 'string', default: 'float32,bfloat16' },
+  },
 })
 const [T, H, W] = values.size!.split('x').map(Number) as [number, number, number]
 
 async function main(): Promise<void> {
   setNumThreads(Number(values.threads))
-  const x = Tensor.from(new Float32Array(3 * T * H * W).map(() => Math.random() * 2 - 1), [1, 3, T, H, W])
+  const x = Tensor.from(
+    new Float32Array(3 * T * H * W).map(() => Math.random() * 2 - 1),
+    [1, 3, T, H, W],
+  )
   let reference: Float32Array | undefined
   for (const dtype of values.dtypes!.split(',') as ('float32' | 'bfloat16' | 'float16')[]) {
     const vae = await VideoVAE.load(parityBundle(values.case!), { dtype })
@@ -36,7 +39,7 @@ async function main(): Promise<void> {
     const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
     console.log(
       `${dtype.padEnd(9)} encode ${((mid - start) / 1000).toFixed(2)} s  decode ${((end - mid) / 1000).toFixed(2)} s  ` +
-        `latent max abs error vs float32 ${maxAbsDiff(data, reference).toExponential(2)} (max |latent| ${scale.toFixed(2)})`
+        `latent max abs error vs float32 ${maxAbsDiff(data, reference).toExponential(2)} (max |latent| ${scale.toFixed(2)})`,
     )
     vae.dispose()
   }

@@ -67,8 +67,12 @@ function main(): void {
   const videos = path.join(evalDir, 'videos')
   if (!fs.existsSync(videos)) throw new Error(`no eval clips at ${videos} (set VIDEOVAE_SHARED)`)
   const wanted = values.clips?.split(',')
-  const clips = fs.readdirSync(videos).filter((f) => f.endsWith('.mp4')).map((f) => f.slice(0, -4))
-    .filter((c) => !wanted || wanted.includes(c)).sort()
+  const clips = fs
+    .readdirSync(videos)
+    .filter((f) => f.endsWith('.mp4'))
+    .map((f) => f.slice(0, -4))
+    .filter((c) => !wanted || wanted.includes(c))
+    .sort()
   fs.mkdirSync(values.out as string, { recursive: true })
   const rows: Record<string, { tiled?: Score; untiled?: Score; between?: number }> = {}
   for (const clip of clips) {
@@ -89,16 +93,18 @@ function main(): void {
   ]
   for (const [clip, r] of Object.entries(rows)) {
     const main = r.tiled ?? r.untiled
-    const extra = values.tile && values.untiled
-      ? ` ${fmt(r.untiled)} | ${(r.tiled!.psnr - r.untiled!.psnr).toFixed(3)} | ${r.between!.toFixed(2)} |`
-      : ''
+    const extra = values.tile && values.untiled ? ` ${fmt(r.untiled)} | ${(r.tiled!.psnr - r.untiled!.psnr).toFixed(3)} | ${r.between!.toFixed(2)} |` : ''
     lines.push(`| ${clip} | ${OFFICIAL[clip]?.toFixed(2) ?? '–'} | ${fmt(main)} | ${fmt(main, 'ssim')} |${extra} ${main!.seconds.toFixed(0)} |`)
   }
   const mean = (f: (r: (typeof rows)[string]) => number | undefined): number => {
-    const v = Object.values(rows).map(f).filter((x): x is number => x !== undefined)
+    const v = Object.values(rows)
+      .map(f)
+      .filter((x): x is number => x !== undefined)
     return v.reduce((a, b) => a + b, 0) / v.length
   }
-  lines.push(`| **mean of clips** | ${mean((r) => OFFICIAL[Object.keys(rows).find((k) => rows[k] === r)!]).toFixed(2)} | ${mean((r) => (r.tiled ?? r.untiled)?.psnr).toFixed(2)} | ${mean((r) => (r.tiled ?? r.untiled)?.ssim).toFixed(4)} | |`)
+  lines.push(
+    `| **mean of clips** | ${mean((r) => OFFICIAL[Object.keys(rows).find((k) => rows[k] === r)!]).toFixed(2)} | ${mean((r) => (r.tiled ?? r.untiled)?.psnr).toFixed(2)} | ${mean((r) => (r.tiled ?? r.untiled)?.ssim).toFixed(4)} | |`,
+  )
   console.log(lines.join('\n'))
   if (values.json) fs.writeFileSync(values.json, JSON.stringify({ options: values, rows }, null, 1))
 }

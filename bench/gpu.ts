@@ -34,8 +34,8 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '2' },
     dtypes: { type: 'string', default: 'bfloat16,float32' },
     'precision-dtypes': { type: 'string', default: 'float32,bfloat16,float16' },
-    device: { type: 'string', default: 'cuda:0' }
-  }
+    device: { type: 'string', default: 'cuda:0' },
+  },
 })
 
 type Dtype = 'float32' | 'bfloat16' | 'float16'
@@ -78,7 +78,7 @@ async function precision(): Promise<void> {
       recon_max_abs_vs_cpu_fp32: maxAbsDiff((await recon.data()) as Float32Array, refRecon),
       uint8_frames_differing_pct: (100 * out.reduce((n, v, i) => n + (v !== refFrames[i] ? 1 : 0), 0)) / out.length,
       encode_s: encodeS,
-      decode_s: decodeS
+      decode_s: decodeS,
     }
     rows[`${device}_${dtype}`] = row
     log(`precision: ${device} ${dtype.padEnd(8)} ${JSON.stringify(row)}`)
@@ -109,8 +109,14 @@ async function throughput(): Promise<void> {
   const input = path.join(work, 'input.safetensors')
   const env = { ...process.env, PYTHONPATH: path.join(ROOT, 'python') }
   log(python([path.join(__dirname, 'random_weights.py'), 'config_16z', checkpoint]))
-  execFileSync(PYTHON, ['-m', 'videovae', 'export', '--checkpoint', checkpoint, '--out', bundle, '--mode', 'fast'], { env, stdio: ['ignore', 'inherit', 'inherit'] })
-  const video = Tensor.from(new Float32Array(3 * T * H * W).map((_, i) => Math.sin(i * 0.001) * 0.9), [1, 3, T, H, W])
+  execFileSync(PYTHON, ['-m', 'videovae', 'export', '--checkpoint', checkpoint, '--out', bundle, '--mode', 'fast'], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const video = Tensor.from(
+    new Float32Array(3 * T * H * W).map((_, i) => Math.sin(i * 0.001) * 0.9),
+    [1, 3, T, H, W],
+  )
   await writeSafetensors(input, { video })
   const repeat = Number(values.repeat)
   const rows: Record<string, unknown> = { size: [T, H, W], weights: 'full-width config_16z, seeded random (bench/random_weights.py)' }
@@ -143,7 +149,7 @@ async function throughput(): Promise<void> {
       node_fast: node,
       python_eager: eager,
       encode_ratio: py.encode_s! / encodeS,
-      decode_ratio: py.decode_s! / decodeS
+      decode_ratio: py.decode_s! / decodeS,
     }
     results.throughput = rows
     save()

@@ -33,15 +33,25 @@ const { values } = parseArgs({
     preset: { type: 'string', default: 'gpu' },
     device: { type: 'string', default: 'cuda:0' },
     deadline: { type: 'string' },
-    only: { type: 'string', default: 'model,cli' }
-  }
+    only: { type: 'string', default: 'model,cli' },
+  },
 })
 
 type Dtype = 'float32' | 'bfloat16'
 type Runner = 'node' | 'node-bench' | 'eager' | 'eager-bench' | 'compile-bench'
 type Model = 'full' | 'ch32'
-interface ModelRun { part: 'model'; model: Model; dtype: Dtype; runner: Runner; repeat: number }
-interface CliRun { part: 'cli'; command: 'reconstruct' | 'batch'; bench: boolean }
+interface ModelRun {
+  part: 'model'
+  model: Model
+  dtype: Dtype
+  runner: Runner
+  repeat: number
+}
+interface CliRun {
+  part: 'cli'
+  command: 'reconstruct' | 'batch'
+  bench: boolean
+}
 type Run = ModelRun | CliRun
 
 interface Preset {
@@ -60,7 +70,7 @@ const cliRuns: Run[] = [
   { part: 'cli', command: 'reconstruct', bench: false },
   { part: 'cli', command: 'reconstruct', bench: true },
   { part: 'cli', command: 'batch', bench: false },
-  { part: 'cli', command: 'batch', bench: true }
+  { part: 'cli', command: 'batch', bench: true },
 ]
 
 // In order of importance: the headline (full width, 720p, bfloat16: Node and eager, cuDNN
@@ -74,7 +84,7 @@ const order = (repeat: { full: number; ch32: number }): Run[] => [
   ...models('ch32', 'bfloat16', NO_COMPILE, repeat.ch32),
   ...models('full', 'bfloat16', ['compile-bench'], repeat.full),
   ...models('ch32', 'float32', ['compile-bench'], repeat.ch32),
-  ...models('full', 'float32', ['node-bench', 'eager-bench'], 1)
+  ...models('full', 'float32', ['node-bench', 'eager-bench'], 1),
 ]
 
 const PRESETS: Record<string, Preset> = {
@@ -85,7 +95,7 @@ const PRESETS: Record<string, Preset> = {
     reconstructClips: 1,
     threads: Math.min(16, os.availableParallelism()),
     compileCapS: 120,
-    runs: order({ full: 2, ch32: 3 })
+    runs: order({ full: 2, ch32: 3 }),
   },
   // The rehearsal: every step at tiny sizes (torch.compile of the full-width model left out:
   // on 2 CPU cores inductor's C++ kernels take many minutes to compile).
@@ -96,8 +106,8 @@ const PRESETS: Record<string, Preset> = {
     reconstructClips: 1,
     threads: 2,
     compileCapS: 900,
-    runs: order({ full: 1, ch32: 1 }).filter((r) => !(r.part === 'model' && r.model === 'full' && r.runner === 'compile-bench'))
-  }
+    runs: order({ full: 1, ch32: 1 }).filter((r) => !(r.part === 'model' && r.model === 'full' && r.runner === 'compile-bench')),
+  },
 }
 
 const preset = PRESETS[values.preset!]
@@ -108,7 +118,14 @@ const only = new Set(values.only!.split(','))
 const outDir = path.resolve(values.out ?? path.join(ROOT, '.cache', 'gpu-matrix'))
 fs.mkdirSync(outDir, { recursive: true })
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'videovae-gpu-matrix-'))
-const results: Record<string, unknown> = { started: new Date().toISOString(), device, preset: values.preset, threads: preset.threads, sizes: preset.sizes, rows: [] as unknown[] }
+const results: Record<string, unknown> = {
+  started: new Date().toISOString(),
+  device,
+  preset: values.preset,
+  threads: preset.threads,
+  sizes: preset.sizes,
+  rows: [] as unknown[],
+}
 const rows = results.rows as Record<string, unknown>[]
 const save = (): void => fs.writeFileSync(path.join(outDir, 'matrix.json'), JSON.stringify(results, null, 1))
 const log = (line: string): void => console.log(`[matrix +${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`)
@@ -117,15 +134,29 @@ const started = Date.now()
 const pyEnv = { ...process.env, PYTHONPATH: path.join(ROOT, 'python'), ...(device === 'cpu' ? { TORCHINDUCTOR_COMPILE_THREADS: '1' } : {}) }
 
 /** Runs a command until it ends or the deadline; its last stdout line as JSON. */
-function runJson(file: string, args: string[], env: NodeJS.ProcessEnv = process.env, capS = Infinity): { json?: Record<string, unknown>; wall_s: number; error?: string } {
+function runJson(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  capS = Infinity,
+): { json?: Record<string, unknown>; wall_s: number; error?: string } {
   const left = deadline - Date.now()
   if (left < 5000) return { wall_s: 0, error: 'skipped: deadline' }
   const timeout = Math.min(left, capS * 1000)
   const start = Date.now()
-  const r = spawnSync(file, args, { cwd: ROOT, env, encoding: 'utf8', timeout: Number.isFinite(timeout) ? timeout : undefined, killSignal: 'SIGKILL', maxBuffer: 1 << 26 })
+  const r = spawnSync(file, args, {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: Number.isFinite(timeout) ? timeout : undefined,
+    killSignal: 'SIGKILL',
+    maxBuffer: 1 << 26,
+  })
   const wall = (Date.now() - start) / 1000
   if (r.status !== 0) {
-    const why = r.signal ? `killed (${r.signal}${r.signal === 'SIGKILL' ? `: ${timeout < left ? `over its cap of ${capS} s` : 'deadline'}` : ''})` : `exit ${r.status}`
+    const why = r.signal
+      ? `killed (${r.signal}${r.signal === 'SIGKILL' ? `: ${timeout < left ? `over its cap of ${capS} s` : 'deadline'}` : ''})`
+      : `exit ${r.status}`
     return { wall_s: wall, error: `${why}: ${(r.stderr ?? '').trim().split('\n').slice(-4).join(' | ').slice(0, 600)}` }
   }
   // The benches print one JSON line last; the CLI's --json one (indented) object.
@@ -133,12 +164,18 @@ function runJson(file: string, args: string[], env: NodeJS.ProcessEnv = process.
   for (const text of [out, out.split('\n').pop() ?? '']) {
     try {
       return { json: JSON.parse(text) as Record<string, unknown>, wall_s: wall }
-    } catch {}
+    } catch {
+      // not this one: try the last line next
+    }
   }
   return { wall_s: wall, error: `no JSON on stdout: ${out.slice(-200)}` }
 }
 
-interface Prepared { checkpoint: string; bundle: string; input: string }
+interface Prepared {
+  checkpoint: string
+  bundle: string
+  input: string
+}
 const prepared = new Map<Model, Prepared>()
 
 /** Seeded random weights, their fast bundle and the seeded input, made once per model. */
@@ -147,11 +184,20 @@ async function prepare(model: Model): Promise<Prepared> {
   if (done) return done
   const checkpoint = path.join(work, `${model}.ckpt`)
   const bundle = path.join(work, `${model}-fast`)
-  execFileSync(PYTHON, [path.join(__dirname, 'random_weights.py'), 'config_16z', checkpoint, '0', ...(model === 'ch32' ? ['32'] : [])], { env: pyEnv, stdio: ['ignore', 'ignore', 'inherit'] })
-  execFileSync(PYTHON, ['-m', 'videovae', 'export', '--checkpoint', checkpoint, '--out', bundle, '--mode', 'fast'], { env: pyEnv, stdio: ['ignore', 'ignore', 'inherit'] })
+  execFileSync(PYTHON, [path.join(__dirname, 'random_weights.py'), 'config_16z', checkpoint, '0', ...(model === 'ch32' ? ['32'] : [])], {
+    env: pyEnv,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  execFileSync(PYTHON, ['-m', 'videovae', 'export', '--checkpoint', checkpoint, '--out', bundle, '--mode', 'fast'], {
+    env: pyEnv,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
   const [T, H, W] = preset!.sizes[model]
   const input = path.join(work, `${model}-input.safetensors`)
-  const video = Tensor.from(new Float32Array(3 * T * H * W).map((_, i) => Math.sin(i * 0.001) * 0.9), [1, 3, T, H, W])
+  const video = Tensor.from(
+    new Float32Array(3 * T * H * W).map((_, i) => Math.sin(i * 0.001) * 0.9),
+    [1, 3, T, H, W],
+  )
   await writeSafetensors(input, { video })
   video.dispose()
   const p = { checkpoint, bundle, input }
@@ -164,11 +210,40 @@ async function modelRun(run: ModelRun): Promise<Record<string, unknown>> {
   const bench = run.runner.endsWith('-bench')
   const threads = String(preset!.threads)
   const r = run.runner.startsWith('node')
-    ? runJson(process.execPath, ['--import', 'tsx', path.join(__dirname, 'node_run.ts'), '--bundle', bundle, '--input', input, '--repeat', String(run.repeat),
-        '--threads', threads, '--dtype', run.dtype, '--device', device, ...(bench ? ['--cudnn-benchmark'] : [])])
-    : runJson(PYTHON, [path.join(__dirname, 'python_eager.py'), checkpoint, input, String(run.repeat), threads, device, run.dtype,
-        ...(run.runner === 'compile-bench' ? ['--compile'] : []), ...(bench ? ['--cudnn-benchmark'] : [])], pyEnv,
-        run.runner === 'compile-bench' ? preset!.compileCapS : Infinity)
+    ? runJson(process.execPath, [
+        '--import',
+        'tsx',
+        path.join(__dirname, 'node_run.ts'),
+        '--bundle',
+        bundle,
+        '--input',
+        input,
+        '--repeat',
+        String(run.repeat),
+        '--threads',
+        threads,
+        '--dtype',
+        run.dtype,
+        '--device',
+        device,
+        ...(bench ? ['--cudnn-benchmark'] : []),
+      ])
+    : runJson(
+        PYTHON,
+        [
+          path.join(__dirname, 'python_eager.py'),
+          checkpoint,
+          input,
+          String(run.repeat),
+          threads,
+          device,
+          run.dtype,
+          ...(run.runner === 'compile-bench' ? ['--compile'] : []),
+          ...(bench ? ['--cudnn-benchmark'] : []),
+        ],
+        pyEnv,
+        run.runner === 'compile-bench' ? preset!.compileCapS : Infinity,
+      )
   const T = preset!.sizes[run.model][0]
   // cudnn_benchmark: what the run asked for; reported: what the run itself says it had
   const { cudnn_benchmark: reported, ...j } = (r.json ?? {}) as { encode_s?: number; decode_s?: number; cudnn_benchmark?: unknown }
@@ -178,7 +253,7 @@ async function modelRun(run: ModelRun): Promise<Record<string, unknown>> {
     cudnn_benchmark: bench,
     ...(r.json ? { encode_fps: T / j.encode_s!, decode_fps: T / j.decode_s!, ...j, reported } : {}),
     wall_s: r.wall_s,
-    ...(r.error ? { error: r.error } : {})
+    ...(r.error ? { error: r.error } : {}),
   }
 }
 
@@ -191,8 +266,27 @@ function makeClips(): string[] {
   const sources = ['testsrc2', 'mandelbrot', 'smptehdbars', 'testsrc']
   clips = Array.from({ length: preset!.clips }, (_, i) => {
     const file = path.join(work, `clip${i}.mp4`)
-    execFileSync(findTool('ffmpeg')!.path, ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `${sources[i % sources.length]}=size=${W}x${H}:rate=25`,
-      '-frames:v', String(T), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-pix_fmt', 'yuv420p', file])
+    execFileSync(findTool('ffmpeg')!.path, [
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `${sources[i % sources.length]}=size=${W}x${H}:rate=25`,
+      '-frames:v',
+      String(T),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-crf',
+      '18',
+      '-pix_fmt',
+      'yuv420p',
+      file,
+    ])
     return file
   })
   return clips
@@ -203,7 +297,20 @@ async function cliRun(run: CliRun): Promise<Record<string, unknown>> {
   const files = makeClips()
   const T = preset!.clip[0]
   // Batch size 1: four full-width 720p clips in one call need about 4 x 35 GB in bfloat16.
-  const common = ['--bundle', bundle, '--device', device, '--dtype', 'bfloat16', '--threads', String(preset!.threads), '--memory-limit', '0', '--json', ...(run.bench ? ['--cudnn-benchmark'] : [])]
+  const common = [
+    '--bundle',
+    bundle,
+    '--device',
+    device,
+    '--dtype',
+    'bfloat16',
+    '--threads',
+    String(preset!.threads),
+    '--memory-limit',
+    '0',
+    '--json',
+    ...(run.bench ? ['--cudnn-benchmark'] : []),
+  ]
   const bin = path.join(ROOT, 'bin', 'videovae.js')
   const base: Record<string, unknown> = { ...run, cudnn_benchmark: run.bench, clip: preset!.clip.join('x') }
   if (run.command === 'reconstruct') {
@@ -234,20 +341,38 @@ async function cliRun(run: CliRun): Promise<Record<string, unknown>> {
   const j = r.json as { encoded: number; seconds: number; cudnnBenchmark: unknown }
   const frames = j.encoded * T
   // seconds: the batch run without the model load; wall: the whole command.
-  return { ...base, clips: j.encoded, frames, fps: frames / j.seconds, fps_wall: frames / r.wall_s, seconds: j.seconds, wall_s: r.wall_s, reported: j.cudnnBenchmark }
+  return {
+    ...base,
+    clips: j.encoded,
+    frames,
+    fps: frames / j.seconds,
+    fps_wall: frames / r.wall_s,
+    seconds: j.seconds,
+    wall_s: r.wall_s,
+    reported: j.cudnnBenchmark,
+  }
 }
 
 function table(): string {
   const f = (v: unknown): string => (typeof v === 'number' ? v.toFixed(2) : '-')
-  const lines = [`device ${device}, preset ${values.preset}, ${preset!.threads} threads; frames/s (best of the timed calls after a warm-up; first = warm-up call, s)`]
+  const lines = [
+    `device ${device}, preset ${values.preset}, ${preset!.threads} threads; frames/s (best of the timed calls after a warm-up; first = warm-up call, s)`,
+  ]
   lines.push('model  size          dtype     runner         encode fps  decode fps  first enc s  first dec s  note')
   for (const r of rows.filter((x) => x.part === 'model')) {
-    lines.push(`${String(r.model).padEnd(6)} ${String(r.size).padEnd(13)} ${String(r.dtype).padEnd(9)} ${String(r.runner).padEnd(14)} ${f(r.encode_fps).padStart(10)} ${f(r.decode_fps).padStart(11)} ${f(r.first_encode_s).padStart(12)} ${f(r.first_decode_s).padStart(12)}  ${r.error ? String(r.error).slice(0, 120) : ''}`)
+    lines.push(
+      `${String(r.model).padEnd(6)} ${String(r.size).padEnd(13)} ${String(r.dtype).padEnd(9)} ${String(r.runner).padEnd(14)} ${f(r.encode_fps).padStart(10)} ${f(r.decode_fps).padStart(11)} ${f(r.first_encode_s).padStart(12)} ${f(r.first_decode_s).padStart(12)}  ${r.error ? String(r.error).slice(0, 120) : ''}`,
+    )
   }
-  lines.push('', `commands on ${preset!.clips} clip(s) of ${preset!.clip.join('x')} (reconstruct: the first ${preset!.reconstructClips}), full-width fast bundle, bfloat16`)
+  lines.push(
+    '',
+    `commands on ${preset!.clips} clip(s) of ${preset!.clip.join('x')} (reconstruct: the first ${preset!.reconstructClips}), full-width fast bundle, bfloat16`,
+  )
   lines.push('command       cudnn-benchmark  frames  fps (command)  fps (wall)  note')
   for (const r of rows.filter((x) => x.part === 'cli')) {
-    lines.push(`${String(r.command).padEnd(13)} ${String(r.cudnn_benchmark).padEnd(16)} ${String(r.frames ?? '-').padStart(6)} ${f(r.fps).padStart(14)} ${f(r.fps_wall).padStart(11)}  ${r.error ? String(r.error).slice(0, 120) : ''}`)
+    lines.push(
+      `${String(r.command).padEnd(13)} ${String(r.cudnn_benchmark).padEnd(16)} ${String(r.frames ?? '-').padStart(6)} ${f(r.fps).padStart(14)} ${f(r.fps_wall).padStart(11)}  ${r.error ? String(r.error).slice(0, 120) : ''}`,
+    )
   }
   return lines.join('\n')
 }

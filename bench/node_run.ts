@@ -28,8 +28,8 @@ const { values } = parseArgs({
     'max-tiles': { type: 'string', default: '0' },
     'encode-only': { type: 'boolean', default: false },
     device: { type: 'string', default: 'cpu' },
-    'cudnn-benchmark': { type: 'boolean', default: false }
-  }
+    'cudnn-benchmark': { type: 'boolean', default: false },
+  },
 })
 
 const first: number[] = []
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
           done = d
           total = t
           if (d >= maxTiles) controller.abort()
-        }
+        },
       })
     } catch (err) {
       if (!(err instanceof VideoVaeError && err.code === 'ERR_ABORTED')) throw err
@@ -94,8 +94,8 @@ async function main(): Promise<void> {
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
       ...(cudaPeak ? { cuda_reserved_mb: cudaPeak.reservedBytes / 2 ** 20 } : {}),
       mode: vae.info.mode,
-      host_cache: memory().hostCache
-    })
+      host_cache: memory().hostCache,
+    }),
   )
 }
 

@@ -26,8 +26,8 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     threads: { type: 'string', default: '2' },
     'max-tiles': { type: 'string', default: '2' },
-    json: { type: 'boolean', default: false }
-  }
+    json: { type: 'boolean', default: false },
+  },
 })
 
 /**
@@ -52,7 +52,7 @@ const CONFIGS: Record<string, Config> = {
   'ch32-256': { case: '16z-ch32-video', size: [16, 256, 256], runners: ALL },
   'ch32-smoke': { case: '16z-ch32-video', size: [8, 64, 64], runners: ALL },
   'full-128': { case: '16z-full-video', size: [8, 128, 128], runners: ALL },
-  'full-720p': { case: '16z-full-video', size: [16, 720, 1280], tile: 256, encodeOnly: true, runners: ['fast'] }
+  'full-720p': { case: '16z-full-video', size: [16, 720, 1280], tile: 256, encodeOnly: true, runners: ['fast'] },
 }
 
 interface Run {
@@ -108,7 +108,19 @@ async function measure(name: string, cfg: Config): Promise<Record<string, unknow
       continue
     }
     const mode = runner === 'exact' ? 'exact' : 'fast'
-    const args = ['--import', 'tsx', path.join(__dirname, 'node_run.ts'), '--bundle', parityBundle(cfg.case, mode), '--input', input, '--repeat', repeat, '--threads', threads]
+    const args = [
+      '--import',
+      'tsx',
+      path.join(__dirname, 'node_run.ts'),
+      '--bundle',
+      parityBundle(cfg.case, mode),
+      '--input',
+      input,
+      '--repeat',
+      repeat,
+      '--threads',
+      threads,
+    ]
     if (runner === 'fast-bf16') args.push('--dtype', 'bfloat16')
     if (cfg.tile) args.push('--tile', String(cfg.tile), '--max-tiles', values['max-tiles']!)
     if (cfg.encodeOnly) args.push('--encode-only')
@@ -128,16 +140,24 @@ function report(results: Record<string, unknown>[], peak: { conv2d_gflops: numbe
     const [T] = (r.size as string).split('x').map(Number) as [number]
     const flops = r.flops as { encode_gflop: number; decode_gflop: number }
     const runs = r.runs as Record<string, Run>
-    log(`\n${r.config}: ${r.case} at ${r.size}${r.tile ? `, tiles of ${r.tile} (FLOPs of all tiles)` : ''}; ${flops.encode_gflop.toFixed(0)} + ${flops.decode_gflop.toFixed(0)} GFLOP`)
+    log(
+      `\n${r.config}: ${r.case} at ${r.size}${r.tile ? `, tiles of ${r.tile} (FLOPs of all tiles)` : ''}; ${flops.encode_gflop.toFixed(0)} + ${flops.decode_gflop.toFixed(0)} GFLOP`,
+    )
     log('                   encode fps  decode fps  eff. GFLOP/s  % conv2d peak  peak RSS MB')
     for (const [name, run] of Object.entries(runs)) {
       // decode_s is null or absent for encode-only runs
       const seconds = run.encode_s + (run.decode_s ?? 0)
       const gflops = (flops.encode_gflop + (run.decode_s == null ? 0 : flops.decode_gflop)) / seconds
       const dec = run.decode_s == null ? '-' : (T / run.decode_s).toFixed(2)
-      log(`${name.padEnd(18)} ${(T / run.encode_s).toFixed(2).padStart(10)} ${dec.padStart(11)} ${gflops.toFixed(0).padStart(13)} ${((100 * gflops) / peak.conv2d_gflops).toFixed(0).padStart(13)}% ${run.peak_rss_mb.toFixed(0).padStart(12)}${run.extrapolated ? '  (time extrapolated from the first tiles)' : ''}`)
+      log(
+        `${name.padEnd(18)} ${(T / run.encode_s).toFixed(2).padStart(10)} ${dec.padStart(11)} ${gflops.toFixed(0).padStart(13)} ${((100 * gflops) / peak.conv2d_gflops).toFixed(0).padStart(13)}% ${run.peak_rss_mb.toFixed(0).padStart(12)}${run.extrapolated ? '  (time extrapolated from the first tiles)' : ''}`,
+      )
     }
-    const py = runs.python, pyMalloc = runs['python-malloc'], fast = runs['node fast'], exact = runs['node exact'], bf16 = runs['node fast-bf16']
+    const py = runs.python,
+      pyMalloc = runs['python-malloc'],
+      fast = runs['node fast'],
+      exact = runs['node exact'],
+      bf16 = runs['node fast-bf16']
     const ratio = (a?: Run, b?: Run): string =>
       a && b ? `encode ${(a.encode_s / b.encode_s).toFixed(2)}x, decode ${a.decode_s && b.decode_s ? (a.decode_s / b.decode_s).toFixed(2) : '-'}x` : '-'
     if (py && fast) log(`node fast / python eager speed:          ${ratio(py, fast)}`)

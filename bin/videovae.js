@@ -26,8 +26,7 @@ if (tsx) {
   require(built).run()
 } else {
   process.stderr.write(
-    'videovae: the command is not built (dist/cjs/cli/main.js is missing) and tsx is not installed; ' +
-      'run npm run build (ERR_NOT_BUILT)\n'
+    'videovae: the command is not built (dist/cjs/cli/main.js is missing) and tsx is not installed; ' + 'run npm run build (ERR_NOT_BUILT)\n',
   )
   process.exit(1)
 }

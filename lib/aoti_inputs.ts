@@ -7,6 +7,7 @@
  * manifests (aoti.shapes).
  */
 import { isDType, type DType } from './dtype.js'
+import type { NativeAotiInputSpec } from './native.js'
 import { VideoVaeError, type ErrorCode } from './errors.js'
 
 /** One dim: a fixed size, or 'k' / '<m>k'. */
@@ -19,13 +20,6 @@ export interface AotiInputSpec {
   shape: readonly AotiDim[]
   /** Default: the package's floating dtype (what most of its weights are). */
   dtype?: DType
-}
-
-/** The native form: dims > 0 fixed, < 0 any positive multiple of -d. */
-export interface NativeAotiInputSpec {
-  name: string
-  dims: number[]
-  dtype: DType | null
 }
 
 /** One dim word to its native number; null when it is not one. */

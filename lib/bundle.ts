@@ -12,12 +12,7 @@ import { rulesProblem } from './rules.js'
 export const BUNDLE_FORMAT_VERSION = 1
 
 /** The four VideoVAE+ stages stored in a bundle. */
-export const STAGE_NAMES = [
-  'spatial_encoder',
-  'temporal_encoder',
-  'temporal_decoder',
-  'spatial_decoder',
-] as const
+export const STAGE_NAMES = ['spatial_encoder', 'temporal_encoder', 'temporal_decoder', 'spatial_decoder'] as const
 export type StageName = (typeof STAGE_NAMES)[number]
 
 /** The one weight quantization this version reads (python/videovae/quantize.py). */
@@ -234,9 +229,7 @@ export async function readBundle(dir: string, { verify = true } = {}): Promise<B
   if (problem !== null) throw bundleError(`${where}: ${problem}`)
   const text = parseText(m.text, where)
   const stageFiles = Object.fromEntries(STAGE_NAMES.map((s) => [s, resolved[s]])) as Record<StageName, string>
-  const extraFiles = Object.fromEntries(
-    Object.entries(resolved).filter(([k]) => !(STAGE_NAMES as readonly string[]).includes(k)),
-  )
+  const extraFiles = Object.fromEntries(Object.entries(resolved).filter(([k]) => !(STAGE_NAMES as readonly string[]).includes(k)))
   const t5 = parseT5(m.t5, where)
   if (t5 && !(extraFiles.t5_encoder && extraFiles.spiece_model)) {
     throw bundleError(`${where}: "t5" is set but files t5_encoder and spiece_model are not both listed`)
@@ -323,7 +316,8 @@ export async function readManifest(dir: string): Promise<{ root: string; where: 
   } catch (err) {
     throw bundleError(`${manifestPath} is not valid JSON: ${(err as Error).message}`, err)
   }
-  if (!isObject(m)) throw bundleError(`${manifestPath} does not hold a JSON object (it holds ${m === null ? 'null' : Array.isArray(m) ? 'an array' : typeof m})`)
+  if (!isObject(m))
+    throw bundleError(`${manifestPath} does not hold a JSON object (it holds ${m === null ? 'null' : Array.isArray(m) ? 'an array' : typeof m})`)
   const where = manifestPath
   const version = field<number>(m, 'format_version', 'number', where)
   if (version !== BUNDLE_FORMAT_VERSION) {
@@ -341,23 +335,25 @@ export async function readManifest(dir: string): Promise<{ root: string; where: 
 export async function verifyFiles(root: string, files: Json, where: string, verify: boolean, only?: string[]): Promise<Record<string, string>> {
   const resolved: Record<string, string> = {}
   await Promise.all(
-    Object.entries(files).filter(([name]) => only === undefined || only.includes(name)).map(async ([name, entry]) => {
-      if (!isObject(entry)) throw bundleError(`${where}: files.${name} is not an object with "path" and "sha256"`)
-      const rel = field<string>(entry, 'path', 'string', `${where} files.${name}`)
-      const expected = field<string>(entry, 'sha256', 'string', `${where} files.${name}`)
-      const what = `${where}: files.${name}`
-      if (!verify) {
-        resolved[name] = await checkBundleFile(root, rel, what)
-        return
-      }
-      const { file, sha256: actual } = await hashBundleFile(root, rel, what)
-      if (actual !== expected) {
-        throw bundleError(
-          `bundle file ${rel} (${name}) does not match its manifest hash (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…): the bundle is corrupt or was modified; re-export it`,
-        )
-      }
-      resolved[name] = file
-    }),
+    Object.entries(files)
+      .filter(([name]) => only === undefined || only.includes(name))
+      .map(async ([name, entry]) => {
+        if (!isObject(entry)) throw bundleError(`${where}: files.${name} is not an object with "path" and "sha256"`)
+        const rel = field<string>(entry, 'path', 'string', `${where} files.${name}`)
+        const expected = field<string>(entry, 'sha256', 'string', `${where} files.${name}`)
+        const what = `${where}: files.${name}`
+        if (!verify) {
+          resolved[name] = await checkBundleFile(root, rel, what)
+          return
+        }
+        const { file, sha256: actual } = await hashBundleFile(root, rel, what)
+        if (actual !== expected) {
+          throw bundleError(
+            `bundle file ${rel} (${name}) does not match its manifest hash (expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…): the bundle is corrupt or was modified; re-export it`,
+          )
+        }
+        resolved[name] = file
+      }),
   )
   return resolved
 }

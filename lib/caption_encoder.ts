@@ -101,9 +101,7 @@ export class CaptionEncoder implements Disposable {
     if (!files.t5_encoder || !files.spiece_model) {
       throw bundleError(`${where}: "t5" is set but files t5_encoder and spiece_model are not both listed`)
     }
-    const tokenizer = nativeSync(() =>
-      native().tokenizerLoad(files.spiece_model, { extraIds: info.extraIds, padId: info.padId, eosId: info.eosId }),
-    )
+    const tokenizer = nativeSync(() => native().tokenizerLoad(files.spiece_model, { extraIds: info.extraIds, padId: info.padId, eosId: info.eosId }))
     const vocab = nativeSync(() => native().tokenizerInfo(tokenizer)).vocabSize
     if (vocab > info.vocabSize) {
       throw bundleError(`${where}: the tokenizer has ${vocab} ids but the T5 encoder only ${info.vocabSize}`)
@@ -130,9 +128,7 @@ export class CaptionEncoder implements Disposable {
   /** Embeds captions with the bundle's T5 in one native job. */
   async embed(caption: string | string[], options: CaptionOptions = {}): Promise<CaptionEmbedding> {
     const request = this.request(caption, options)
-    const out = await runOnDevice(this.device, () =>
-      nativeAsync(() => native().textEmbed(request.tokenizer, request.t5, request.captions, request.maxLength)),
-    )
+    const out = await runOnDevice(this.device, () => nativeAsync(() => native().textEmbed(request.tokenizer, request.t5, request.captions, request.maxLength)))
     return {
       embedding: Tensor.fromHandle(out.embedding),
       mask: Tensor.fromHandle(out.mask),
@@ -153,10 +149,9 @@ export class CaptionEncoder implements Disposable {
     const long = fullLengths.flatMap((n, i) => (n > L ? [i] : []))
     if (long.length > 0) {
       const which = long.map((i) => `${i} (${fullLengths[i]} tokens)`).join(', ')
-      process.emitWarning(
-        `caption${long.length > 1 ? 's' : ''} ${which} longer than ${L} tokens: truncated to ${L}, as the official T5 embedder does`,
-        { code: 'VIDEOVAE_CAPTION_TRUNCATED' },
-      )
+      process.emitWarning(`caption${long.length > 1 ? 's' : ''} ${which} longer than ${L} tokens: truncated to ${L}, as the official T5 embedder does`, {
+        code: 'VIDEOVAE_CAPTION_TRUNCATED',
+      })
     }
     return { captions, tokenizer: this.#tokenizer, t5: t5.handle(), maxLength: L }
   }

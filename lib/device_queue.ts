@@ -10,7 +10,7 @@ const poolSize = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4)
 
 const limits: Record<'cpu' | 'cuda', number> = {
   cpu: Math.max(1, poolSize - 1),
-  cuda: 1
+  cuda: 1,
 }
 
 class DeviceQueue {

@@ -5,28 +5,9 @@
  */
 import { VideoVaeError } from './errors.js'
 
-export type DType =
-  | 'float32'
-  | 'float64'
-  | 'float16'
-  | 'bfloat16'
-  | 'uint8'
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'int64'
-  | 'bool'
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'bool'
 
-export type TensorArray =
-  | Float32Array
-  | Float64Array
-  | Uint16Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
+export type TensorArray = Float32Array | Float64Array | Uint16Array | Uint8Array | Uint8ClampedArray | Int8Array | Int16Array | Int32Array | BigInt64Array
 
 type TypedArrayConstructor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TensorArray }
 
@@ -45,7 +26,7 @@ export const DTYPES: Readonly<Record<DType, DTypeSpec>> = {
   int16: { array: Int16Array, bytes: 2 },
   int32: { array: Int32Array, bytes: 4 },
   int64: { array: BigInt64Array, bytes: 8 },
-  bool: { array: Uint8Array, bytes: 1 }
+  bool: { array: Uint8Array, bytes: 1 },
 }
 
 export function isDType(value: unknown): value is DType {

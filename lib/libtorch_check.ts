@@ -22,10 +22,7 @@ export interface LibtorchDescription {
 interface LibtorchScript {
   describeLibtorch(root: string): LibtorchDescription
   libraryFile(name: string): string
-  libtorchCandidates(
-    env: NodeJS.ProcessEnv,
-    wanted: { version: string; flavour: string } | null
-  ): { root: string; source: string; explicit: boolean }[]
+  libtorchCandidates(env: NodeJS.ProcessEnv, wanted: { version: string; flavour: string } | null): { root: string; source: string; explicit: boolean }[]
 }
 
 function libtorchScript(): LibtorchScript {
@@ -70,11 +67,7 @@ export function isPrebuilt(binary: string): boolean {
  * torch and `videovae setup`'s copy, taking the first of the version and flavour it needs (or,
  * when none fits, the first found, so that the mismatch is reported).
  */
-export function findRuntimeLibtorch(
-  build: NativeBuildInfo,
-  env: NodeJS.ProcessEnv = process.env,
-  binary = ''
-): RuntimeLibtorch | null {
+export function findRuntimeLibtorch(build: NativeBuildInfo, env: NodeJS.ProcessEnv = process.env, binary = ''): RuntimeLibtorch | null {
   const script = libtorchScript()
   const has = (dir: string) => fs.existsSync(path.join(dir, script.libraryFile('torch')))
   const searchPath = (env.LD_LIBRARY_PATH ?? '').split(path.delimiter).filter(Boolean)
@@ -134,11 +127,7 @@ export function installAdvice(version: string, flavour: string): string {
 }
 
 /** Null when the addon can load; otherwise the error to raise instead of a dlopen failure. */
-export function libtorchProblem(
-  binary: string,
-  build: NativeBuildInfo,
-  env: NodeJS.ProcessEnv = process.env
-): VideoVaeError | null {
+export function libtorchProblem(binary: string, build: NativeBuildInfo, env: NodeJS.ProcessEnv = process.env): VideoVaeError | null {
   const wanted = `libtorch ${build.torchVersion} (${build.flavour})`
   let found: RuntimeLibtorch | null
   try {
@@ -151,14 +140,14 @@ export function libtorchProblem(
     return new VideoVaeError(
       'ERR_LIBTORCH_NOT_FOUND',
       `videovae (${binary}) needs ${wanted}, and none was found (LD_LIBRARY_PATH, LIBTORCH, Torch_DIR, ` +
-        `the torch of VIDEOVAE_PYTHON or python3/python on PATH, videovae setup's cache). ${setupAdvice(build.torchVersion, build.flavour)}`
+        `the torch of VIDEOVAE_PYTHON or python3/python on PATH, videovae setup's cache). ${setupAdvice(build.torchVersion, build.flavour)}`,
     )
   }
   if (!found) {
     return new VideoVaeError(
       'ERR_LIBTORCH_NOT_FOUND',
       `videovae (${binary}) needs ${wanted}, but there is no libtorch at ${build.libdir || '(no rpath)'}` +
-        ` nor on LD_LIBRARY_PATH. To fix it, ${installAdvice(build.torchVersion, build.flavour)}`
+        ` nor on LD_LIBRARY_PATH. To fix it, ${installAdvice(build.torchVersion, build.flavour)}`,
     )
   }
   if (found.version !== build.torchVersion || !sameFlavour(found.flavour, build.flavour)) {
@@ -168,7 +157,7 @@ export function libtorchProblem(
       `videovae (${binary}) was compiled against ${wanted}, but the dynamic linker would load ` +
         `libtorch ${found.version} (${found.flavour}) from ${found.libdir} (${how}). ` +
         `Either rebuild for that one: LIBTORCH=${found.root} npm rebuild videovae, or ` +
-        (found.via === 'search' ? setupAdvice(build.torchVersion, build.flavour) : installAdvice(build.torchVersion, build.flavour))
+        (found.via === 'search' ? setupAdvice(build.torchVersion, build.flavour) : installAdvice(build.torchVersion, build.flavour)),
     )
   }
   return null

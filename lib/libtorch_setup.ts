@@ -75,14 +75,23 @@ function run(command: string, args: string[], options: { env: NodeJS.ProcessEnv;
 
 /** The pip arguments that install exactly torch==<version>+<flavour>. */
 export function pipInstallArgs(options: Pick<SetupOptions, 'version' | 'flavour' | 'indexUrl' | 'pipArgs'>): string[] {
-  const index = options.indexUrl
-    ? ['--index-url', options.indexUrl]
-    : ['--extra-index-url', `https://download.pytorch.org/whl/${options.flavour}`]
+  const index = options.indexUrl ? ['--index-url', options.indexUrl] : ['--extra-index-url', `https://download.pytorch.org/whl/${options.flavour}`]
   // The CPU wheel's libraries need nothing from its Python dependencies; CUDA wheels need
   // the nvidia-* packages (cuDNN, cuBLAS, ...) that pip installs as dependencies.
   const deps = options.flavour === 'cpu' ? ['--no-deps'] : []
   // --no-compile: torch's Python files are never imported, only its libraries are loaded.
-  return ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--no-compile', ...deps, ...index, ...(options.pipArgs ?? []), `torch==${options.version}+${options.flavour}`]
+  return [
+    '-m',
+    'pip',
+    'install',
+    '--no-input',
+    '--disable-pip-version-check',
+    '--no-compile',
+    ...deps,
+    ...index,
+    ...(options.pipArgs ?? []),
+    `torch==${options.version}+${options.flavour}`,
+  ]
 }
 
 export async function setupLibtorch(options: SetupOptions): Promise<ManagedLibtorch> {
@@ -130,7 +139,7 @@ export async function setupLibtorch(options: SetupOptions): Promise<ManagedLibto
         'ERR_SETUP',
         `cannot run ${python} (${(error as Error).message}): videovae setup needs Python 3.10+ with venv ` +
           '(apt install python3-venv, brew install python), or --python /path/to/python3',
-        { cause: error }
+        { cause: error },
       )
     }
     if (code !== 0) {
@@ -145,7 +154,7 @@ export async function setupLibtorch(options: SetupOptions): Promise<ManagedLibto
       throw new VideoVaeError(
         'ERR_SETUP',
         `pip could not install ${spec} (exit ${code}; its output is above). Check the network, or pass --index-url ` +
-          'for a mirror (extra pip arguments: VIDEOVAE_PIP_ARGS)'
+          'for a mirror (extra pip arguments: VIDEOVAE_PIP_ARGS)',
       )
     }
 
@@ -155,12 +164,15 @@ export async function setupLibtorch(options: SetupOptions): Promise<ManagedLibto
     if (!root || !found || found.version !== version || found.flavour !== flavour) {
       throw new VideoVaeError(
         'ERR_SETUP',
-        `pip installed ${found ? `libtorch ${found.version} (${found.flavour})` : 'no usable libtorch'} in ${venv}, not ${version} (${flavour})`
+        `pip installed ${found ? `libtorch ${found.version} (${found.flavour})` : 'no usable libtorch'} in ${venv}, not ${version} (${flavour})`,
       )
     }
     // Recorded with the path it will have once renamed into place.
     const finalRoot = path.join(dir, path.relative(staging, root))
-    fs.writeFileSync(path.join(staging, 'libtorch.json'), JSON.stringify({ root: finalRoot, version, flavour, installed: new Date().toISOString() }, null, 2) + '\n')
+    fs.writeFileSync(
+      path.join(staging, 'libtorch.json'),
+      JSON.stringify({ root: finalRoot, version, flavour, installed: new Date().toISOString() }, null, 2) + '\n',
+    )
     return finalRoot
   }
 }

@@ -29,7 +29,7 @@ export const DEFAULT_MEMORY_LIMIT = 6 * GB
  * OOM killer.
  */
 export function defaultMemoryLimit(): number {
-  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() ?? 0 : 0
+  const constrained = typeof process.constrainedMemory === 'function' ? (process.constrainedMemory() ?? 0) : 0
   const total = os.totalmem()
   const usable = constrained > 0 && constrained < total ? constrained : total
   return Math.max(DEFAULT_MEMORY_LIMIT, Math.floor(usable * 0.75))
@@ -106,7 +106,6 @@ export function memoryEstimate(info: BundleInfo, size: JobSize, layout: JobLayou
 function hostBytes(estimate: Record<string, number>, device: string): number {
   return device.startsWith('cuda') ? estimate.total! - estimate.activations! - estimate.attention! : estimate.total!
 }
-
 
 /**
  * The limit in bytes (Infinity: none) from an option value.

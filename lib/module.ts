@@ -109,11 +109,7 @@ export class TorchModule implements Disposable {
       throw new VideoVaeError('ERR_ARGUMENT', 'runners, constants and inputs are for AOTInductor packages (.pt2) only')
     }
     const dtype = options.dtype ?? null
-    const quantized = options.quantizedWeights?.map((w): [string, NativeTensorHandle, NativeTensorHandle] => [
-      w.name,
-      w.values.handle(),
-      w.scale.handle(),
-    ])
+    const quantized = options.quantizedWeights?.map((w): [string, NativeTensorHandle, NativeTensorHandle] => [w.name, w.values.handle(), w.scale.handle()])
     const handle = await runOnDevice(device, () => nativeAsync(() => native().moduleLoad(path, device, dtype, quantized ?? null)))
     return new TorchModule(handle)
   }

@@ -7,8 +7,14 @@
  * `code` (see errors.ts).
  */
 import type { DType, TensorArray } from './dtype.js'
-import type { NativeAotiInputSpec } from './aoti_inputs.js'
 import { loadAddon } from './native_loader.js'
+
+/** The native form: dims > 0 fixed, < 0 any positive multiple of -d. */
+export interface NativeAotiInputSpec {
+  name: string
+  dims: number[]
+  dtype: DType | null
+}
 
 /** The native side's view of the options (flat, numbers only). */
 export interface NativeRunOptions {
@@ -60,24 +66,10 @@ export interface NativeCaptionRequest {
 export type NativeTextInputs = NativeTextEmbedding | NativeCaptionRequest
 
 /** What a TorchScript call accepts: converted natively against the method's schema. */
-export type NativeArgument =
-  | NativeTensorHandle
-  | number
-  | boolean
-  | string
-  | null
-  | NativeArgument[]
-  | { [key: string]: NativeArgument }
+export type NativeArgument = NativeTensorHandle | number | boolean | string | null | NativeArgument[] | { [key: string]: NativeArgument }
 
 /** What a TorchScript call returns: lists and tuples both become arrays, dicts plain objects. */
-export type NativeResult =
-  | NativeTensorHandle
-  | number
-  | boolean
-  | string
-  | null
-  | NativeResult[]
-  | { [key: string]: NativeResult }
+export type NativeResult = NativeTensorHandle | number | boolean | string | null | NativeResult[] | { [key: string]: NativeResult }
 
 /** Compiled into the binary; also embedded as text so it can be read without loading it. */
 export interface NativeBuildInfo {
@@ -146,13 +138,7 @@ export interface NativeAddon {
   memory(): NativeMemory
 
   /** Zero-copy on CPU unless `copy` (the ArrayBuffer is then held until the tensor is freed). */
-  tensorFromTypedArray(
-    data: TensorArray,
-    shape: readonly number[],
-    dtype: DType,
-    device: string,
-    copy: boolean
-  ): NativeTensorHandle
+  tensorFromTypedArray(data: TensorArray, shape: readonly number[], dtype: DType, device: string, copy: boolean): NativeTensorHandle
   tensorInfo(tensor: NativeTensorHandle): NativeTensorInfo
   /** Returns whether this call released the tensor (false when already disposed). */
   tensorDispose(tensor: NativeTensorHandle): boolean
@@ -191,7 +177,7 @@ export interface NativeAddon {
     text: NativeTextInputs | null,
     options: NativeRunOptions,
     onProgress: ((done: number, total: number) => void) | null,
-    cancel: NativeCancelToken
+    cancel: NativeCancelToken,
   ): Promise<{
     latent: NativeTensorHandle
     mean: NativeTensorHandle
@@ -207,7 +193,7 @@ export interface NativeAddon {
     text: NativeTextInputs | null,
     options: NativeRunOptions,
     onProgress: ((done: number, total: number) => void) | null,
-    cancel: NativeCancelToken
+    cancel: NativeCancelToken,
   ): Promise<NativeTensorHandle>
 
   /**
@@ -220,24 +206,20 @@ export interface NativeAddon {
     text: NativeTextInputs | null,
     options: NativeRunOptions,
     onProgress: ((done: number, total: number) => void) | null,
-    cancel: NativeCancelToken
+    cancel: NativeCancelToken,
   ): Promise<NativeTensorHandle>
 
   /** Loads spiece.model with the T5 tokenizer's special ids (synchronous: a small file). */
   tokenizerLoad(path: string, spec: { extraIds: number; padId: number; eosId: number }): NativeTokenizerHandle
   tokenizerInfo(tokenizer: NativeTokenizerHandle): { pieces: number; vocabSize: number }
   /** Hugging Face T5 tokenization: ids [N * maxLength] (tokens, </s>, padding), lengths with </s>. */
-  tokenize(
-    tokenizer: NativeTokenizerHandle,
-    captions: string[],
-    maxLength: number
-  ): { ids: Int32Array; lengths: number[]; fullLengths: number[] }
+  tokenize(tokenizer: NativeTokenizerHandle, captions: string[], maxLength: number): { ids: Int32Array; lengths: number[]; fullLengths: number[] }
   /** Tokenize + T5 in one job: embedding [N, maxLength, d] float32 and mask [N, maxLength] float32. */
   textEmbed(
     tokenizer: NativeTokenizerHandle,
     t5: NativeModuleHandle,
     captions: string[],
-    maxLength: number
+    maxLength: number,
   ): Promise<{ embedding: NativeTensorHandle; mask: NativeTensorHandle; fullLengths: number[] }>
 
   /** Test switch for the Electron path: data() copies instead of handing over external memory. */
@@ -248,7 +230,10 @@ export interface NativeAddon {
    * whether the module declares channels-last activations and every 5-D parameter's strides.
    * Synchronous: only for small modules no job is running.
    */
-  debugModuleChannelsLast3d(module: NativeModuleHandle, convert: boolean): {
+  debugModuleChannelsLast3d(
+    module: NativeModuleHandle,
+    convert: boolean,
+  ): {
     declared: boolean
     converted: number
     weights: { name: string; sizes: number[]; strides: number[] }[]

@@ -38,7 +38,7 @@ export function resolveAddonPath(): string {
       'ERR_ADDON_NOT_FOUND',
       `no compiled videovae addon for ${process.platform}-${process.arch} in ${root}. Build it from source ` +
         'against a libtorch: LIBTORCH=/path/to/libtorch npm rebuild videovae (in a clone: npm run build)',
-      { cause: error }
+      { cause: error },
     )
   }
 }
@@ -66,7 +66,7 @@ export function loadAddon(): unknown {
       `could not load ${binary} (${detail.split('\n')[0]}). It was built for libtorch ` +
         `${build?.torchVersion ?? '?'} (${build?.flavour ?? '?'}) at ${build?.libdir ?? '?'}; rebuild it against the ` +
         'libtorch you have: LIBTORCH=/path/to/libtorch npm rebuild videovae (or, for the prebuilt binary, `npx videovae setup`)',
-      { cause: error }
+      { cause: error },
     )
   }
   const loaded = addon.runtimeInfo().torchVersion
@@ -74,7 +74,7 @@ export function loadAddon(): unknown {
     throw new VideoVaeError(
       'ERR_LIBTORCH_MISMATCH',
       `${binary} was compiled against libtorch ${build.torchVersion} but libtorch ${loaded} got loaded ` +
-        '(is another libtorch already in this process, or on LD_PRELOAD?)'
+        '(is another libtorch already in this process, or on LD_PRELOAD?)',
     )
   }
   return addon

@@ -113,7 +113,9 @@ export interface VideoSize {
 export function checkVideoSize(r: ShapeRules, { frames, height, width }: VideoSize, image: boolean, pad = false): void {
   const hw = r.rules.hwMultiple
   if (height === 0 || width === 0 || (!pad && (height % hw || width % hw))) {
-    shape(`frame height and width must be multiples of ${hw} (the bundle's rules.hw_multiple), got ${height}x${width} (crop or resize first, or pass pad: true)`)
+    shape(
+      `frame height and width must be multiples of ${hw} (the bundle's rules.hw_multiple), got ${height}x${width} (crop or resize first, or pass pad: true)`,
+    )
   }
   if (!image && frames < r.rules.tMin) {
     shape(`the video path needs at least ${r.rules.tMin} frames (the bundle's rules.t_min), got ${frames} (use { image: true } for stills)`)

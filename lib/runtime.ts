@@ -39,7 +39,10 @@ export function memory(): MemoryInfo {
 /** The transfers since `before` (an earlier memory().transfers). */
 export function transfersSince(before: TransferCounts): TransferCounts {
   const now = memory().transfers
-  const diff = (a: { count: number; bytes: number }, b: { count: number; bytes: number }): { count: number; bytes: number } => ({ count: a.count - b.count, bytes: a.bytes - b.bytes })
+  const diff = (a: { count: number; bytes: number }, b: { count: number; bytes: number }): { count: number; bytes: number } => ({
+    count: a.count - b.count,
+    bytes: a.bytes - b.bytes,
+  })
   return { toNative: diff(now.toNative, before.toNative), toHost: diff(now.toHost, before.toHost) }
 }
 

@@ -23,7 +23,7 @@ const FILE_DTYPES: Readonly<Record<string, DType>> = {
   I16: 'int16',
   I32: 'int32',
   I64: 'int64',
-  BOOL: 'bool'
+  BOOL: 'bool',
 }
 const FILE_DTYPE_OF = Object.fromEntries(Object.entries(FILE_DTYPES).map(([k, v]) => [v, k])) as Record<DType, string>
 
@@ -91,7 +91,8 @@ function parseEntry(file: string, name: string, raw: unknown, dataLength: number
   }
   const [begin, end] = offsets as [number, number]
   if (end < begin) throw corrupt(file, `tensor '${name}' has reversed data_offsets [${begin}, ${end}]`)
-  if (end > dataLength) throw corrupt(file, `tensor '${name}' has data_offsets [${begin}, ${end}] outside the file (${dataLength} data bytes): the file is truncated or damaged`)
+  if (end > dataLength)
+    throw corrupt(file, `tensor '${name}' has data_offsets [${begin}, ${end}] outside the file (${dataLength} data bytes): the file is truncated or damaged`)
   const numel = shape.reduce((a: number, b: number) => a * b, 1)
   if (end - begin !== numel * DTYPES[dtype].bytes) {
     throw corrupt(file, `tensor '${name}' has ${end - begin} bytes for shape [${shape}] of ${raw.dtype}`)
@@ -228,7 +229,10 @@ function prepare(name: string, value: unknown): Prepared {
   const data = value.data as TensorArray
   const dtype = value.dtype === undefined ? inferDType(data) : checkDType(value.dtype)
   if (!arrayCarries(data, dtype)) {
-    throw new VideoVaeError('ERR_DTYPE', `'${name}': a ${Object.prototype.toString.call(data).slice(8, -1)} does not carry ${dtype} (use a ${DTYPES[dtype].array.name})`)
+    throw new VideoVaeError(
+      'ERR_DTYPE',
+      `'${name}': a ${Object.prototype.toString.call(data).slice(8, -1)} does not carry ${dtype} (use a ${DTYPES[dtype].array.name})`,
+    )
   }
   const shape = value.shape as unknown[]
   if (!shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
@@ -246,7 +250,7 @@ function prepare(name: string, value: unknown): Prepared {
 export async function writeSafetensors(
   file: string,
   tensors: Record<string, SafetensorsValue> | Map<string, SafetensorsValue>,
-  metadata: Record<string, string> = {}
+  metadata: Record<string, string> = {},
 ): Promise<void> {
   const named = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).map(([name, value]) => prepare(name, value))
   for (const [key, value] of Object.entries(metadata)) {

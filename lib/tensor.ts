@@ -74,7 +74,7 @@ export class Tensor implements Disposable {
   handle(): NativeTensorHandle {
     if (this.#handle === null) throw new VideoVaeError('ERR_DISPOSED', 'tensor was disposed')
     if (this.#source && this.#source.byteLength === 0 && this.#info && this.#info.shape.every((d) => d > 0)) {
-      throw new VideoVaeError('ERR_DISPOSED', "the ArrayBuffer behind this zero-copy tensor was detached (transferred)")
+      throw new VideoVaeError('ERR_DISPOSED', 'the ArrayBuffer behind this zero-copy tensor was detached (transferred)')
     }
     return this.#handle
   }

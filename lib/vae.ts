@@ -14,13 +14,7 @@ import { runOnDevice } from './device_queue.js'
 import { nativeAsync, VideoVaeError } from './errors.js'
 import { checkMemoryLimit, type JobSize, type MemoryLimit } from './memory_limit.js'
 import { TorchModule } from './module.js'
-import {
-  native,
-  type NativeAddon,
-  type NativeCancelToken,
-  type NativeModuleHandle,
-  type NativeTextInputs,
-} from './native.js'
+import { native, type NativeAddon, type NativeCancelToken, type NativeModuleHandle, type NativeTextInputs } from './native.js'
 import { packageRoot } from './package_root.js'
 import { ProgressGuard } from './progress_guard.js'
 import { disposeWeights, readQuantizedWeights } from './quantized_weights.js'
@@ -138,9 +132,7 @@ export class VideoVAE implements Disposable {
     const loadOptions = { device: device as Device, ...(dtype === info.dtype ? {} : { dtype }) }
     // int8-stored weights (the embedded default model) are rebuilt in float32 while loading.
     const quantized = info.quantization ? await readQuantizedWeights(info.quantization.file) : null
-    const loaded = await Promise.allSettled(
-      STAGE_NAMES.map((s) => TorchModule.load(info.files[s], { ...loadOptions, quantizedWeights: quantized?.[s] })),
-    )
+    const loaded = await Promise.allSettled(STAGE_NAMES.map((s) => TorchModule.load(info.files[s], { ...loadOptions, quantizedWeights: quantized?.[s] })))
     disposeWeights(quantized)
     const stages = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
     // The T5 encoder keeps its own compute dtype (manifest t5.dtype); hashes were checked above.

@@ -82,7 +82,6 @@ export interface DecodeOptions extends RunOptions {
   output?: 'float32' | 'uint8'
 }
 
-
 function fail(code: 'ERR_ARGUMENT' | 'ERR_SHAPE' | 'ERR_DTYPE' | 'ERR_TEXT', message: string): never {
   throw new VideoVaeError(code, message)
 }
@@ -131,7 +130,7 @@ function checkText(options: RunOptions, info: BundleInfo, batch: number, hasCapt
   }
   if (!emb) {
     if (mask) fail('ERR_TEXT', 'textMask was given without textEmbedding')
-    if (hasCaptionEncoder) return  // the empty caption's embedding, like the official inference
+    if (hasCaptionEncoder) return // the empty caption's embedding, like the official inference
     fail(
       'ERR_TEXT',
       `this bundle (${info.variant}) needs caption embeddings: pass textEmbedding [B, L, ${info.text.dim}] and textMask [B, L] (or export it with --t5 to pass captions)`,

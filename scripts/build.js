@@ -25,7 +25,7 @@ function run(command, args, env = {}) {
 function nodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
-    path.join(path.dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js')
+    path.join(path.dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
   ]
   const found = candidates.find((c) => c && fs.existsSync(c))
   if (!found) throw new Error('node-gyp not found: run the build through npm (npm run build)')
@@ -76,10 +76,7 @@ function buildTs() {
   const names = Object.keys(require(path.join(root, 'dist/cjs/index.js'))).filter((n) => n !== '__esModule')
   const esm = path.join(root, 'dist', 'esm')
   fs.mkdirSync(esm, { recursive: true })
-  fs.writeFileSync(
-    path.join(esm, 'index.mjs'),
-    `import cjs from '../cjs/index.js'\n\nexport const { ${names.join(', ')} } = cjs\n`
-  )
+  fs.writeFileSync(path.join(esm, 'index.mjs'), `import cjs from '../cjs/index.js'\n\nexport const { ${names.join(', ')} } = cjs\n`)
   fs.writeFileSync(path.join(esm, 'index.d.mts'), "export * from '../cjs/index.js'\n")
 }
 

@@ -87,11 +87,11 @@ function pythonTorchRoot(python) {
   if (pythonRoots.has(python)) return pythonRoots.get(python)
   let root = null
   try {
-    const out = execFileSync(
-      python,
-      ['-c', "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s else '')"],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 }
-    ).trim()
+    const out = execFileSync(python, ['-c', "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s else '')"], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 30_000,
+    }).trim()
     if (out && fs.existsSync(path.join(out, 'lib', libraryFile('torch')))) root = out
   } catch {
     // not a working Python: no torch there
@@ -117,7 +117,11 @@ function libtorchCandidates(env = process.env, wanted = null) {
   let dirs = []
   if (wanted) dirs = [managedDir(wanted.version, wanted.flavour, env)]
   else if (fs.existsSync(cacheDir(env))) {
-    dirs = fs.readdirSync(cacheDir(env)).filter((d) => d.startsWith('libtorch-')).sort().reverse()
+    dirs = fs
+      .readdirSync(cacheDir(env))
+      .filter((d) => d.startsWith('libtorch-'))
+      .sort()
+      .reverse()
     dirs = dirs.map((d) => path.join(cacheDir(env), d))
   }
   for (const dir of dirs) {
@@ -138,7 +142,7 @@ function locateLibtorch(env = process.env) {
       'libtorch not found: set LIBTORCH=/path/to/libtorch (unpacked from https://pytorch.org), ' +
         'or Torch_DIR=/path/to/libtorch/share/cmake/Torch, or VIDEOVAE_PYTHON=/path/to/python with torch ' +
         `installed, or run \`npx videovae setup\` (installs libtorch ${version} into ${cacheDir(env)}); ` +
-        'in a clone: bash scripts/setup.sh'
+        'in a clone: bash scripts/setup.sh',
     )
   }
   return { root: hit.root, source: hit.source }
@@ -198,7 +202,7 @@ function describeLibtorch(root) {
     hasCuda,
     includeDirs: [path.join(root, 'include'), path.join(root, 'include/torch/csrc/api/include')],
     // torch_cuda registers the CUDA backend from static initialisers only: keep it linked.
-    libraries: hasCuda ? ['torch', 'torch_cpu', 'c10', 'torch_cuda', 'c10_cuda'] : ['torch', 'torch_cpu', 'c10']
+    libraries: hasCuda ? ['torch', 'torch_cpu', 'c10', 'torch_cuda', 'c10_cuda'] : ['torch', 'torch_cpu', 'c10'],
   }
 }
 
@@ -261,7 +265,7 @@ module.exports = {
   managedRoot,
   pythonCandidates,
   pythonTorchRoot,
-  pinnedVersion
+  pinnedVersion,
 }
 
 if (require.main === module) {

@@ -95,7 +95,7 @@ export class BatchEncoder {
     const group = [head]
     if (this.#batchable) {
       const key = head.clip.shape.join('x')
-      for (let i = 0; i < this.#waiting.length && group.length < this.#settings.batchSize; ) {
+      for (let i = 0; i < this.#waiting.length && group.length < this.#settings.batchSize;) {
         if (this.#waiting[i]!.clip.shape.join('x') === key) group.push(...this.#waiting.splice(i, 1))
         else i++
       }

@@ -63,7 +63,10 @@ export function clipMemoryCheck(
 export async function readClip(item: BatchItem, options: ClipReadOptions): Promise<ClipFrames> {
   const clip = await readClipWithPlan(item.path, { ...options.read, chunkFrames: 32, ...(options.signal ? { signal: options.signal } : {}) }, (p) => {
     if (p.width % options.hwMultiple !== 0 || p.height % options.hwMultiple !== 0) {
-      throw new VideoVaeError('ERR_SHAPE', `${item.path}: frames are ${p.width}x${p.height}, not multiples of ${options.hwMultiple}; use --fit pad, crop or resize`)
+      throw new VideoVaeError(
+        'ERR_SHAPE',
+        `${item.path}: frames are ${p.width}x${p.height}, not multiples of ${options.hwMultiple}; use --fit pad, crop or resize`,
+      )
     }
     options.checkPlan?.(p)
   })

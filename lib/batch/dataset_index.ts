@@ -80,7 +80,10 @@ export async function readIndexFile(file: string, { repair = false } = {}): Prom
 /** The index files of an output directory, sorted. */
 export async function indexFiles(outdir: string): Promise<string[]> {
   const names = await readdir(outdir).catch(() => [] as string[])
-  return names.filter(isIndexFileName).sort().map((n) => path.join(outdir, n))
+  return names
+    .filter(isIndexFileName)
+    .sort()
+    .map((n) => path.join(outdir, n))
 }
 
 /** Every committed entry of every index file of the directory. */
@@ -115,7 +118,13 @@ export class IndexAppender {
       await writeFully(this.#fh, [Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''))], null, this.#file)
       await this.#fh.sync()
     } catch (err) {
-      const undone = await this.#fh.truncate(size).then(() => this.#fh.sync()).then(() => true, () => false)
+      const undone = await this.#fh
+        .truncate(size)
+        .then(() => this.#fh.sync())
+        .then(
+          () => true,
+          () => false,
+        )
       throw new BatchError(
         'ERR_IO',
         `appending ${entries.length} line(s) to ${this.#file} failed (${(err as Error).message}); ` +

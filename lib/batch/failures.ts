@@ -22,7 +22,11 @@ export function describeError(err: unknown): { code: string; error: string } {
   const message = err instanceof Error ? err.message : String(err)
   return {
     code: typeof code === 'string' ? code : 'ERR_INTERNAL',
-    error: message.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' | '),
+    error: message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .join(' | '),
   }
 }
 

@@ -63,7 +63,11 @@ export function shardSeq(prefix: string, relative: string): number | undefined {
  * readable part and a hash of the whole id, which keeps names distinct.
  */
 export function itemFileName(id: string): string {
-  const readable = id.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '').slice(0, 80) || 'item'
+  const readable =
+    id
+      .replace(/[^A-Za-z0-9_.-]+/g, '_')
+      .replace(/^[._]+/, '')
+      .slice(0, 80) || 'item'
   const hash = createHash('sha1').update(id, 'utf8').digest('hex').slice(0, 10)
   return `${ITEMS_DIR}/${readable}-${hash}.safetensors`
 }

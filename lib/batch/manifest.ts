@@ -114,7 +114,9 @@ export function parseJsonlManifest(text: string, file: string): BatchItem[] {
     if (o.caption !== undefined && o.caption !== null && typeof o.caption !== 'string') throw manifestError(where, '"caption" must be a string')
     if (o.id !== undefined && typeof o.id !== 'string' && typeof o.id !== 'number') throw manifestError(where, '"id" must be a string or a number')
     const id = o.id === undefined || o.id === '' ? undefined : String(o.id)
-    items.push(resolveItem({ path: o.path.trim(), ...(id === undefined ? {} : { id }), ...(typeof o.caption === 'string' ? { caption: o.caption } : {}) }, file))
+    items.push(
+      resolveItem({ path: o.path.trim(), ...(id === undefined ? {} : { id }), ...(typeof o.caption === 'string' ? { caption: o.caption } : {}) }, file),
+    )
   })
   return items
 }

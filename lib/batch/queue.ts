@@ -133,7 +133,10 @@ export interface QueueReport {
 }
 
 /** Waits until no job of the queue is pending, then reports completed and failed items. */
-export async function waitForQueue(url: string, { signal, onProgress, pollMs = 500 }: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; pollMs?: number } = {}): Promise<QueueReport> {
+export async function waitForQueue(
+  url: string,
+  { signal, onProgress, pollMs = 500 }: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; pollMs?: number } = {},
+): Promise<QueueReport> {
   const target = parseQueueUrl(url)
   await checkRedis(target)
   const queue = new Queue<QueueJobData>(target.name, { connection: bullConnection(target) })

@@ -83,7 +83,12 @@ export async function runBatch(vae: VideoVAE, options: BatchRunOptions): Promise
   if (!Number.isInteger(options.itemsPerShard) || options.itemsPerShard < 1) throw new BatchError('ERR_ARGUMENT', 'itemsPerShard must be a positive integer')
   await mkdir(outdir, { recursive: true })
   await ensureSettings(outdir, datasetSettings(vae, options.encode, options.read.read))
-  const writer = await ShardWriter.open(outdir, options.writer, { itemsPerShard: options.itemsPerShard, perItem: options.perItem, bundle: vae.info.sha256, verify: options.verify === true })
+  const writer = await ShardWriter.open(outdir, options.writer, {
+    itemsPerShard: options.itemsPerShard,
+    perItem: options.perItem,
+    bundle: vae.info.sha256,
+    verify: options.verify === true,
+  })
   let failures: FailuresFile | undefined
   const commits: Promise<unknown>[] = []
   let fatal: unknown

@@ -43,7 +43,7 @@ export async function checkTensors(file: string, header: SafetensorsHeader, expe
     const buffer = Buffer.allocUnsafe(PIECE)
     for (const name of expected.keys()) {
       const t = byName.get(name)!
-      for (let at = header.dataStart + t.begin; at < header.dataStart + t.end; ) {
+      for (let at = header.dataStart + t.begin; at < header.dataStart + t.end;) {
         const { bytesRead } = await fh.read(buffer, 0, Math.min(PIECE, header.dataStart + t.end - at), at)
         if (bytesRead === 0) return `${file} ended at byte ${at} while reading ${name}`
         at += bytesRead

@@ -76,7 +76,15 @@ export class ShardWriter {
   #chain: Promise<void> = Promise.resolve()
   #error: unknown = undefined
 
-  private constructor(outdir: string, files: WriterFiles, options: ShardWriterOptions, index: IndexAppender, lock: WriterLock, committed: Set<string>, nextSeq: number) {
+  private constructor(
+    outdir: string,
+    files: WriterFiles,
+    options: ShardWriterOptions,
+    index: IndexAppender,
+    lock: WriterLock,
+    committed: Set<string>,
+    nextSeq: number,
+  ) {
     this.#outdir = outdir
     this.files = files
     this.#options = options
@@ -208,7 +216,10 @@ export class ShardWriter {
 
   async #writeShard(batch: Pending[]): Promise<IndexEntry[]> {
     const shard = shardFileName(this.files.shardPrefix, this.#nextSeq++)
-    await this.#writeFile(path.join(this.#outdir, shard), batch.map((p) => p.encoded))
+    await this.#writeFile(
+      path.join(this.#outdir, shard),
+      batch.map((p) => p.encoded),
+    )
     return batch.map((p, offset) => this.#entry(p.encoded, shard, offset))
   }
 

@@ -43,7 +43,11 @@ export async function datasetStats(outdir: string, onProgress?: (done: number, t
   let done = 0
   for (const [shard, items] of byShard) {
     const { tensors } = await readSafetensors(path.join(outdir, shard)).catch((err: unknown) => {
-      throw new BatchError('ERR_INDEX', `${shard} of ${items.length} committed item(s) (${items[0]!.id}...) does not read: ${(err as Error).message}; run \`videovae batch ... --verify\` on ${outdir} to encode them again`, { cause: err })
+      throw new BatchError(
+        'ERR_INDEX',
+        `${shard} of ${items.length} committed item(s) (${items[0]!.id}...) does not read: ${(err as Error).message}; run \`videovae batch ... --verify\` on ${outdir} to encode them again`,
+        { cause: err },
+      )
     })
     try {
       for (const e of items) {

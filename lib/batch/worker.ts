@@ -70,8 +70,16 @@ export interface WorkerReport {
 
 /** Errors of the item itself: retrying cannot help. */
 const INPUT_ERRORS = new Set([
-  'ERR_NOT_FOUND', 'ERR_VIDEO_CORRUPT', 'ERR_NO_FRAMES', 'ERR_UNSUPPORTED', 'ERR_FORMAT_NOT_ALLOWED', 'ERR_LIMIT',
-  'ERR_TOO_SHORT', 'ERR_SHAPE', 'ERR_TEXT', 'ERR_DATASET_MISMATCH',
+  'ERR_NOT_FOUND',
+  'ERR_VIDEO_CORRUPT',
+  'ERR_NO_FRAMES',
+  'ERR_UNSUPPORTED',
+  'ERR_FORMAT_NOT_ALLOWED',
+  'ERR_LIMIT',
+  'ERR_TOO_SHORT',
+  'ERR_SHAPE',
+  'ERR_TEXT',
+  'ERR_DATASET_MISMATCH',
 ])
 
 export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Promise<WorkerReport> {
@@ -146,7 +154,18 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
         return { skipped: true }
       }
       const { encoder: enc, read } = await setup(settings)
-      const encoded = await enc.encode(item, await readClip(item, { ...read, checkPlan: clipMemoryCheck(vae, { ...settings, ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }) }, read.read, item.path) }))
+      const encoded = await enc.encode(
+        item,
+        await readClip(item, {
+          ...read,
+          checkPlan: clipMemoryCheck(
+            vae,
+            { ...settings, ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }) },
+            read.read,
+            item.path,
+          ),
+        }),
+      )
       const committed = writer.add(encoded)
       maybeFlush()
       const entry = await committed
@@ -204,5 +223,14 @@ export async function runWorker(vae: VideoVAE, options: QueueWorkerOptions): Pro
     await failures.close()
   }
   const seconds = (performance.now() - started) / 1000
-  return { worker: id, processed, skipped, lost, failed: failures.records, seconds, itemsPerSecond: seconds > 0 ? processed / seconds : 0, index: writer.files.index }
+  return {
+    worker: id,
+    processed,
+    skipped,
+    lost,
+    failed: failures.records,
+    seconds,
+    itemsPerSecond: seconds > 0 ? processed / seconds : 0,
+    index: writer.files.index,
+  }
 }

@@ -59,7 +59,10 @@ export function frameToUnitCHW(frame: Uint8Array, h: number, w: number): Float32
 export function checkFrameCount(file: string, t: number): void {
   if (isSingleImagePath(file) && t !== 1) {
     const ext = path.extname(file)
-    throw new CliError('ERR_OUTPUT', `${file} can hold one image but there are ${t} frames; use a sequence pattern like ${file.slice(0, -ext.length)}_%04d${ext} or a video file`)
+    throw new CliError(
+      'ERR_OUTPUT',
+      `${file} can hold one image but there are ${t} frames; use a sequence pattern like ${file.slice(0, -ext.length)}_%04d${ext} or a video file`,
+    )
   }
 }
 

@@ -101,7 +101,12 @@ export function decodeHints(meta: Record<string, string>): DecodeHints {
     sha256: meta.bundle_sha256,
     variant: meta.bundle_variant,
     caption: meta.caption,
-    chunkFrames: meta.chunk_frames === undefined ? undefined : Number.isSafeInteger(Number(meta.chunk_frames)) && Number(meta.chunk_frames) >= 0 ? Number(meta.chunk_frames) : undefined,
+    chunkFrames:
+      meta.chunk_frames === undefined
+        ? undefined
+        : Number.isSafeInteger(Number(meta.chunk_frames)) && Number(meta.chunk_frames) >= 0
+          ? Number(meta.chunk_frames)
+          : undefined,
   }
 }
 

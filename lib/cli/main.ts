@@ -48,7 +48,17 @@ export function buildProgram(run: Runner): Command {
         "Run 'videovae <command> --help' for the options of a command.",
     )
   quietErrors(program)
-  const commands = [registerExport, registerEncode, registerDecode, registerReconstruct, registerEval, registerInfo, registerDoctor, registerSetup, registerParity]
+  const commands = [
+    registerExport,
+    registerEncode,
+    registerDecode,
+    registerReconstruct,
+    registerEval,
+    registerInfo,
+    registerDoctor,
+    registerSetup,
+    registerParity,
+  ]
   commands.push(registerBatch, registerWorker, registerStats) // dataset encoding (lib/batch)
   commands.push(registerTokenize, registerEmbedText) // captions (T5 in the bundle)
   for (const register of commands) quietErrors(register(program, run))

@@ -34,7 +34,10 @@ export async function loadModel(flags: ModelFlags): Promise<VideoVAE> {
   const device = flags.device ?? 'cpu'
   if (device !== 'cpu') {
     if (!cuda.isAvailable()) {
-      throw new CliError('ERR_DEVICE', `--device ${device}: CUDA is not available (the loaded libtorch has no CUDA, or no GPU is visible); see 'videovae doctor'`)
+      throw new CliError(
+        'ERR_DEVICE',
+        `--device ${device}: CUDA is not available (the loaded libtorch has no CUDA, or no GPU is visible); see 'videovae doctor'`,
+      )
     }
     const index = device === 'cuda' ? 0 : Number(device.slice(5))
     const count = cuda.deviceCount()

@@ -84,12 +84,15 @@ export interface ModelFlags {
 
 /** --bundle, --device, --threads, --dtype, --cudnn-benchmark. */
 export function addModelOptions(cmd: Command, bundleRequired = false): Command {
-  const bundle = new Option('--bundle <dir>', bundleRequired ? 'bundle directory (manifest.json + TorchScript stages)' : 'bundle directory (default: the embedded default model)')
+  const bundle = new Option(
+    '--bundle <dir>',
+    bundleRequired ? 'bundle directory (manifest.json + TorchScript stages)' : 'bundle directory (default: the embedded default model)',
+  )
   if (bundleRequired) bundle.makeOptionMandatory()
   return cmd
     .addOption(bundle)
     .option('--device <device>', "'cpu', 'cuda' or 'cuda:N'", deviceArg, 'cpu')
-    .option('--threads <n>', 'libtorch intra-op threads (default: libtorch\'s choice)', threadsArg)
+    .option('--threads <n>', "libtorch intra-op threads (default: libtorch's choice)", threadsArg)
     .addOption(
       new Option('--dtype <dtype>', 'compute dtype: float32 (the reference) or bfloat16 / float16 (weights converted at load)')
         .choices(['float32', 'bfloat16', 'float16'])
@@ -122,7 +125,11 @@ const CHUNK_HELP =
 export function addRunOptions(cmd: Command, chunkHelp = CHUNK_HELP): Command {
   return cmd
     .option('--chunk-frames <n>', chunkHelp, intArg('--chunk-frames', 0))
-    .option('--tile <px>', "spatial tiles of px x px pixels, cross-faded (bounded memory for large frames; a multiple of the bundle's rules.hw_multiple, 8)", intArg('--tile', 1))
+    .option(
+      '--tile <px>',
+      "spatial tiles of px x px pixels, cross-faded (bounded memory for large frames; a multiple of the bundle's rules.hw_multiple, 8)",
+      intArg('--tile', 1),
+    )
     .option('--tile-overlap <px>', 'overlap of neighbouring tiles (a multiple of the same below --tile; default tile/4)', intArg('--tile-overlap', 0))
 }
 
@@ -192,7 +199,10 @@ export function addReadOptions(cmd: Command): Command {
     .option('--max-size <WxH>', 'cap each side independently, scaling without keeping the aspect ratio (the official script reads at 1280x720)', frameSizeArg)
     .option('--sequence-fps <rate>', 'frame rate of an image-sequence input like frames/%04d.png (default 25)', rateArg)
     .addOption(
-      new Option('--fit <mode>', 'bring frame sizes to multiples of 8: pad (edge pixels, cropped off again on output), crop (centre), resize, or none (refuse other sizes)')
+      new Option(
+        '--fit <mode>',
+        'bring frame sizes to multiples of 8: pad (edge pixels, cropped off again on output), crop (centre), resize, or none (refuse other sizes)',
+      )
         .choices(['pad', 'crop', 'resize', 'none'])
         .default('pad'),
     )

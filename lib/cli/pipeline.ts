@@ -35,9 +35,7 @@ function readInfo(plan: ReadPlan, options: ReadVideoOptions): ReadInfo {
     width: plan.decodedWidth,
     height: plan.decodedHeight,
     fps: fraction === '0/1' || fraction === '' ? '25' : fraction,
-    ...(count !== null && options.fps === undefined
-      ? { total: Math.max(0, Math.min(options.count ?? Infinity, count - (options.start ?? 0))) }
-      : {}),
+    ...(count !== null && options.fps === undefined ? { total: Math.max(0, Math.min(options.count ?? Infinity, count - (options.start ?? 0))) } : {}),
   }
 }
 

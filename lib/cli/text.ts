@@ -21,7 +21,10 @@ export async function resolveText(info: BundleInfo, flags: { textEmbedding?: str
     if (!info.text) throw new CliError('ERR_TEXT', `this bundle (${info.variant}) takes no caption: drop --caption`)
     if (flags.textEmbedding !== undefined) throw new CliError('ERR_TEXT', 'give --caption or --text-embedding, not both')
     if (!info.t5) {
-      throw new CliError('ERR_TEXT', `this bundle (${info.variant}) has no text encoder: export it with --t5 DIR to use --caption, or pass --text-embedding FILE`)
+      throw new CliError(
+        'ERR_TEXT',
+        `this bundle (${info.variant}) has no text encoder: export it with --t5 DIR to use --caption, or pass --text-embedding FILE`,
+      )
     }
     return { caption: flags.caption }
   }
@@ -38,7 +41,8 @@ export async function loadTextEmbedding(file: string, info: BundleInfo, device: 
 /** Checks text tensors found in a file against the bundle. */
 export function checkText(tensors: Record<string, Tensor>, metadata: Record<string, string>, info: BundleInfo, file: string): TextInputs {
   const emb = tensors.text_emb
-  if (emb === undefined) throw new CliError('ERR_TEXT', `${file} has no tensor "text_emb" (expected text_emb [1, L, ${info.text?.dim ?? 1024}] and text_mask [1, L])`)
+  if (emb === undefined)
+    throw new CliError('ERR_TEXT', `${file} has no tensor "text_emb" (expected text_emb [1, L, ${info.text?.dim ?? 1024}] and text_mask [1, L])`)
   const e = emb.shape
   if (e.length !== 3 || e[0] !== 1 || (info.text && e[2] !== info.text.dim)) {
     throw new CliError('ERR_TEXT', `${file}: text_emb must be [1, L, ${info.text?.dim ?? 1024}], got [${e}]`)

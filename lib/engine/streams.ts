@@ -170,11 +170,7 @@ async function encodeOneJob(vae: VideoVAE, source: Source<FrameBlock>, options: 
  * Decodes latent chunks to uint8 frames, one chunk at a time: each chunk's frames are copied to
  * the host once. A LatentChunk's `frames` crops the padding of its tail; a bare Tensor keeps all.
  */
-export async function* decodeStream(
-  vae: VideoVAE,
-  latents: Source<LatentChunk | Tensor>,
-  options: DecodeStreamOptions = {},
-): AsyncGenerator<DecodedFrames> {
+export async function* decodeStream(vae: VideoVAE, latents: Source<LatentChunk | Tensor>, options: DecodeStreamOptions = {}): AsyncGenerator<DecodedFrames> {
   const { height, width, ...rest } = options
   let startFrame = 0
   for await (const item of asAsync(latents)) {
@@ -218,7 +214,11 @@ export async function* reconstructStream(
     const video = upload(vae, c.frames, c.shape)
     let out: Tensor
     try {
-      out = await vae.reconstructChunk(video, { ...jobOptions(options), output: 'uint8', ...chunkProgress(options, { startFrame: c.startFrame, frames: c.shape[0] }) }, !image)
+      out = await vae.reconstructChunk(
+        video,
+        { ...jobOptions(options), output: 'uint8', ...chunkProgress(options, { startFrame: c.startFrame, frames: c.shape[0] }) },
+        !image,
+      )
     } finally {
       video.dispose()
     }

@@ -2,7 +2,7 @@
  * The I/O layer's error class. Its own module so that ffmpeg.ts and input_policy.ts, which both
  * throw it, need not import each other.
  */
-import { VideoVaeError, type ErrorCode } from '../errors.js';
+import { VideoVaeError, type ErrorCode } from '../errors.js'
 
 /** Stable error codes of the I/O layer: a part of the package's ErrorCode. */
 export type VideoIOErrorCode = Extract<
@@ -32,32 +32,32 @@ export type VideoIOErrorCode = Extract<
   | 'ERR_ABORTED'
   /** ffmpeg failed for a reason not recognised above. */
   | 'ERR_FFMPEG'
->;
+>
 
 /** Options of a {@link VideoIOError}. */
 export interface VideoIOErrorOptions {
   /** The file concerned, when there is one. Default: undefined. */
-  path?: string;
+  path?: string
   /** The last lines ffmpeg printed on stderr, when ffmpeg was involved. Default: undefined. */
-  stderr?: string;
+  stderr?: string
   /** ffmpeg's exit code, when it ran. Default: undefined. */
-  exitCode?: number | null;
+  exitCode?: number | null
   /** The underlying error. Default: undefined. */
-  cause?: unknown;
+  cause?: unknown
 }
 
 /** An error of the I/O layer, with a stable {@link VideoIOErrorCode} in `code`. */
 export class VideoIOError extends VideoVaeError {
-  declare readonly code: VideoIOErrorCode;
-  readonly path: string | undefined;
-  readonly stderr: string | undefined;
-  readonly exitCode: number | null | undefined;
+  declare readonly code: VideoIOErrorCode
+  readonly path: string | undefined
+  readonly stderr: string | undefined
+  readonly exitCode: number | null | undefined
 
   constructor(code: VideoIOErrorCode, message: string, options: VideoIOErrorOptions = {}) {
-    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'VideoIOError';
-    this.path = options.path;
-    this.stderr = options.stderr;
-    this.exitCode = options.exitCode;
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'VideoIOError'
+    this.path = options.path
+    this.stderr = options.stderr
+    this.exitCode = options.exitCode
   }
 }

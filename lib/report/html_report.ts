@@ -87,14 +87,21 @@ export class HtmlReport {
       const fh = await open(temp.tempPath, 'w')
       try {
         // Every byte checked (a full disk writes part of a buffer); commit() fsyncs.
-        await writeFully(fh, parts.map((part) => Buffer.from(part)), 0, temp.tempPath)
+        await writeFully(
+          fh,
+          parts.map((part) => Buffer.from(part)),
+          0,
+          temp.tempPath,
+        )
       } finally {
         await fh.close()
       }
       await temp.commit()
     } catch (err) {
       await temp.discard()
-      throw err instanceof VideoIOError ? err : new VideoIOError('ERR_WRITE', `cannot write the report ${this.file}: ${(err as Error).message}`, { path: this.file, cause: err })
+      throw err instanceof VideoIOError
+        ? err
+        : new VideoIOError('ERR_WRITE', `cannot write the report ${this.file}: ${(err as Error).message}`, { path: this.file, cause: err })
     }
   }
 

@@ -25,11 +25,11 @@ const URL_WWW = pyRe(`${B}(?:www:(?:\\/{1,3}|[a-zA-Z0-9%])|${DOMAIN})`)
 const NICKNAME = pyRe(`@[${W}]+${B}`)
 // Step 4: CJK strokes, katakana phonetic extensions, enclosed CJK, CJK compatibility, extension A,
 // Yijing hexagrams and unified ideographs (U+31C0-U+9FFF, removed in sub-ranges in the original).
-const CJK = pyRe('[\\u31c0-\\u31ef]+|[\\u31f0-\\u31ff]+|[\\u3200-\\u32ff]+|[\\u3300-\\u33ff]+|' +
-  '[\\u3400-\\u4dbf]+|[\\u4dc0-\\u4dff]+|[\\u4e00-\\u9fff]+')
+const CJK = pyRe('[\\u31c0-\\u31ef]+|[\\u31f0-\\u31ff]+|[\\u3200-\\u32ff]+|[\\u3300-\\u33ff]+|' + '[\\u3400-\\u4dbf]+|[\\u4dc0-\\u4dff]+|[\\u4e00-\\u9fff]+')
 // Step 5: a run of dash punctuation (Unicode category Pd) becomes one '-'.
-const DASHES = pyRe('[\\u002d\\u058a\\u05be\\u1400\\u1806\\u2010-\\u2015\\u2e17\\u2e1a\\u2e3a\\u2e3b' +
-  '\\u2e40\\u301c\\u3030\\u30a0\\ufe31\\ufe32\\ufe58\\ufe63\\uff0d]+')
+const DASHES = pyRe(
+  '[\\u002d\\u058a\\u05be\\u1400\\u1806\\u2010-\\u2015\\u2e17\\u2e1a\\u2e3a\\u2e3b' + '\\u2e40\\u301c\\u3030\\u30a0\\ufe31\\ufe32\\ufe58\\ufe63\\uff0d]+',
+)
 // Step 5: backtick, acute accent, guillemets, curly double quotes and diaeresis become '"'.
 const DOUBLE_QUOTES = pyRe('[`\\u00b4\\u00ab\\u00bb\\u201c\\u201d\\u00a8]')
 // Step 5: curly single quotes become "'".

@@ -90,9 +90,14 @@ function specialStart(binary: string, from: number): number {
 
 /** A CESU-8 surrogate pair (six bytes, the last possibly a final '\n' matched as the end). */
 function cesu8At(binary: string, i: number): boolean {
-  return binary.charCodeAt(i) === 0xed && partAt(binary, i + 1, 0xa0, 0xaf) &&
-    partAt(binary, i + 2, 0x80, 0xbf) && (binary.charCodeAt(i + 3) === 0xed || endAt(binary, i + 3)) &&
-    partAt(binary, i + 4, 0xb0, 0xbf) && partAt(binary, i + 5, 0x80, 0xbf)
+  return (
+    binary.charCodeAt(i) === 0xed &&
+    partAt(binary, i + 1, 0xa0, 0xaf) &&
+    partAt(binary, i + 2, 0x80, 0xbf) &&
+    (binary.charCodeAt(i + 3) === 0xed || endAt(binary, i + 3)) &&
+    partAt(binary, i + 4, 0xb0, 0xbf) &&
+    partAt(binary, i + 5, 0x80, 0xbf)
+  )
 }
 
 /**

@@ -52,8 +52,13 @@ const BAD_SEQUENCES = [
   // A degree sign after an accented capital.
   cls('upper_accented') + '\u00b0',
   // Common two-character Windows-1252 mojibake not covered above.
-  '[\u00c2\u00c3\u00ce\u00d0]' + cls('\u20ac\u0153\u0160\u0161\u00a2\u00a3\u0178\u017e\u00a0\u00ad\u00ae\u00a9\u00b0\u00b7\u00bb',
-    'start_punctuation', 'end_punctuation', '\u2013\u2014\u00b4'),
+  '[\u00c2\u00c3\u00ce\u00d0]' +
+    cls(
+      '\u20ac\u0153\u0160\u0161\u00a2\u00a3\u0178\u017e\u00a0\u00ad\u00ae\u00a9\u00b0\u00b7\u00bb',
+      'start_punctuation',
+      'end_punctuation',
+      '\u2013\u2014\u00b4',
+    ),
   '\u00d7[\u00b2\u00b3]',
   // Windows-1252 mojibake of Arabic: four characters, since the 'common' ones are involved.
   ('[\u00d8\u00d9]' + cls('common', 'currency', 'bad', 'numeric', 'start_punctuation', '\u0178\u0160\u00ae\u00b0\u00b5\u00bb')).repeat(2),
@@ -100,4 +105,6 @@ const CLUE = Object.fromEntries(Object.entries(UTF8_CLUES).map(([k, v]) => [k, `
  */
 export const UTF8_DETECTOR = new RegExp(
   `(?<!${CLUE.utf8_continuation_strict})(?:${CLUE.utf8_first_of_2}${CLUE.utf8_continuation}|` +
-  `${CLUE.utf8_first_of_3}${CLUE.utf8_continuation}{2}|${CLUE.utf8_first_of_4}${CLUE.utf8_continuation}{3})+`, 'gu')
+    `${CLUE.utf8_first_of_3}${CLUE.utf8_continuation}{2}|${CLUE.utf8_first_of_4}${CLUE.utf8_continuation}{3})+`,
+  'gu',
+)

@@ -19,29 +19,35 @@ const POSSIBLE = new Map(ENCODINGS.map((c) => [c.name, new RegExp(`^[${charmapCl
 
 // Byte patterns (on binary strings) where a UTF-8 sequence's 0xA0 byte was probably turned into a
 // space, e.g. by HTML whitespace handling.
-const ALTERED_UTF8 = new RegExp([
-  '[\\xc2\\xc3\\xc5\\xce\\xd0\\xd9] ',
-  '[\\xe2\\xe3] [\\x80-\\x84\\x86-\\x9f\\xa1-\\xbf]',
-  '[\\xe0-\\xe3][\\x80-\\x84\\x86-\\x9f\\xa1-\\xbf] ',
-  '\\xf0 [\\x80-\\xbf][\\x80-\\xbf]',
-  '\\xf0[\\x80-\\xbf] [\\x80-\\xbf]',
-  '\\xf0[\\x80-\\xbf][\\x80-\\xbf] ',
-].join('|'), 'g')
+const ALTERED_UTF8 = new RegExp(
+  [
+    '[\\xc2\\xc3\\xc5\\xce\\xd0\\xd9] ',
+    '[\\xe2\\xe3] [\\x80-\\x84\\x86-\\x9f\\xa1-\\xbf]',
+    '[\\xe0-\\xe3][\\x80-\\x84\\x86-\\x9f\\xa1-\\xbf] ',
+    '\\xf0 [\\x80-\\xbf][\\x80-\\xbf]',
+    '\\xf0[\\x80-\\xbf] [\\x80-\\xbf]',
+    '\\xf0[\\x80-\\xbf][\\x80-\\xbf] ',
+  ].join('|'),
+  'g',
+)
 // 'à ' followed by a word: the space was the 0xA0 of 'à' (except in Portuguese "à quele"...).
 const A_GRAVE_WORD = /\xc3 (?! |quele|quela|quilo|s )/g
 // Sequences a "sloppy" decoding could not have kept intact (0x1A or '?' where a byte was lost).
-const LOSSY_UTF8 = new RegExp([
-  '[\\xc2-\\xdf]\\x1a',
-  '[\\xc2-\\xc3]\\?',
-  '\\xed[\\xa0-\\xaf][\\x1a?]\\xed[\\xb0-\\xbf][\\x1a?\\x80-\\xbf]',
-  '\\xed[\\xa0-\\xaf][\\x1a?\\x80-\\xbf]\\xed[\\xb0-\\xbf][\\x1a?]',
-  '[\\xe0-\\xef][\\x1a?][\\x1a\\x80-\\xbf]',
-  '[\\xe0-\\xef][\\x1a\\x80-\\xbf][\\x1a?]',
-  '[\\xf0-\\xf4][\\x1a?][\\x1a\\x80-\\xbf][\\x1a\\x80-\\xbf]',
-  '[\\xf0-\\xf4][\\x1a\\x80-\\xbf][\\x1a?][\\x1a\\x80-\\xbf]',
-  '[\\xf0-\\xf4][\\x1a\\x80-\\xbf][\\x1a\\x80-\\xbf][\\x1a?]',
-  '\\x1a',
-].join('|'), 'g')
+const LOSSY_UTF8 = new RegExp(
+  [
+    '[\\xc2-\\xdf]\\x1a',
+    '[\\xc2-\\xc3]\\?',
+    '\\xed[\\xa0-\\xaf][\\x1a?]\\xed[\\xb0-\\xbf][\\x1a?\\x80-\\xbf]',
+    '\\xed[\\xa0-\\xaf][\\x1a?\\x80-\\xbf]\\xed[\\xb0-\\xbf][\\x1a?]',
+    '[\\xe0-\\xef][\\x1a?][\\x1a\\x80-\\xbf]',
+    '[\\xe0-\\xef][\\x1a\\x80-\\xbf][\\x1a?]',
+    '[\\xf0-\\xf4][\\x1a?][\\x1a\\x80-\\xbf][\\x1a\\x80-\\xbf]',
+    '[\\xf0-\\xf4][\\x1a\\x80-\\xbf][\\x1a?][\\x1a\\x80-\\xbf]',
+    '[\\xf0-\\xf4][\\x1a\\x80-\\xbf][\\x1a\\x80-\\xbf][\\x1a?]',
+    '\\x1a',
+  ].join('|'),
+  'g',
+)
 const REPLACEMENT_UTF8 = '\xef\xbf\xbd'
 const MAX_STEPS = 100
 const C1 = /[\x80-\x9f]/

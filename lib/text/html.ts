@@ -52,6 +52,5 @@ function unescapeNamed(ref: string): string {
  */
 export function htmlUnescape(text: string): string {
   if (!text.includes('&')) return text
-  return text.replace(UNESCAPE_REF, (_match, ref: string) =>
-    ref[0] === '#' ? unescapeNumeric(ref) : unescapeNamed(ref))
+  return text.replace(UNESCAPE_REF, (_match, ref: string) => (ref[0] === '#' ? unescapeNumeric(ref) : unescapeNamed(ref)))
 }

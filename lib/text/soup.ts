@@ -30,7 +30,8 @@ const TAGFIND = sticky(`([a-zA-Z][^\\t\\n\\r\\f />\\x00]*)(?:[${S}]|/(?!>))*`)
 const ATTRFIND = sticky(`((?<=['"${S}/])[^${S}/>][^${S}/=>]*)([${S}]*=+[${S}]*('[^']*'|"[^"]*"|(?!['"])[^>${S}]*))?(?:[${S}]|/(?!>))*`)
 const LOCATE_STARTTAG_END = sticky(
   `<[a-zA-Z][^\\t\\n\\r\\f />\\x00]*(?:[${S}/]*(?:(?<=['"${S}/])[^${S}/>][^${S}/=>]*` +
-  `(?:[${S}]*=+[${S}]*(?:'[^']*'|"[^"]*"|(?!['"])[^>${S}]*)[${S}]*)?(?:[${S}]|/(?!>))*)*)?[${S}]*`)
+    `(?:[${S}]*=+[${S}]*(?:'[^']*'|"[^"]*"|(?!['"])[^>${S}]*)[${S}]*)?(?:[${S}]|/(?!>))*)*)?[${S}]*`,
+)
 const ENDTAG_FIND = sticky(`</[${S}]*([a-zA-Z][-.a-zA-Z0-9:_]*)[${S}]*>`)
 const COMMENT_CLOSE = new RegExp(`--[${S}]*>`, 'gu')
 const DECL_NAME = sticky(`[a-zA-Z][-_.a-zA-Z0-9]*[${S}]*`)
@@ -40,9 +41,32 @@ const ASCII_SPACES = /^[ \n\t\f\r]*$/
 const INTERESTING = /[&<]/g
 
 const CDATA_CONTENT = new Set(['script', 'style'])
-const VOID_ELEMENTS = new Set(['area', 'base', 'basefont', 'bgsound', 'br', 'col', 'command', 'embed', 'frame',
-  'hr', 'image', 'img', 'input', 'isindex', 'keygen', 'link', 'menuitem', 'meta', 'nextid', 'param', 'source',
-  'spacer', 'track', 'wbr'])
+const VOID_ELEMENTS = new Set([
+  'area',
+  'base',
+  'basefont',
+  'bgsound',
+  'br',
+  'col',
+  'command',
+  'embed',
+  'frame',
+  'hr',
+  'image',
+  'img',
+  'input',
+  'isindex',
+  'keygen',
+  'link',
+  'menuitem',
+  'meta',
+  'nextid',
+  'param',
+  'source',
+  'spacer',
+  'track',
+  'wbr',
+])
 // Tags whose strings get their own class, left out of `.text`.
 const STRING_CONTAINERS = new Set(['rt', 'rp', 'style', 'script', 'template'])
 const PRESERVE_WHITESPACE = new Set(['pre', 'textarea'])

@@ -85,7 +85,10 @@ describe('bundle validation', () => {
     const dir = makeBundle((m) => (m.files.spatial_encoder.path = 'escape.pt'))
     fs.symlinkSync(secret, path.join(dir, 'escape.pt'))
     for (const verify of [true, false]) {
-      await assert.rejects(readBundle(dir, { verify }), { code: 'ERR_BUNDLE', message: /spatial_encoder \(escape\.pt\) is a symlink to .*secret\.pt, outside the bundle/ })
+      await assert.rejects(readBundle(dir, { verify }), {
+        code: 'ERR_BUNDLE',
+        message: /spatial_encoder \(escape\.pt\) is a symlink to .*secret\.pt, outside the bundle/,
+      })
     }
     const dotdot = makeBundle((m) => (m.files.spatial_encoder.path = '../secret.pt'))
     await assert.rejects(readBundle(dotdot), { code: 'ERR_BUNDLE', message: /points outside the bundle \(\.\.\/secret\.pt\)/ })
@@ -114,7 +117,11 @@ describe('bundle validation', () => {
   })
 
   test('manifest.json holding null, an array or a number is ERR_BUNDLE', async () => {
-    for (const [body, what] of [['null', 'null'], ['[]', 'an array'], ['7', 'number']]) {
+    for (const [body, what] of [
+      ['null', 'null'],
+      ['[]', 'an array'],
+      ['7', 'number'],
+    ]) {
       const dir = makeBundle()
       fs.writeFileSync(path.join(dir, 'manifest.json'), body)
       await assert.rejects(readBundle(dir), { code: 'ERR_BUNDLE', message: new RegExp(`does not hold a JSON object \\(it holds ${what}\\)`) })

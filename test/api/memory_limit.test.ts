@@ -24,7 +24,10 @@ describe('memory limit', () => {
       const estimate = memoryEstimate(vae.info, { batch: 1, frames: 4, height: 2048, width: 2048 }, { image: false }).total!
       assert.ok(estimate > defaultMemoryLimit(), `estimate ${estimate}`)
       assert.ok(defaultMemoryLimit() >= DEFAULT_MEMORY_LIMIT)
-      await assert.rejects(vae.encode(video), { code: 'ERR_LIMIT', message: /4x2048x2048.*above the memory limit of [\d.]+ GB; run it in tiles \(tile: \{ size: \d+ \}\).*memoryLimit/ })
+      await assert.rejects(vae.encode(video), {
+        code: 'ERR_LIMIT',
+        message: /4x2048x2048.*above the memory limit of [\d.]+ GB; run it in tiles \(tile: \{ size: \d+ \}\).*memoryLimit/,
+      })
       await assert.rejects(vae.reconstruct(video), { code: 'ERR_LIMIT' })
       // No tensor was made and the process did not grow by the job's gigabytes.
       assert.equal(memory().tensors, before)

@@ -15,15 +15,18 @@ import { memoryEstimate } from '../../lib/memory_limit.js'
 import { native, type NativeRunOptions } from '../../lib/native.js'
 import { latentShape } from '../../lib/rules.js'
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest the test edits freely
+type Manifest = Record<string, any>
+
 const video = (t: number, h: number, w: number): Tensor => Tensor.from(new Float32Array(3 * t * h * w), [1, 3, t, h, w])
 const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0)
 
 /** A copy of the default bundle whose manifest is edited (the stage files keep their hashes). */
-function editedBundle(root: string, name: string, edit: (m: Record<string, any>) => void): string {
+function editedBundle(root: string, name: string, edit: (m: Manifest) => void): string {
   const dir = path.join(root, name)
   fs.cpSync(defaultBundleDir(), dir, { recursive: true })
   const file = path.join(dir, 'manifest.json')
-  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, any>
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest
   edit(m)
   fs.writeFileSync(file, JSON.stringify(m, null, 2))
   return dir
@@ -40,7 +43,11 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
   ['tile.size 20', { tile: { size: 20 } }, /tile\.size must be a multiple of 8 \(the bundle's rules\.hw_multiple\).*got 20/],
   ['tile.size 0', { tile: { size: 0 } }, /tile\.size .*got 0/],
   ['tile.size NaN', { tile: { size: NaN } }, /tile\.size .*got NaN/],
-  ['tile.overlap 4', { tile: { size: 32, overlap: 4 } }, /tile\.overlap must be 0 or a multiple of 8 \(the bundle's rules\.hw_multiple\) below tile\.size \(32\), got 4/],
+  [
+    'tile.overlap 4',
+    { tile: { size: 32, overlap: 4 } },
+    /tile\.overlap must be 0 or a multiple of 8 \(the bundle's rules\.hw_multiple\) below tile\.size \(32\), got 4/,
+  ],
   ['tile.overlap = size', { tile: { size: 32, overlap: 32 } }, /tile\.overlap .*below tile\.size \(32\), got 32/],
   ['tile.overlap -8', { tile: { size: 32, overlap: -8 } }, /tile\.overlap .*got -8/],
 ]
@@ -92,15 +99,15 @@ describe('shape rules from the bundle manifest', () => {
     await assert.rejects(run({ tileSize: 32, tileOverlap: 32 }), { code: 'ERR_ASSERTION' })
     await assert.rejects(run({ chunkFrames: 6 }), { code: 'ERR_ASSERTION', message: /chunkFrames 6 is not a multiple of 4/ })
     await assert.rejects(run({ compressionT: undefined as unknown as number }), { code: 'ERR_ASSERTION', message: /compression factors/ })
-    await assert.rejects(
-      addon.vaeDecode(stages, latent.handle(), null, { ...good, tileSize: 12 }, null, addon.cancelTokenNew()),
-      { code: 'ERR_ASSERTION', message: /tile size 12/ },
-    )
+    await assert.rejects(addon.vaeDecode(stages, latent.handle(), null, { ...good, tileSize: 12 }, null, addon.cancelTokenNew()), {
+      code: 'ERR_ASSERTION',
+      message: /tile size 12/,
+    })
     const short = video(2, 16, 16)
-    await assert.rejects(
-      addon.vaeEncode(stages, short.handle(), null, good, null, addon.cancelTokenNew()),
-      { code: 'ERR_ASSERTION', message: /at least 4 frames/ },
-    )
+    await assert.rejects(addon.vaeEncode(stages, short.handle(), null, good, null, addon.cancelTokenNew()), {
+      code: 'ERR_ASSERTION',
+      message: /at least 4 frames/,
+    })
     // The same options with valid values run.
     const out = await run({ tileSize: 16, tileOverlap: 8, chunkFrames: 4 })
     for (const t of [out.latent, out.mean, out.logvar]) addon.tensorDispose(t)
@@ -113,7 +120,10 @@ describe('shape rules from the bundle manifest', () => {
     const coarse = await VideoVAE.load(dir)
     try {
       const input = video(8, 32, 32)
-      await assert.rejects(coarse.encode(input, { chunkFrames: 4 }), { code: 'ERR_ARGUMENT', message: /multiple of 8 \(the bundle's rules\.t_multiple\).*got 4/ })
+      await assert.rejects(coarse.encode(input, { chunkFrames: 4 }), {
+        code: 'ERR_ARGUMENT',
+        message: /multiple of 8 \(the bundle's rules\.t_multiple\).*got 4/,
+      })
       await assert.rejects(coarse.encode(input, { tile: { size: 24 } }), { code: 'ERR_ARGUMENT', message: /multiple of 16 .*got 24/ })
       await assert.rejects(coarse.encode(input, { tile: { size: 32, overlap: 8 } }), { code: 'ERR_ARGUMENT', message: /tile\.overlap .*multiple of 16/ })
       await assert.rejects(coarse.encode(video(4, 32, 32)), { code: 'ERR_SHAPE', message: /at least 8 frames/ })
@@ -149,7 +159,10 @@ describe('shape rules from the bundle manifest', () => {
 
   test('rules that do not fit the compression are ERR_BUNDLE', async () => {
     const bad = editedBundle(tmp, 'misfit', (m) => (m.rules = { t_multiple: 6, t_min: 6, hw_multiple: 8 }))
-    await assert.rejects(readBundle(bad, { verify: false }), { code: 'ERR_BUNDLE', message: /rules\.t_multiple \(6\) is not a multiple of compression\.t \(4\)/ })
+    await assert.rejects(readBundle(bad, { verify: false }), {
+      code: 'ERR_BUNDLE',
+      message: /rules\.t_multiple \(6\) is not a multiple of compression\.t \(4\)/,
+    })
     const grid = editedBundle(tmp, 'grid', (m) => (m.rules.hw_multiple = 12))
     await assert.rejects(VideoVAE.load(grid), { code: 'ERR_BUNDLE', message: /rules\.hw_multiple \(12\)/ })
   })

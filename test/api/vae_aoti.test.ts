@@ -10,6 +10,9 @@ import { libtorchInfo, setNumThreads, Tensor, VideoVAE, VideoVaeError } from '..
 import { aotiFixtures, needsPython } from '../native/helpers/aoti_fixtures.js'
 import { tempDir } from '../native/helpers/fixtures.js'
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest the test edits freely
+type Manifest = Record<string, any>
+
 async function maxAbsDiff(a: Tensor, b: Tensor): Promise<number> {
   assert.deepEqual(a.shape, b.shape)
   const x = (await a.data()) as Float32Array
@@ -22,11 +25,11 @@ async function maxAbsDiff(a: Tensor, b: Tensor): Promise<number> {
 const code = (c: string, words?: RegExp) => (e: unknown) => e instanceof VideoVaeError && e.code === c && (!words || words.test(e.message))
 
 /** A copy of the AOTI bundle with its manifest edited by `edit` (loaded with verify: false). */
-function editedBundle(edit: (m: Record<string, any>) => void): string {
+function editedBundle(edit: (m: Manifest) => void): string {
   const dir = path.join(tempDir(), 'bundle')
   fs.cpSync(aotiFixtures().bundleAoti, dir, { recursive: true })
   const file = path.join(dir, 'manifest.json')
-  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, any>
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest
   edit(m)
   fs.writeFileSync(file, JSON.stringify(m))
   return dir
@@ -36,7 +39,11 @@ describe('VideoVAE on an AOTInductor bundle', { skip: needsPython }, () => {
   let aoti: VideoVAE
   let ts: VideoVAE
   // uint8 frames [B=2, T=8, H=32, W=40, 3] with some structure.
-  const video = Tensor.from(new Uint8Array(2 * 8 * 32 * 40 * 3).map((_, i) => (i * 37 + (i >> 7) * 11) % 256), [2, 8, 32, 40, 3], { dtype: 'uint8' })
+  const video = Tensor.from(
+    new Uint8Array(2 * 8 * 32 * 40 * 3).map((_, i) => (i * 37 + (i >> 7) * 11) % 256),
+    [2, 8, 32, 40, 3],
+    { dtype: 'uint8' },
+  )
 
   before(async () => {
     setNumThreads(2)
@@ -76,8 +83,16 @@ describe('VideoVAE on an AOTInductor bundle', { skip: needsPython }, () => {
 
   test('size 1 on the dynamic dims (B=1; 4 frames: latent T=1; one image) matches the TorchScript bundle', async () => {
     // Inductor compiles dynamic dims for sizes >= 2 and its generated checks refuse 1: they stay off.
-    const frames = (t: number) => Tensor.from(new Uint8Array(t * 32 * 40 * 3).map((_, i) => (i * 29 + (i >> 6) * 7) % 256), [1, t, 32, 40, 3], { dtype: 'uint8' })
-    for (const [clip, options] of [[frames(4), {}], [frames(1), { image: true }]] as const) {
+    const frames = (t: number) =>
+      Tensor.from(
+        new Uint8Array(t * 32 * 40 * 3).map((_, i) => (i * 29 + (i >> 6) * 7) % 256),
+        [1, t, 32, 40, 3],
+        { dtype: 'uint8' },
+      )
+    for (const [clip, options] of [
+      [frames(4), {}],
+      [frames(1), { image: true }],
+    ] as const) {
       const a = await aoti.encode(clip, { ...options, posterior: true })
       const b = await ts.encode(clip, { ...options, posterior: true })
       assert.equal(a.mean.shape[0], 1)
@@ -145,7 +160,10 @@ describe('VideoVAE on an AOTInductor bundle', { skip: needsPython }, () => {
     const dir = editedBundle((m) => {
       m.aoti.cpu_isa = missing
     })
-    await assert.rejects(VideoVAE.load(dir, { verify: false }), code('ERR_CPU_ISA', /Re-export it on this machine, or export it with a lower instruction-set pin/))
+    await assert.rejects(
+      VideoVAE.load(dir, { verify: false }),
+      code('ERR_CPU_ISA', /Re-export it on this machine, or export it with a lower instruction-set pin/),
+    )
   })
 
   test('CPU flags the exporter lists (aoti.cpu_flags) that this CPU lacks: ERR_CPU_ISA naming them', async (t) => {

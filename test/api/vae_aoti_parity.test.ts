@@ -16,7 +16,7 @@ import { before, describe, test } from 'node:test'
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 
-import { readSafetensors, setNumThreads, Tensor, VideoVAE } from '../../lib/index.js'
+import { readSafetensors, setNumThreads, type Tensor, VideoVAE } from '../../lib/index.js'
 import { caseDir, maxAbsDiff, needsParity, parityBundle, PYTHON, readCase } from '../support/parity.js'
 import { parityErrors } from '../support/parity_run.js'
 
@@ -26,8 +26,14 @@ const READY = '/tmp/aoti-bundles/READY'
 function handedOver(): string | null {
   if (process.env.AOTI_BUNDLE) return process.env.AOTI_BUNDLE
   if (!fs.existsSync(READY)) return null
-  const line = fs.readFileSync(READY, 'utf8').split('\n').find((l) => /ch32-16z(\s|$|\/)/.test(l.trim()))
-  const dir = line?.trim().split(/\s+/).find((w) => w.includes('/'))
+  const line = fs
+    .readFileSync(READY, 'utf8')
+    .split('\n')
+    .find((l) => /ch32-16z(\s|$|\/)/.test(l.trim()))
+  const dir = line
+    ?.trim()
+    .split(/\s+/)
+    .find((w) => w.includes('/'))
   return dir && fs.existsSync(path.join(dir, 'manifest.json')) ? dir : null
 }
 
@@ -62,7 +68,10 @@ describe('AOTInductor ch32 16z bundle against the parity fixtures', { skip }, ()
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'videovae-aoti-swap-'))
     const script = path.join(__dirname, '..', 'support', 'aoti_swap_weights.py')
     const result = JSON.parse(
-      execFileSync(PYTHON, [script, bundle!, ownTs(), ts, out], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } }).trim().split('\n').pop()!,
+      execFileSync(PYTHON, [script, bundle!, ownTs(), ts, out], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } })
+        .trim()
+        .split('\n')
+        .pop()!,
     ) as { swappable: boolean; reason?: string }
     if (result.swappable) return { dir: out }
     fs.rmSync(out, { recursive: true, force: true })
@@ -94,7 +103,12 @@ describe('AOTInductor ch32 16z bundle against the parity fixtures', { skip }, ()
         for (let i = 0; i < want.length; i++) {
           const w = (await want[i]!.data()) as Float32Array
           const err = maxAbsDiff((await got[i]!.data()) as Float32Array, w)
-          const allowed = 1e-4 * Math.max(1, w.reduce((m, x) => Math.max(m, Math.abs(x)), 0))
+          const allowed =
+            1e-4 *
+            Math.max(
+              1,
+              w.reduce((m, x) => Math.max(m, Math.abs(x)), 0),
+            )
           assert.ok(err <= allowed, `${name} output ${i} against the TorchScript bundle (${target.reason}): max abs ${err} (allowed ${allowed})`)
         }
         exact.dispose()

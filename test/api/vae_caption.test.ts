@@ -29,7 +29,10 @@ describe('VideoVAE with captions', { skip: needsParity }, () => {
     const x = await f32(tensors.input!)
     const both = new Float32Array(x.length * 2)
     both.set(x)
-    both.set(x.map((v) => -v), x.length)
+    both.set(
+      x.map((v) => -v),
+      x.length,
+    )
     video = Tensor.from(both, [2, 3, 8, 64, 64])
   })
   after(() => vae.dispose())

@@ -78,7 +78,9 @@ describe('VideoVAE errors', () => {
     const copy = path.join(tmp, 'newer')
     fs.cpSync(defaultBundleDir(), copy, { recursive: true })
     // The first aten call in the archive's code renamed to an op no libtorch has, same length.
-    execFileSync(PYTHON, ['-c', String.raw`
+    execFileSync(PYTHON, [
+      '-c',
+      String.raw`
 import re, sys, zipfile
 path = sys.argv[1]
 entries = [(i, zipfile.ZipFile(path).read(i.filename)) for i in zipfile.ZipFile(path).infolist()]
@@ -90,7 +92,9 @@ with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
             done = n == 1
         z.writestr(info, data)
 assert done
-`, path.join(copy, 'temporal_decoder.pt')])
+`,
+      path.join(copy, 'temporal_decoder.pt'),
+    ])
     const manifest = JSON.parse(fs.readFileSync(path.join(copy, 'manifest.json'), 'utf8'))
     manifest.torch_version = '99.1.0+cpu'
     fs.writeFileSync(path.join(copy, 'manifest.json'), JSON.stringify(manifest))
@@ -126,10 +130,7 @@ describe('VideoVAE text errors', { skip: needsParity }, () => {
     await assert.rejects(textVae.encode(video), { code: 'ERR_TEXT', message: /textEmbedding/ })
     await assert.rejects(plainVae.encode(video, { textEmbedding: zeros([1, 100, 1024]) }), { code: 'ERR_TEXT', message: /takes no text/ })
     await assert.rejects(textVae.encode(video, { textEmbedding: zeros([1, 100, 512]) }), { code: 'ERR_TEXT', message: /1024/ })
-    await assert.rejects(
-      textVae.encode(video, { textEmbedding: zeros([1, 100, 1024]), textMask: zeros([1, 99]) }),
-      { code: 'ERR_TEXT', message: /textMask/ }
-    )
+    await assert.rejects(textVae.encode(video, { textEmbedding: zeros([1, 100, 1024]), textMask: zeros([1, 99]) }), { code: 'ERR_TEXT', message: /textMask/ })
     const latent = await textVae.encode(video, { textEmbedding: zeros([1, 100, 1024]), textMask: zeros([1, 100]) })
     assert.deepEqual(latent.shape, [1, 4, 1, 4, 4])
   })

@@ -17,7 +17,11 @@ describe('VideoVAE onProgress failures and thread bounds (default model)', () =>
   before(async () => {
     setNumThreads(1)
     vae = await VideoVAE.load()
-    video = Tensor.from(new Uint8Array(16 * 16 * 16 * 3).map((_, i) => (i * 13) % 256), [16, 16, 16, 3], { dtype: 'uint8' })
+    video = Tensor.from(
+      new Uint8Array(16 * 16 * 16 * 3).map((_, i) => (i * 13) % 256),
+      [16, 16, 16, 3],
+      { dtype: 'uint8' },
+    )
     process.on('unhandledRejection', onUnhandled)
   })
   after(() => {
@@ -61,9 +65,11 @@ describe('VideoVAE onProgress failures and thread bounds (default model)', () =>
 
   test('a callback that fails on the last unit still rejects the call', async () => {
     const boom = new Error('last report failed')
-    const call = vae.encode(video, { onProgress: (done, total) => {
-      if (done === total) throw boom
-    } })
+    const call = vae.encode(video, {
+      onProgress: (done, total) => {
+        if (done === total) throw boom
+      },
+    })
     await assert.rejects(call, (error) => error === boom)
     await assert.rejects(vae.encode(video, { onProgress: 5 as unknown as () => void }), { code: 'ERR_ARGUMENT', message: /onProgress must be a function/ })
   })
@@ -72,7 +78,10 @@ describe('VideoVAE onProgress failures and thread bounds (default model)', () =>
     const seen: [number, number][] = []
     const latent = await vae.encode(video, { chunkFrames: 8, onProgress: async (done, total) => void seen.push([done, total]) })
     assert.deepEqual(latent.shape, [1, 16, 4, 2, 2])
-    assert.deepEqual(seen, [[1, 2], [2, 2]])
+    assert.deepEqual(seen, [
+      [1, 2],
+      [2, 2],
+    ])
     latent.dispose()
   })
 

@@ -68,7 +68,10 @@ describe('VideoVAE sampling, uint8 input, tiling, progress, abort', { skip: need
     const got = (await frames8.data()) as Uint8Array
     // Official save: clamp((x + 1) / 2, 0, 1) * 255, truncated; spot-check every pixel.
     for (let i = 0; i < got.length; i++) {
-      const c = i % 3, x = Math.floor(i / 3) % W, y = Math.floor(i / (3 * W)) % H, t = Math.floor(i / (3 * W * H))
+      const c = i % 3,
+        x = Math.floor(i / 3) % W,
+        y = Math.floor(i / (3 * W)) % H,
+        t = Math.floor(i / (3 * W * H))
       const v = video[((c * T + t) * H + y) * W + x]!
       const q = Math.trunc(Math.fround(Math.min(1, Math.max(0, Math.fround(Math.fround(v + 1) / 2))) * 255))
       assert.ok(Math.abs(got[i]! - q) <= 1, `pixel ${i}: ${got[i]} vs ${q}`)
@@ -95,8 +98,7 @@ describe('VideoVAE sampling, uint8 input, tiling, progress, abort', { skip: need
     const [Z, Tl, L, tl, ramp] = [16, 2, 8, 5, 2] // latent: 8x8, tiles 5x5 at 0 and 3, ramp 16/8
     const sum = new Float64Array(Z * Tl * L * L)
     const weight = new Float64Array(L * L)
-    const w1 = (i: number, first: boolean): number =>
-      first ? Math.min(1, (tl - i) / (ramp + 1)) : Math.min(1, (i + 1) / (ramp + 1))
+    const w1 = (i: number, first: boolean): number => (first ? Math.min(1, (tl - i) / (ramp + 1)) : Math.min(1, (i + 1) / (ramp + 1)))
     for (const ty of [0, start]) {
       for (const tx of [0, start]) {
         const lat = (await (await vae.encode(crop(ty, tx))).data()) as Float32Array
@@ -104,7 +106,8 @@ describe('VideoVAE sampling, uint8 input, tiling, progress, abort', { skip: need
           for (let i = 0; i < tl; i++)
             for (let j = 0; j < tl; j++) {
               const w = w1(i, ty === 0) * w1(j, tx === 0)
-              const gy = ty / 8 + i, gx = tx / 8 + j
+              const gy = ty / 8 + i,
+                gx = tx / 8 + j
               sum[(zt * L + gy) * L + gx]! += w * lat[(zt * tl + i) * tl + j]!
               if (zt === 0) weight[gy * L + gx]! += w
             }
@@ -129,7 +132,10 @@ describe('VideoVAE sampling, uint8 input, tiling, progress, abort', { skip: need
     const seen: [number, number][] = []
     await vae.encode(input, { chunkFrames: 4, onProgress: (done, total) => seen.push([done, total]) })
     await new Promise((r) => setImmediate(r))
-    assert.deepEqual(seen, [[1, 2], [2, 2]])
+    assert.deepEqual(seen, [
+      [1, 2],
+      [2, 2],
+    ])
 
     // 2 chunks x 9 tiles: the abort from the first report lands long before the last unit.
     const controller = new AbortController()
@@ -141,7 +147,7 @@ describe('VideoVAE sampling, uint8 input, tiling, progress, abort', { skip: need
       onProgress: () => {
         reports++
         controller.abort()
-      }
+      },
     })
     await assert.rejects(aborted, { code: 'ERR_ABORTED' })
     assert.ok(reports < 18, `stopped early (${reports} of 18 units)`)

@@ -23,10 +23,20 @@ describe('VideoVAE streaming and padding', { skip: needsParity }, () => {
     const all = frames(T, H, W)
     const fb = H * W * 3
     // Blocks of 3, 3, 4 frames: the stream re-chunks them into 8 + 2 (padded to 4).
-    const blocks = [[0, 3], [3, 6], [6, 10]].map(([a, b]) => ({ frames: all.slice(a! * fb, b! * fb), shape: [b! - a!, H, W, 3] }))
+    const blocks = [
+      [0, 3],
+      [3, 6],
+      [6, 10],
+    ].map(([a, b]) => ({ frames: all.slice(a! * fb, b! * fb), shape: [b! - a!, H, W, 3] }))
     const chunks: LatentChunk[] = []
     for await (const c of vae.encodeStream(blocks, { chunkFrames: 8 })) chunks.push(c)
-    assert.deepEqual(chunks.map((c) => [c.startFrame, c.frames, c.latent.shape[2]]), [[0, 8, 2], [8, 2, 1]])
+    assert.deepEqual(
+      chunks.map((c) => [c.startFrame, c.frames, c.latent.shape[2]]),
+      [
+        [0, 8, 2],
+        [8, 2, 1],
+      ],
+    )
 
     const whole = await vae.encode(Tensor.from(all, [T, H, W, 3], { dtype: 'uint8' }), { chunkFrames: 8 })
     const streamed = new Float32Array(whole.numel)
@@ -62,8 +72,7 @@ describe('VideoVAE streaming and padding', { skip: needsParity }, () => {
     const got = (await rec.data()) as Float32Array
     let max = 0
     for (let ct = 0; ct < 12; ct++)
-      for (let y = 0; y < 30; y++)
-        for (let x = 0; x < 44; x++) max = Math.max(max, Math.abs(got[(ct * 30 + y) * 44 + x]! - full[(ct * 32 + y) * 48 + x]!))
+      for (let y = 0; y < 30; y++) for (let x = 0; x < 44; x++) max = Math.max(max, Math.abs(got[(ct * 30 + y) * 44 + x]! - full[(ct * 32 + y) * 48 + x]!))
     assert.equal(max, 0)
   })
 })

@@ -43,7 +43,12 @@ describe('batch encoding under a memory limit', () => {
     // What the probe of a 512x512 clip says: 64 frames, or 2,000 (a few KB of H.264 when static).
     const plan = (frameCount: number): ReadPlan => ({
       info: { width: 512, height: 512, fps: 8, fpsFraction: '8/1', frameCount, durationSeconds: frameCount / 8, codec: 'h264', pixFmt: 'yuv420p', rotation: 0 },
-      width: 512, height: 512, fps: 8, filters: [], decodedWidth: 512, decodedHeight: 512,
+      width: 512,
+      height: 512,
+      fps: 8,
+      filters: [],
+      decodedWidth: 512,
+      decodedHeight: 512,
     })
     const encode = { chunkFrames: 16, tile: { size: 128 }, memoryLimit: 2 * 2 ** 30 }
     clipMemoryCheck(vae, encode, { fit: 'pad' }, 'short.mp4')(plan(64))
@@ -55,7 +60,10 @@ describe('batch encoding under a memory limit', () => {
   it('a clip over the limit fails with ERR_LIMIT; the others are encoded', async () => {
     const small = memoryEstimate(vae.info, { batch: 1, frames: 8, height: 32, width: 32 }, { image: false, chunkFrames: 8 }).total!
     const { results } = await run(Math.ceil(small), [clip(8, 32), clip(8, 64), clip(8, 32)])
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'])
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    )
     assert.equal(((results[1] as PromiseRejectedResult).reason as { code: string }).code, 'ERR_LIMIT')
   })
 })

@@ -69,7 +69,13 @@ describe('videovae batch (one machine)', { skip: needsPython }, () => {
     // Shards of 4: one full, one with the remaining 2, offsets 0..n-1 in each.
     const byShard = new Map<string, number[]>()
     for (const e of entries) byShard.set(e.shard as string, [...(byShard.get(e.shard as string) ?? []), e.offset as number])
-    assert.deepEqual([...byShard.values()].map((o) => o.sort()).sort((a, b) => b.length - a.length), [[0, 1, 2, 3], [0, 1]])
+    assert.deepEqual(
+      [...byShard.values()].map((o) => o.sort()).sort((a, b) => b.length - a.length),
+      [
+        [0, 1, 2, 3],
+        [0, 1],
+      ],
+    )
     assert.deepEqual(fs.readdirSync(path.join(out, 'data')).sort(), ['shard-00000.safetensors', 'shard-00001.safetensors'])
   })
 
@@ -104,13 +110,23 @@ describe('videovae batch (one machine)', { skip: needsPython }, () => {
   it('--shard i/N parts share a directory; --per-item writes one file per item; --sample-seed stores drawn latents', async () => {
     const parts = path.join(dir, 'parts')
     const good = path.join(dir, 'good.jsonl')
-    fs.writeFileSync(good, clips.slice(0, 4).map((c, i) => JSON.stringify({ path: c, id: `c${i}` })).join('\n'))
+    fs.writeFileSync(
+      good,
+      clips
+        .slice(0, 4)
+        .map((c, i) => JSON.stringify({ path: c, id: `c${i}` }))
+        .join('\n'),
+    )
     for (const part of ['0/2', '1/2']) {
       const r = cli(['batch', good, '-o', parts, '--threads', '2', '--shard', part, '--per-item', '--sample-seed', '5', '--batch-size', '1'])
       assert.equal(r.code, 0, r.stderr)
     }
     const ids = (file: string): string[] => jsonl<{ id: string }>(path.join(parts, file)).map((e) => e.id)
-    for (const k of [0, 1]) assert.deepEqual(ids(`index.part-${k}-of-2.jsonl`).sort(), ['c0', 'c1', 'c2', 'c3'].filter((id) => partOf(id, 2) === k))
+    for (const k of [0, 1])
+      assert.deepEqual(
+        ids(`index.part-${k}-of-2.jsonl`).sort(),
+        ['c0', 'c1', 'c2', 'c3'].filter((id) => partOf(id, 2) === k),
+      )
     const { entries, tensors } = readWithPython(parts)
     assert.deepEqual(entries.map((e) => e.id).sort(), ['c0', 'c1', 'c2', 'c3'])
     for (const e of entries) {
@@ -125,7 +141,11 @@ describe('videovae batch (one machine)', { skip: needsPython }, () => {
   })
 
   it('usage errors exit 2 before any work', () => {
-    for (const args of [['batch', manifest], ['batch', manifest, '-o', out, '--shard', '2/2'], ['batch', manifest, '-o', out, '--frames', '2']]) {
+    for (const args of [
+      ['batch', manifest],
+      ['batch', manifest, '-o', out, '--shard', '2/2'],
+      ['batch', manifest, '-o', out, '--frames', '2'],
+    ]) {
       const r = cli(args)
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
     }

@@ -31,7 +31,10 @@ describe('videovae batch with captions (text bundle)', { skip: needsPython }, ()
     assert.equal(r.code, 3, r.stderr) // the item without a caption failed
     assert.equal(json<{ encoded: number }>(r).encoded, 3)
     const failures = jsonl<{ id: string; code: string; error: string }>(path.join(out, 'failures.jsonl'))
-    assert.deepEqual(failures.map((f) => [f.id, f.code]), [['none', 'ERR_TEXT']])
+    assert.deepEqual(
+      failures.map((f) => [f.id, f.code]),
+      [['none', 'ERR_TEXT']],
+    )
     assert.match(failures[0]!.error, /needs a caption and the manifest gives none/)
 
     const { entries, tensors } = readWithPython(out)

@@ -42,11 +42,12 @@ describe('batch output on a full disk', () => {
     fillUp(disk.dir, 24 * 1024) // room for part of a 64 KiB shard, and for index lines
     try {
       const adds = ['a', 'b', 'c', 'd'].map((id, i) => w.add(item(id, i + 1)))
-      for (const a of adds) await assert.rejects(a, (err: Error & { code?: string }) => {
-        assert.equal(err.code, 'ERR_IO', err.message)
-        assert.match(err.message, /ENOSPC|no space/i)
-        return true
-      })
+      for (const a of adds)
+        await assert.rejects(a, (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'ERR_IO', err.message)
+          assert.match(err.message, /ENOSPC|no space/i)
+          return true
+        })
       await assert.rejects(w.close(), { code: 'ERR_IO' })
       assert.equal(fs.readFileSync(path.join(out, 'index.jsonl'), 'utf8'), index, 'nothing more committed')
       assert.deepEqual(fs.readdirSync(path.join(out, 'data')), ['shard-00000.safetensors'], 'no cut-short shard or temporary left')
@@ -57,7 +58,10 @@ describe('batch output on a full disk', () => {
     assert.deepEqual([...w.committed], ['first'])
     const entries = await Promise.all(['a', 'b', 'c', 'd'].map((id, i) => w.add(item(id, i + 1))))
     await w.close()
-    assert.deepEqual(jsonl<{ id: string }>(path.join(out, 'index.jsonl')).map((e) => e.id), ['first', 'a', 'b', 'c', 'd'])
+    assert.deepEqual(
+      jsonl<{ id: string }>(path.join(out, 'index.jsonl')).map((e) => e.id),
+      ['first', 'a', 'b', 'c', 'd'],
+    )
     const { tensors } = await readSafetensors(path.join(out, entries[3]!.shard))
     assert.deepEqual(Array.from(((await tensors['3/mean']!.data()) as Float32Array).subarray(0, 2)), [4, 4 + 1 / 4096])
     for (const t of Object.values(tensors)) t.dispose()

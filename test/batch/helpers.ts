@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
-import { readVideoFrames } from '../../lib/io/video_reader.js'
+import { readVideoFrames } from '../../lib/io/read_clip.js'
 import { Tensor } from '../../lib/tensor.js'
 import type { VideoVAE } from '../../lib/vae.js'
 import { makeVideo, PYTHON, ROOT } from '../cli/helpers.js'
@@ -106,7 +106,11 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** The lines of a JSONL file. */
 export function jsonl<T = Record<string, unknown>>(file: string): T[] {
   if (!fs.existsSync(file)) return []
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T)
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T)
 }
 
 /**

@@ -34,9 +34,18 @@ describe('batch manifests', () => {
     const root = path.join(dir, 'clips')
     fs.mkdirSync(path.join(root, 'b'), { recursive: true })
     for (const f of ['z.mp4', 'a.mov', 'notes.txt', 'b/c.mp4']) fs.writeFileSync(path.join(root, f), '')
-    assert.deepEqual((await readManifest(root)).map((i) => i.id), ['a.mov', 'b/c.mp4', 'z.mp4'])
-    assert.deepEqual((await readManifest(`${root}/**/*.mp4`)).map((i) => i.id), ['b/c.mp4', 'z.mp4'])
-    assert.deepEqual((await readManifest(`${root}/*.mp4`)).map((i) => i.id), ['z.mp4'])
+    assert.deepEqual(
+      (await readManifest(root)).map((i) => i.id),
+      ['a.mov', 'b/c.mp4', 'z.mp4'],
+    )
+    assert.deepEqual(
+      (await readManifest(`${root}/**/*.mp4`)).map((i) => i.id),
+      ['b/c.mp4', 'z.mp4'],
+    )
+    assert.deepEqual(
+      (await readManifest(`${root}/*.mp4`)).map((i) => i.id),
+      ['z.mp4'],
+    )
   })
 
   it('names the problem of a bad manifest', async () => {
@@ -58,16 +67,27 @@ describe('batch manifests', () => {
   })
 
   it('parses CSV records exactly', () => {
-    assert.deepEqual(parseCsv('a,"b,c"\n\n"d""e",\n').map((r) => r.fields), [['a', 'b,c'], ['d"e', '']])
+    assert.deepEqual(
+      parseCsv('a,"b,c"\n\n"d""e",\n').map((r) => r.fields),
+      [
+        ['a', 'b,c'],
+        ['d"e', ''],
+      ],
+    )
   })
 
   it('--shard i/N partitions deterministically: every item in exactly one part, stable under reordering', () => {
     const items = Array.from({ length: 1000 }, (_, i) => ({ id: `clip-${i}`, path: `/c/${i}.mp4` }))
     const parts = [0, 1, 2, 3, 4].map((index) => selectShard(items, { index, count: 5 }))
-    assert.equal(parts.reduce((s, p) => s + p.length, 0), 1000)
+    assert.equal(
+      parts.reduce((s, p) => s + p.length, 0),
+      1000,
+    )
     assert.equal(new Set(parts.flat().map((i) => i.id)).size, 1000)
     for (const p of parts) assert.ok(p.length > 150 && p.length < 250, `unbalanced part of ${p.length}`)
-    const reversed = selectShard([...items].reverse(), { index: 2, count: 5 }).map((i) => i.id).sort()
+    const reversed = selectShard([...items].reverse(), { index: 2, count: 5 })
+      .map((i) => i.id)
+      .sort()
     assert.deepEqual(reversed, parts[2]!.map((i) => i.id).sort())
     assert.equal(partOf('clip-0', 5), partOf('clip-0', 5))
     assert.deepEqual(parseShardSpec('3/8'), { index: 3, count: 8 })

@@ -47,8 +47,25 @@ describe('batch --queue and workers', { skip: needsRedis || needsPython }, () =>
     r = cli(['batch', manifest, '--queue', url, '--json']) // enqueuing again adds nothing
     assert.equal(json<{ added: number }>(r).added, 0)
 
-    const worker = (id: string): string[] =>
-      ['worker', '--queue', url, '-o', out, '--worker-id', id, '--concurrency', '2', '--lock-ms', '2000', '--stalled-ms', '500', '--until-empty', '--threads', '1', '--json']
+    const worker = (id: string): string[] => [
+      'worker',
+      '--queue',
+      url,
+      '-o',
+      out,
+      '--worker-id',
+      id,
+      '--concurrency',
+      '2',
+      '--lock-ms',
+      '2000',
+      '--stalled-ms',
+      '500',
+      '--until-empty',
+      '--threads',
+      '1',
+      '--json',
+    ]
     const indexA = path.join(out, 'index.worker-a.jsonl')
     const a = cliAsync(worker('a'), (child) => {
       // Killed once it has committed something, while it holds more jobs.
@@ -65,7 +82,10 @@ describe('batch --queue and workers', { skip: needsRedis || needsPython }, () =>
     assert.equal(ra.signal, 'SIGKILL', `worker a ended before it was killed: ${ra.stderr}`)
     assert.equal(rb.code, 3, rb.stderr) // the corrupt item failed
     const report = json<{ processed: number; skipped: number; failed: { id: string; code: string }[] }>(rb)
-    assert.deepEqual(report.failed.map((f) => [f.id, f.code]), [['bad', 'ERR_VIDEO_CORRUPT']])
+    assert.deepEqual(
+      report.failed.map((f) => [f.id, f.code]),
+      [['bad', 'ERR_VIDEO_CORRUPT']],
+    )
 
     const ids = [...jsonl<{ id: string }>(indexA), ...jsonl<{ id: string }>(path.join(out, 'index.worker-b.jsonl'))].map((e) => e.id)
     assert.ok(jsonl(indexA).length > 0 && jsonl(indexA).length < N, 'a committed some, not all')
@@ -76,7 +96,10 @@ describe('batch --queue and workers', { skip: needsRedis || needsPython }, () =>
     assert.equal(r.code, 3, r.stderr)
     const final = json<{ completed: number; failed: { id: string; error: string }[] }>(r)
     assert.equal(final.completed, N)
-    assert.deepEqual(final.failed.map((f) => f.id), ['bad'])
+    assert.deepEqual(
+      final.failed.map((f) => f.id),
+      ['bad'],
+    )
     assert.match(final.failed[0]!.error, /ERR_VIDEO_CORRUPT/)
 
     const { entries, tensors } = readWithPython(out)
@@ -100,8 +123,23 @@ describe('batch --queue and workers', { skip: needsRedis || needsPython }, () =>
     fs.writeFileSync(m, JSON.stringify({ path: clip, id: 'long' }))
     assert.equal(cli(['batch', m, '--queue', url]).code, 0)
     const outdir = path.join(dir, 'out-stall')
-    const worker = (id: string): string[] =>
-      ['worker', '--queue', url, '-o', outdir, '--worker-id', id, '--lock-ms', '1000', '--stalled-ms', '500', '--until-empty', '--threads', '1', '--json']
+    const worker = (id: string): string[] => [
+      'worker',
+      '--queue',
+      url,
+      '-o',
+      outdir,
+      '--worker-id',
+      id,
+      '--lock-ms',
+      '1000',
+      '--stalled-ms',
+      '500',
+      '--until-empty',
+      '--threads',
+      '1',
+      '--json',
+    ]
     const queue = new Queue('stall', { connection: { host: '127.0.0.1', port: redis.port } })
     let b: Promise<CliResult> | undefined
     try {
@@ -124,7 +162,10 @@ describe('batch --queue and workers', { skip: needsRedis || needsPython }, () =>
       assert.equal(json<{ processed: number }>(rb).processed, 1, 'b took over the job and committed it')
       assert.equal(a.code, 0, a.stderr)
       assert.deepEqual(json<{ processed: number; lost: number }>(a), { ...json(a), processed: 0, lost: 1 })
-      const ids = fs.readdirSync(outdir).filter((n) => n.startsWith('index.')).flatMap((n) => jsonl<{ id: string }>(path.join(outdir, n)).map((e) => e.id))
+      const ids = fs
+        .readdirSync(outdir)
+        .filter((n) => n.startsWith('index.'))
+        .flatMap((n) => jsonl<{ id: string }>(path.join(outdir, n)).map((e) => e.id))
       assert.deepEqual(ids, ['long'], 'committed exactly once')
     } finally {
       await queue.close()

@@ -19,9 +19,34 @@ describe('queue workers and hostile items', { skip: needsRedis }, () => {
   const hls = path.join(dir, 'upload.mp4')
   fs.writeFileSync(hls, `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1,\n${clip}\n#EXT-X-ENDLIST\n`)
   const big = path.join(dir, 'big.mp4')
-  execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=blue:s=512x512:r=4', '-frames:v', '4', '-c:v', 'libx264', '-preset', 'ultrafast', big])
+  execFileSync('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=blue:s=512x512:r=4',
+    '-frames:v',
+    '4',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    big,
+  ])
   const manifest = path.join(dir, 'm.jsonl')
-  fs.writeFileSync(manifest, [{ id: 'good', path: clip }, { id: 'hls', path: hls }, { id: 'big', path: big }].map((o) => JSON.stringify(o)).join('\n'))
+  fs.writeFileSync(
+    manifest,
+    [
+      { id: 'good', path: clip },
+      { id: 'hls', path: hls },
+      { id: 'big', path: big },
+    ]
+      .map((o) => JSON.stringify(o))
+      .join('\n'),
+  )
   let redis: RedisServer
 
   before(async () => {
@@ -39,12 +64,23 @@ describe('queue workers and hostile items', { skip: needsRedis }, () => {
     assert.equal(r.code, 3, r.stderr)
     const report = json<{ processed: number; failed: { id: string; code: string }[] }>(r)
     assert.equal(report.processed, 1)
-    assert.deepEqual(report.failed.map((f) => [f.id, f.code]).sort(), [['big', 'ERR_LIMIT'], ['hls', 'ERR_FORMAT_NOT_ALLOWED']])
-    assert.deepEqual(jsonl<{ id: string }>(path.join(out, 'failures.worker-w.jsonl')).map((f) => f.id).sort(), ['big', 'hls'])
+    assert.deepEqual(report.failed.map((f) => [f.id, f.code]).sort(), [
+      ['big', 'ERR_LIMIT'],
+      ['hls', 'ERR_FORMAT_NOT_ALLOWED'],
+    ])
+    assert.deepEqual(
+      jsonl<{ id: string }>(path.join(out, 'failures.worker-w.jsonl'))
+        .map((f) => f.id)
+        .sort(),
+      ['big', 'hls'],
+    )
     const queue = new Queue('hostile', { connection: { host: '127.0.0.1', port: redis.port } })
     try {
       const failed = await queue.getJobs(['failed'])
-      assert.deepEqual(failed.map((j) => [j.data.item.id, j.attemptsMade]).sort(), [['big', 1], ['hls', 1]])
+      assert.deepEqual(failed.map((j) => [j.data.item.id, j.attemptsMade]).sort(), [
+        ['big', 1],
+        ['hls', 1],
+      ])
     } finally {
       await queue.close()
     }

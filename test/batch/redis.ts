@@ -5,7 +5,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 
-export const needsRedis: string | false = spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed (scripts/setup.sh installs it)'
+export const needsRedis: string | false =
+  spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed (scripts/setup.sh installs it)'
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -34,7 +34,11 @@ describe('batch --batch-size 1 is bitwise reproducible', { skip: needsPython }, 
       const { tensors } = await readSafetensors(path.join(out, e.shard))
       for (const key of ['mean', 'logvar'] as const) {
         const got = (await tensors[`${e.offset}/${key}`]!.data()) as Float32Array
-        assert.deepEqual(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(ref[key]!.buffer, ref[key]!.byteOffset, ref[key]!.byteLength), `${e.id} ${key} is not bit-identical`)
+        assert.deepEqual(
+          Buffer.from(got.buffer, got.byteOffset, got.byteLength),
+          Buffer.from(ref[key]!.buffer, ref[key]!.byteOffset, ref[key]!.byteLength),
+          `${e.id} ${key} is not bit-identical`,
+        )
       }
       for (const t of Object.values(tensors)) t.dispose()
     }

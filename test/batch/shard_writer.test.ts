@@ -21,8 +21,23 @@ describe('ShardWriter', () => {
   it('writes shards of N, indexes them and continues the numbering when reopened', async () => {
     const out = path.join(dir, 'a')
     let w = await ShardWriter.open(out, '', { itemsPerShard: 2, perItem: false, bundle: 'b' })
-    const entries = await Promise.all([w.add(item('x', 1)), w.add(item('y', 2)), (async () => { const p = w.add(item('z', 3)); await w.close(); return p })()])
-    assert.deepEqual(entries.map((e) => [e?.id, e?.shard, e?.offset]), [['x', 'data/shard-00000.safetensors', 0], ['y', 'data/shard-00000.safetensors', 1], ['z', 'data/shard-00001.safetensors', 0]])
+    const entries = await Promise.all([
+      w.add(item('x', 1)),
+      w.add(item('y', 2)),
+      (async () => {
+        const p = w.add(item('z', 3))
+        await w.close()
+        return p
+      })(),
+    ])
+    assert.deepEqual(
+      entries.map((e) => [e?.id, e?.shard, e?.offset]),
+      [
+        ['x', 'data/shard-00000.safetensors', 0],
+        ['y', 'data/shard-00000.safetensors', 1],
+        ['z', 'data/shard-00001.safetensors', 0],
+      ],
+    )
     const { tensors, metadata } = await readSafetensors(path.join(out, 'data/shard-00000.safetensors'))
     assert.deepEqual(Array.from((await tensors['1/mean']!.data()) as Float32Array), Array.from(item('y', 2).tensors.mean!.data))
     assert.equal(metadata.items, '2')
@@ -49,8 +64,14 @@ describe('ShardWriter', () => {
     const results = await Promise.all([w.add(item('p', 1)), w.add(item('taken', 2)), w.add(item('q', 3))])
     await w.close()
     assert.deepEqual(asked, [['p', 'taken', 'q']], 'asked once, right before the shard is written')
-    assert.deepEqual(results.map((e) => e && [e.id, e.offset]), [['p', 0], null, ['q', 1]])
-    assert.deepEqual(jsonl<{ id: string }>(path.join(out, 'index.worker-a.jsonl')).map((e) => e.id), ['p', 'q'])
+    assert.deepEqual(
+      results.map((e) => e && [e.id, e.offset]),
+      [['p', 0], null, ['q', 1]],
+    )
+    assert.deepEqual(
+      jsonl<{ id: string }>(path.join(out, 'index.worker-a.jsonl')).map((e) => e.id),
+      ['p', 'q'],
+    )
     const { tensors, metadata } = await readSafetensors(path.join(out, results[2]!.shard))
     assert.equal(metadata.items, '2')
     assert.deepEqual(Array.from((await tensors['1/mean']!.data()) as Float32Array), Array.from(item('q', 3).tensors.mean!.data))

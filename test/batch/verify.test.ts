@@ -29,7 +29,10 @@ describe('videovae batch --verify', () => {
     assert.equal(first.code, 0, first.stderr)
     const entries = jsonl<{ id: string; shard: string }>(index)
     const damaged = entries[0]!.shard
-    const inDamaged = entries.filter((e) => e.shard === damaged).map((e) => e.id).sort()
+    const inDamaged = entries
+      .filter((e) => e.shard === damaged)
+      .map((e) => e.id)
+      .sort()
     assert.equal(inDamaged.length, 2)
     const file = path.join(out, damaged)
     fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2))
@@ -48,7 +51,9 @@ describe('videovae batch --verify', () => {
     assert.equal(report.skipped, 1)
     for (const id of inDamaged) assert.match(verify.stderr, new RegExp(`videovae: ${id} did not read back, encoding it again`))
 
-    const ids = jsonl<{ id: string }>(index).map((e) => e.id).sort()
+    const ids = jsonl<{ id: string }>(index)
+      .map((e) => e.id)
+      .sort()
     assert.deepEqual(ids, ['c0', 'c1', 'c2'], 'each item committed once')
     assert.equal(cli(['stats', out]).code, 0)
 

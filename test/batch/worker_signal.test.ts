@@ -45,7 +45,10 @@ describe('worker on SIGTERM', { skip: needsRedis || needsPython }, () => {
       assert.equal(r.code, 143, r.stderr)
       assert.equal(json<{ processed: number }>(r).processed, 1)
       assert.deepEqual(await queue.getJobCounts('active', 'completed', 'wait'), { active: 0, completed: 1, wait: 0 })
-      assert.deepEqual(jsonl<{ id: string }>(path.join(outdir, 'index.worker-w.jsonl')).map((e) => e.id), ['clip'])
+      assert.deepEqual(
+        jsonl<{ id: string }>(path.join(outdir, 'index.worker-w.jsonl')).map((e) => e.id),
+        ['clip'],
+      )
     } finally {
       await queue.close()
     }

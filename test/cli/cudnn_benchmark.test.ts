@@ -13,7 +13,10 @@ describe('--cudnn-benchmark', () => {
   const common = ['--threads', '2', '--json']
 
   it('reconstruct: accepted, reported as on but without effect on the CPU', () => {
-    for (const [flags, enabled] of [[['--cudnn-benchmark'], true], [[], false]] as const) {
+    for (const [flags, enabled] of [
+      [['--cudnn-benchmark'], true],
+      [[], false],
+    ] as const) {
       const r = cli(['reconstruct', clip, '-o', path.join(dir, `rec-${String(enabled)}.mp4`), ...flags, ...common])
       assert.equal(r.code, 0, r.stderr)
       const out = json<{ device: string; cudnnBenchmark: unknown; psnr: number }>(r)

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 
 import { readImage } from '../../lib/io/image.js'
-import { readVideoFrames } from '../../lib/io/video_reader.js'
+import { readVideoFrames } from '../../lib/io/read_clip.js'
 import { psnr } from '../../lib/metrics/index.js'
 import { readSafetensors } from '../../lib/safetensors.js'
 import { Tensor } from '../../lib/tensor.js'
@@ -27,14 +27,19 @@ describe('encode / decode / reconstruct', { skip }, () => {
     const r = cli(['encode', video, '-o', latentFile, ...common, '--json'])
     assert.equal(r.code, 0, r.stderr)
     const out = json<{ outputs: { output: string; shape: number[] }[]; failed: unknown[] }>(r)
-    assert.deepEqual(out.outputs.map((o) => o.shape), [[1, 16, 2, 8, 8]])
+    assert.deepEqual(
+      out.outputs.map((o) => o.shape),
+      [[1, 16, 2, 8, 8]],
+    )
     assert.deepEqual(out.failed, [])
 
     const { tensors, metadata } = await readSafetensors(latentFile)
     assert.deepEqual(Object.keys(tensors), ['latent'])
     assert.deepEqual(tensors.latent!.shape, [1, 16, 2, 8, 8])
     assert.equal(tensors.latent!.dtype, 'float32')
-    const manifestSha = createHash('sha256').update(fs.readFileSync(path.join(bundle, 'manifest.json'))).digest('hex')
+    const manifestSha = createHash('sha256')
+      .update(fs.readFileSync(path.join(bundle, 'manifest.json')))
+      .digest('hex')
     assert.deepEqual(
       { ...metadata },
       {
@@ -65,7 +70,11 @@ describe('encode / decode / reconstruct', { skip }, () => {
       "f = safe_open(sys.argv[1], 'pt')",
       "print(json.dumps({'keys': list(f.keys()), 'shape': list(f.get_tensor('latent').shape), 'meta': f.metadata()}))",
     ].join('\n')
-    const out = JSON.parse(execFileSync(PYTHON, ['-c', code, latentFile], { encoding: 'utf8' })) as { keys: string[]; shape: number[]; meta: Record<string, string> }
+    const out = JSON.parse(execFileSync(PYTHON, ['-c', code, latentFile], { encoding: 'utf8' })) as {
+      keys: string[]
+      shape: number[]
+      meta: Record<string, string>
+    }
     assert.deepEqual(out.keys, ['latent'])
     assert.deepEqual(out.shape, [1, 16, 2, 8, 8])
     assert.equal(out.meta.frames, '8')
@@ -116,8 +125,14 @@ describe('encode / decode / reconstruct', { skip }, () => {
     const r = cli(['encode', still, path.join(dir, 'missing.mp4'), '-o', outDir, '--posterior', ...common, '--json'])
     assert.equal(r.code, 3, r.stderr)
     const out = json<{ outputs: { output: string; shape: number[]; image: boolean }[]; failed: { input: string; code: string }[] }>(r)
-    assert.deepEqual(out.outputs.map((o) => [path.basename(o.output), o.shape, o.image]), [['still.safetensors', [1, 16, 1, 6, 8], true]])
-    assert.deepEqual(out.failed.map((f) => [path.basename(f.input), f.code]), [['missing.mp4', 'ERR_NOT_FOUND']])
+    assert.deepEqual(
+      out.outputs.map((o) => [path.basename(o.output), o.shape, o.image]),
+      [['still.safetensors', [1, 16, 1, 6, 8], true]],
+    )
+    assert.deepEqual(
+      out.failed.map((f) => [path.basename(f.input), f.code]),
+      [['missing.mp4', 'ERR_NOT_FOUND']],
+    )
     assert.match(r.stderr, /^videovae: no such file: .*missing\.mp4 \(ERR_NOT_FOUND\)$/m)
     assert.deepEqual(listing(outDir), ['still.safetensors'])
 
@@ -188,7 +203,10 @@ describe('encode / decode / reconstruct', { skip }, () => {
     const frames = path.join(dir, 'text_%02d.png')
     const d = cli(['decode', latent, '-o', frames, '--bundle', textBundle, '--threads', '2'])
     assert.equal(d.code, 0, d.stderr)
-    assert.deepEqual(listing(dir).filter((f) => f.startsWith('text_')), ['text_00.png', 'text_01.png', 'text_02.png', 'text_03.png'])
+    assert.deepEqual(
+      listing(dir).filter((f) => f.startsWith('text_')),
+      ['text_00.png', 'text_01.png', 'text_02.png', 'text_03.png'],
+    )
     // A non-text bundle refuses text.
     const refused = cli(['encode', small, '-o', latent, ...common, '--text-embedding', embeddings])
     assert.equal(refused.code, 1)

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
-import { readVideoFrames } from '../../lib/io/video_reader.js'
+import { readVideoFrames } from '../../lib/io/read_clip.js'
 import { setNumThreads } from '../../lib/runtime.js'
 import { Tensor } from '../../lib/tensor.js'
 import { VideoVAE } from '../../lib/vae.js'
@@ -21,7 +21,12 @@ describe('videovae reconstruct equals vae.reconstruct', () => {
   })
   after(() => vae.dispose())
 
-  async function apiFrames(clip: string, fit: 'pad' | undefined, options: { chunkFrames: number; tile?: { size: number; overlap: number } }, crop?: { width: number; height: number }): Promise<Buffer> {
+  async function apiFrames(
+    clip: string,
+    fit: 'pad' | undefined,
+    options: { chunkFrames: number; tile?: { size: number; overlap: number } },
+    crop?: { width: number; height: number },
+  ): Promise<Buffer> {
     const { frames, shape } = await readVideoFrames(clip, fit ? { fit } : {})
     const video = Tensor.from(frames, shape, { dtype: 'uint8' })
     const out = await vae.reconstruct(video, { ...options, ...(crop ?? {}), output: 'uint8' })

@@ -28,9 +28,15 @@ describe('runtime failures', () => {
   }
 
   it('a missing input file', () => {
-    assertFailure(['encode', path.join(dir, 'nope.mp4'), '-o', path.join(outDir, 'x.safetensors'), ...common], /^videovae: no such file: .*nope\.mp4 \(ERR_NOT_FOUND\)$/m)
+    assertFailure(
+      ['encode', path.join(dir, 'nope.mp4'), '-o', path.join(outDir, 'x.safetensors'), ...common],
+      /^videovae: no such file: .*nope\.mp4 \(ERR_NOT_FOUND\)$/m,
+    )
     assertFailure(['reconstruct', path.join(dir, 'nope.mp4'), '-o', path.join(outDir, 'x.mp4'), ...common], /no such file: .*nope\.mp4 \(ERR_NOT_FOUND\)/)
-    assertFailure(['decode', path.join(dir, 'nope.safetensors'), '-o', path.join(outDir, 'x.mp4'), ...common], /no such file: .*nope\.safetensors \(ERR_NOT_FOUND\)/)
+    assertFailure(
+      ['decode', path.join(dir, 'nope.safetensors'), '-o', path.join(outDir, 'x.mp4'), ...common],
+      /no such file: .*nope\.safetensors \(ERR_NOT_FOUND\)/,
+    )
     assertFailure(['eval', path.join(dir, 'nope.mp4'), video], /no such file: .*nope\.mp4 \(ERR_NOT_FOUND\)/)
   })
 
@@ -49,7 +55,10 @@ describe('runtime failures', () => {
   })
 
   it('an output directory that does not exist or is a file', () => {
-    assertFailure(['encode', video, '-o', path.join(dir, 'missing-dir', 'x.safetensors'), ...common], /output directory .*missing-dir does not exist \(ERR_OUTPUT\)/)
+    assertFailure(
+      ['encode', video, '-o', path.join(dir, 'missing-dir', 'x.safetensors'), ...common],
+      /output directory .*missing-dir does not exist \(ERR_OUTPUT\)/,
+    )
     assertFailure(['reconstruct', video, '-o', path.join(video, 'x.mp4'), ...common], /clip\.mp4 is not a directory \(ERR_OUTPUT\)/)
     assertFailure(['encode', video, video, '-o', path.join(video, 'sub'), ...common], /\(ERR_OUTPUT\)/)
   })
@@ -57,7 +66,10 @@ describe('runtime failures', () => {
   it('an unwritable output directory', { skip: isRoot && 'running as root: permissions do not stop writes' }, () => {
     const ro = path.join(dir, 'readonly')
     fs.mkdirSync(ro, { mode: 0o555 })
-    assertFailure(['encode', video, '-o', path.join(ro, 'x.safetensors'), ...common], /cannot write to the output directory .*readonly \(permission denied\) \(ERR_OUTPUT\)/)
+    assertFailure(
+      ['encode', video, '-o', path.join(ro, 'x.safetensors'), ...common],
+      /cannot write to the output directory .*readonly \(permission denied\) \(ERR_OUTPUT\)/,
+    )
   })
 
   it('an output path the writer refuses fails after the work, leaving nothing', () => {
@@ -85,10 +97,17 @@ describe('runtime failures', () => {
     assertFailure(['encode', video, '-o', path.join(outDir, 'x.safetensors'), '--bundle', dir], /not a bundle: cannot read .*manifest\.json.*\(ERR_BUNDLE\)/)
   })
 
-  it('no --bundle and no embedded default model', { skip: fs.existsSync(path.join(ROOT, 'assets', 'default-bundle', 'manifest.json')) && 'the default model is installed' }, () => {
-    assertFailure(['encode', video, '-o', path.join(outDir, 'x.safetensors')], /embedded default model is not installed.*pass --bundle DIR.*\(ERR_NO_DEFAULT_MODEL\)/)
-    assertFailure(['info'], /embedded default model is not installed/)
-  })
+  it(
+    'no --bundle and no embedded default model',
+    { skip: fs.existsSync(path.join(ROOT, 'assets', 'default-bundle', 'manifest.json')) && 'the default model is installed' },
+    () => {
+      assertFailure(
+        ['encode', video, '-o', path.join(outDir, 'x.safetensors')],
+        /embedded default model is not installed.*pass --bundle DIR.*\(ERR_NO_DEFAULT_MODEL\)/,
+      )
+      assertFailure(['info'], /embedded default model is not installed/)
+    },
+  )
 
   it('export: a missing checkpoint, an existing bundle without --force', { skip: needsPython }, () => {
     assertFailure(['export', '--checkpoint', path.join(dir, 'nope.ckpt'), '-o', path.join(outDir, 'b')], /no such file: .*nope\.ckpt \(ERR_NOT_FOUND\)/)

@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
-import { readVideoFrames } from '../../lib/io/video_reader.js'
+import { readVideoFrames } from '../../lib/io/read_clip.js'
 import { cli, EVAL_DIR, json, makeVideo, needsEval, needsPython, PYTHON, tempDir } from './helpers.js'
 
 interface EvalJson {
@@ -54,10 +54,13 @@ describe('videovae eval', () => {
     assert.equal(r.code, 0, r.stderr)
     const out = json<EvalJson>(r)
     assert.equal(out.pairing, 'sorted-position')
-    assert.deepEqual(out.pairs.map((p) => [path.basename(p.ref), path.basename(p.test), p.psnr]), [
-      ['1.mp4', '1_reconstructed.mp4', 100],
-      ['2.mp4', '2_reconstructed.mp4', 100],
-    ])
+    assert.deepEqual(
+      out.pairs.map((p) => [path.basename(p.ref), path.basename(p.test), p.psnr]),
+      [
+        ['1.mp4', '1_reconstructed.mp4', 100],
+        ['2.mp4', '2_reconstructed.mp4', 100],
+      ],
+    )
     assert.equal(out.mean.frames, 12)
 
     fs.copyFileSync(makeVideo(path.join(dir, 'short.mp4'), { width: 48, height: 32, frames: 3 }), path.join(rec, '2_reconstructed.mp4'))
@@ -65,7 +68,10 @@ describe('videovae eval', () => {
     assert.equal(bad.code, 3, bad.stderr)
     const partial = json<EvalJson>(bad)
     assert.equal(partial.pairs.length, 1)
-    assert.deepEqual(partial.failed.map((f) => [path.basename(f.ref), f.code]), [['2.mp4', 'ERR_MISMATCH']])
+    assert.deepEqual(
+      partial.failed.map((f) => [path.basename(f.ref), f.code]),
+      [['2.mp4', 'ERR_MISMATCH']],
+    )
     assert.match(bad.stderr, /frame counts differ/)
 
     fs.rmSync(path.join(rec, '2_reconstructed.mp4'))
@@ -78,15 +84,18 @@ describe('videovae eval', () => {
     // Stand-in for LPIPS: the mean absolute difference of the two [1,3,H,W] frames in [-1, 1].
     const module = path.join(dir, 'mad.pt')
     const script = path.join(dir, 'make_mad.py') // TorchScript needs the source in a file
-    fs.writeFileSync(script, [
-      'import sys, torch',
-      'class MAD(torch.nn.Module):',
-      '    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:',
-      '        assert x.dim() == 4 and x.shape[0] == 1 and x.shape[1] == 3',
-      '        assert float(x.min()) >= -1.0 and float(x.max()) <= 1.0',
-      '        return (x - y).abs().mean().reshape(1, 1, 1, 1)',
-      'torch.jit.script(MAD()).save(sys.argv[1])',
-    ].join('\n'))
+    fs.writeFileSync(
+      script,
+      [
+        'import sys, torch',
+        'class MAD(torch.nn.Module):',
+        '    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:',
+        '        assert x.dim() == 4 and x.shape[0] == 1 and x.shape[1] == 3',
+        '        assert float(x.min()) >= -1.0 and float(x.max()) <= 1.0',
+        '        return (x - y).abs().mean().reshape(1, 1, 1, 1)',
+        'torch.jit.script(MAD()).save(sys.argv[1])',
+      ].join('\n'),
+    )
     execFileSync(PYTHON, [script, module])
 
     const self = json<EvalJson>(cli(['eval', a, a, '--lpips', module, '--json']))

@@ -22,7 +22,11 @@ describe('videovae export --engine aoti', { skip: needsPython }, () => {
   })
 
   it('--dtype, --device and --cpu-isa without --engine aoti are usage errors', () => {
-    for (const extra of [['--dtype', 'bfloat16'], ['--cpu-isa', 'native'], ['--device', 'cpu']]) {
+    for (const extra of [
+      ['--dtype', 'bfloat16'],
+      ['--cpu-isa', 'native'],
+      ['--device', 'cpu'],
+    ]) {
       const r = cli(['export', '--checkpoint', ckpt, '-o', path.join(dir, 'b2'), ...extra])
       assert.equal(r.code, 2, r.stderr)
       assert.match(r.stderr, /--dtype, --device and --cpu-isa are options of --engine aoti/)

@@ -28,7 +28,10 @@ describe('videovae export errors', { skip: needsPython || needsParity }, () => {
     execFileSync(PYTHON, ['-c', MAKE_PARTIAL, path.join(SHARED_DIR, 'parity', 'keys', 'config_16z-ch32.tsv'), ckpt])
     const r = cli(['export', '--checkpoint', ckpt, '-o', path.join(dir, 'bundle')], { env: { OMP_NUM_THREADS: '1' } })
     assert.equal(r.code, 1, r.stderr)
-    assert.match(r.stderr, /^videovae: export failed: checkpoint does not match the 16z model .*refusing to load: \| missing keys \(447\): encoder\.conv_in\.bias, .* \(ERR_EXPORT\)$/m)
+    assert.match(
+      r.stderr,
+      /^videovae: export failed: checkpoint does not match the 16z model .*refusing to load: \| missing keys \(447\): encoder\.conv_in\.bias, .* \(ERR_EXPORT\)$/m,
+    )
     assert.equal(fs.existsSync(path.join(dir, 'bundle')), false)
   })
 

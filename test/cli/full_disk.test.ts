@@ -17,7 +17,12 @@ describe('encode / decode / reconstruct on a full disk', () => {
   const common = ['--threads', '2']
 
   const cases: [string, () => string[], string, RegExp][] = [
-    ['encode', () => ['encode', clip, '-o', path.join(disk.dir, 'out.safetensors')], 'out.safetensors', /writing .*out\.safetensors failed: .*(ENOSPC|no space)/i],
+    [
+      'encode',
+      () => ['encode', clip, '-o', path.join(disk.dir, 'out.safetensors')],
+      'out.safetensors',
+      /writing .*out\.safetensors failed: .*(ENOSPC|no space)/i,
+    ],
     ['decode', () => ['decode', latent, '-o', path.join(disk.dir, 'out.mkv'), '--crf', '0'], 'out.mkv', /out\.mkv.*\(ERR_WRITE\)/],
     ['reconstruct', () => ['reconstruct', clip, '-o', path.join(disk.dir, 'out.mkv'), '--crf', '0'], 'out.mkv', /out\.mkv.*\(ERR_WRITE\)/],
   ]

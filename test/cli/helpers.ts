@@ -69,18 +69,36 @@ export function tempDir(): string {
 /** A lossless testsrc2 clip (x264 yuv444p crf 0). */
 export function makeVideo(file: string, { width = 64, height = 64, frames = 8, fps = 8, source = 'testsrc2' } = {}): string {
   execFileSync('ffmpeg', [
-    '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `${source}=size=${width}x${height}:rate=${fps}`,
-    '-frames:v', String(frames), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '0', '-pix_fmt', 'yuv444p', file,
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `${source}=size=${width}x${height}:rate=${fps}`,
+    '-frames:v',
+    String(frames),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '0',
+    '-pix_fmt',
+    'yuv444p',
+    file,
   ])
   return file
 }
 
 /** What ffprobe says about a video: decoded frame count and size. */
 export function probe(file: string): { frames: number; width: number; height: number; fps: string } {
-  const out = execFileSync('ffprobe', [
-    '-v', 'error', '-count_frames', '-select_streams', 'v:0',
-    '-show_entries', 'stream=nb_read_frames,width,height,r_frame_rate', '-of', 'json', file,
-  ], { encoding: 'utf8' })
+  const out = execFileSync(
+    'ffprobe',
+    ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height,r_frame_rate', '-of', 'json', file],
+    { encoding: 'utf8' },
+  )
   const s = (JSON.parse(out) as { streams: Record<string, string | number>[] }).streams[0]!
   return { frames: Number(s.nb_read_frames), width: Number(s.width), height: Number(s.height), fps: String(s.r_frame_rate) }
 }

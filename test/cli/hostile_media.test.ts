@@ -16,8 +16,23 @@ const T = { timeout: 120_000 }
 /** 4 frames of 4096x4096 solid colour: ~50 KB of H.264 whose untiled encode is estimated at ~130 GB. */
 function makeHuge(file: string): string {
   execFileSync('ffmpeg', [
-    '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red:s=4096x4096:r=4', '-frames:v', '4',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-threads', '1', file,
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=red:s=4096x4096:r=4',
+    '-frames:v',
+    '4',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-threads',
+    '1',
+    file,
   ])
   return file
 }
@@ -31,7 +46,11 @@ function spyFfmpeg(dir: string): { env: NodeJS.ProcessEnv; calls: () => string }
 }
 
 function jsonl<T>(file: string): T[] {
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T)
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T)
 }
 
 describe('videovae and hostile media', () => {
@@ -56,7 +75,10 @@ describe('videovae and hostile media', () => {
     const out = path.join(dir, 'huge.safetensors')
     const r = cli(['encode', huge, '-o', out], { env: spy.env })
     assert.equal(r.code, 1, r.stderr)
-    assert.match(r.stderr, /huge\.mp4 \(4x4096x4096, chunks of 16 frames\) needs an estimated [\d.]+ GB, above the memory limit of [\d.]+ GB; run it in tiles \(--tile \d+\).*--memory-limit 132GB.*\(ERR_LIMIT\)/)
+    assert.match(
+      r.stderr,
+      /huge\.mp4 \(4x4096x4096, chunks of 16 frames\) needs an estimated [\d.]+ GB, above the memory limit of [\d.]+ GB; run it in tiles \(--tile \d+\).*--memory-limit 132GB.*\(ERR_LIMIT\)/,
+    )
     assert.equal(spy.calls(), '', 'ffmpeg was started')
     assert.equal(fs.existsSync(out), false)
     // reconstruct checks the same way, here under a limit that refuses even the small clip.
@@ -89,18 +111,36 @@ describe('videovae and hostile media', () => {
 
   test('batch: the hostile items fail in failures.jsonl, the rest is encoded; --trusted-input opts in', T, () => {
     const manifest = path.join(dir, 'items.jsonl')
-    const lines = [{ id: 'good', path: clip }, { id: 'hls', path: hls }, { id: 'huge', path: huge }]
+    const lines = [
+      { id: 'good', path: clip },
+      { id: 'hls', path: hls },
+      { id: 'huge', path: huge },
+    ]
     fs.writeFileSync(manifest, lines.map((l) => JSON.stringify(l)).join('\n') + '\n')
     const out = path.join(dir, 'latents')
     const r = cli(['batch', manifest, '-o', out, '--json'])
     assert.equal(r.code, 3, r.stderr)
     const failures = jsonl<{ id: string; code: string }>(path.join(out, 'failures.jsonl'))
-    assert.deepEqual(failures.map((f) => [f.id, f.code]).sort(), [['hls', 'ERR_FORMAT_NOT_ALLOWED'], ['huge', 'ERR_LIMIT']])
-    assert.deepEqual(jsonl<{ id: string }>(path.join(out, 'index.jsonl')).map((e) => e.id), ['good'])
+    assert.deepEqual(failures.map((f) => [f.id, f.code]).sort(), [
+      ['hls', 'ERR_FORMAT_NOT_ALLOWED'],
+      ['huge', 'ERR_LIMIT'],
+    ])
+    assert.deepEqual(
+      jsonl<{ id: string }>(path.join(out, 'index.jsonl')).map((e) => e.id),
+      ['good'],
+    )
     // Trusting the playlist commits it on the rerun; the huge item stays refused.
     const again = cli(['batch', manifest, '-o', out, '--trusted-input', '--json'])
     assert.equal(again.code, 3, again.stderr)
-    assert.deepEqual(jsonl<{ id: string }>(path.join(out, 'failures.jsonl')).map((f) => f.id), ['huge'])
-    assert.deepEqual(jsonl<{ id: string }>(path.join(out, 'index.jsonl')).map((e) => e.id).sort(), ['good', 'hls'])
+    assert.deepEqual(
+      jsonl<{ id: string }>(path.join(out, 'failures.jsonl')).map((f) => f.id),
+      ['huge'],
+    )
+    assert.deepEqual(
+      jsonl<{ id: string }>(path.join(out, 'index.jsonl'))
+        .map((e) => e.id)
+        .sort(),
+      ['good', 'hls'],
+    )
   })
 })

@@ -55,7 +55,21 @@ describe('videovae doctor', () => {
     const r = cli(['doctor', '--json'])
     assert.ok(r.code === 0 || r.code === 1, r.stderr)
     const d = json<Record<string, any>>(r) // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (const key of ['videovae', 'node', 'packageRoot', 'addon', 'libtorch', 'cuda', 'threads', 'ffmpeg', 'ffprobe', 'venv', 'defaultModel', 'problems', 'ok']) {
+    for (const key of [
+      'videovae',
+      'node',
+      'packageRoot',
+      'addon',
+      'libtorch',
+      'cuda',
+      'threads',
+      'ffmpeg',
+      'ffprobe',
+      'venv',
+      'defaultModel',
+      'problems',
+      'ok',
+    ]) {
       assert.ok(key in d, `missing ${key}`)
     }
     assert.equal(d.node.version, process.version)

@@ -26,10 +26,13 @@ describe('frame rates out of range', () => {
     for (const t of Object.values(tensors)) t.dispose()
   })
 
-  it("decode refuses a latent file whose metadata fps is absurd, naming it and --fps", () => {
+  it('decode refuses a latent file whose metadata fps is absurd, naming it and --fps', () => {
     const r = cli(['decode', absurd, '-o', path.join(out, 'a.mp4'), '--threads', '1'], { env })
     assert.equal(r.code, 1, r.stderr)
-    assert.match(r.stderr, /absurd\.safetensors: the frame rate in its metadata cannot be used: 0\.0001 fps is outside the frame rates videovae writes \(0\.01 to 1000000\); pass --fps RATE .*\(ERR_LATENT\)/)
+    assert.match(
+      r.stderr,
+      /absurd\.safetensors: the frame rate in its metadata cannot be used: 0\.0001 fps is outside the frame rates videovae writes \(0\.01 to 1000000\); pass --fps RATE .*\(ERR_LATENT\)/,
+    )
     assert.deepEqual(listing(out), [])
   })
 

@@ -12,6 +12,9 @@ import { writeSafetensors } from '../../lib/safetensors.js'
 import { defaultBundleDir } from '../../lib/vae.js'
 import { cli, json, makeVideo, tempDir } from './helpers.js'
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest the test edits freely
+type Manifest = Record<string, any>
+
 describe('shape rules on the command line', () => {
   const dir = tempDir()
   const video = makeVideo(path.join(dir, 'v.mp4'), { frames: 8, width: 32, height: 32 })
@@ -21,7 +24,7 @@ describe('shape rules on the command line', () => {
   // The same model with coarser rules: chunks of 8 frames, a 16-pixel grid.
   const coarse = path.join(dir, 'coarse')
   fs.cpSync(defaultBundleDir(), coarse, { recursive: true })
-  const m = JSON.parse(fs.readFileSync(path.join(coarse, 'manifest.json'), 'utf8')) as Record<string, any>
+  const m = JSON.parse(fs.readFileSync(path.join(coarse, 'manifest.json'), 'utf8')) as Manifest
   m.rules = { t_multiple: 8, t_min: 8, hw_multiple: 16 }
   fs.writeFileSync(path.join(coarse, 'manifest.json'), JSON.stringify(m))
 
@@ -33,13 +36,33 @@ describe('shape rules on the command line', () => {
   }
 
   const cases: [string, string[], RegExp][] = [
-    ['encode --chunk-frames 6', ['encode', video, '-o', out('a.safetensors'), '--chunk-frames', '6'], /--chunk-frames must be a multiple of 4 \(the bundle's rules\.t_multiple\) and positive on the video path, got 6/],
-    ['encode --tile-overlap 4', ['encode', video, '-o', out('a.safetensors'), '--tile', '32', '--tile-overlap', '4'], /--tile-overlap must be 0 or a multiple of 8 \(the bundle's rules\.hw_multiple\) below --tile \(32\), got 4/],
+    [
+      'encode --chunk-frames 6',
+      ['encode', video, '-o', out('a.safetensors'), '--chunk-frames', '6'],
+      /--chunk-frames must be a multiple of 4 \(the bundle's rules\.t_multiple\) and positive on the video path, got 6/,
+    ],
+    [
+      'encode --tile-overlap 4',
+      ['encode', video, '-o', out('a.safetensors'), '--tile', '32', '--tile-overlap', '4'],
+      /--tile-overlap must be 0 or a multiple of 8 \(the bundle's rules\.hw_multiple\) below --tile \(32\), got 4/,
+    ],
     ['reconstruct --chunk-frames 2', ['reconstruct', video, '-o', out('r.mp4'), '--chunk-frames', '2'], /--chunk-frames must be a multiple of 4/],
-    ['info --tile 12', ['info', '--size', '8x64x64', '--tile', '12'], /--tile must be a multiple of 8 \(the bundle's rules\.hw_multiple\) and positive, got 12/],
+    [
+      'info --tile 12',
+      ['info', '--size', '8x64x64', '--tile', '12'],
+      /--tile must be a multiple of 8 \(the bundle's rules\.hw_multiple\) and positive, got 12/,
+    ],
     ['batch --chunk-frames 10', ['batch', manifest, '-o', out('ds'), '--chunk-frames', '10'], /--chunk-frames must be a multiple of 4/],
-    ['batch --frames 3', ['batch', manifest, '-o', out('ds'), '--frames', '3'], /--frames must be at least 4 \(the bundle's rules\.t_min\) on the video path, got 3/],
-    ['coarse bundle: info --chunk-frames 4', ['info', '--bundle', coarse, '--chunk-frames', '4'], /--chunk-frames must be a multiple of 8 \(the bundle's rules\.t_multiple\)/],
+    [
+      'batch --frames 3',
+      ['batch', manifest, '-o', out('ds'), '--frames', '3'],
+      /--frames must be at least 4 \(the bundle's rules\.t_min\) on the video path, got 3/,
+    ],
+    [
+      'coarse bundle: info --chunk-frames 4',
+      ['info', '--bundle', coarse, '--chunk-frames', '4'],
+      /--chunk-frames must be a multiple of 8 \(the bundle's rules\.t_multiple\)/,
+    ],
     ['coarse bundle: encode --tile 24', ['encode', video, '-o', out('a.safetensors'), '--bundle', coarse, '--tile', '24'], /--tile must be a multiple of 16/],
   ]
   for (const [name, args, message] of cases) it(`${name}: exit 2, ERR_ARGUMENT`, () => usage(args, message))
@@ -68,6 +91,9 @@ describe('shape rules on the command line', () => {
     assert.deepEqual(await sizes('pad', 16), [32, 48])
     assert.deepEqual(await sizes('crop', 16), [16, 32])
     assert.deepEqual(await sizes('resize', 16), [32, 48])
-    await assert.rejects(readVideoFrames(odd, { fit: 'pad', fitMultiple: 0 }), { code: 'ERR_ARGUMENT', message: /fitMultiple must be a positive integer, got 0/ })
+    await assert.rejects(readVideoFrames(odd, { fit: 'pad', fitMultiple: 0 }), {
+      code: 'ERR_ARGUMENT',
+      message: /fitMultiple must be a positive integer, got 0/,
+    })
   })
 })

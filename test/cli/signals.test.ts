@@ -16,7 +16,10 @@ describe('stop signals', () => {
     assert.match(cli(['--help']).stdout, /130 \/ 143 \/ 129 interrupted by SIGINT \/ SIGTERM \/ SIGHUP/)
   })
 
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     it(`${signal}: exit ${code}, the temporary output removed`, async () => {
       const outDir = path.join(dir, signal)
       fs.mkdirSync(outDir)

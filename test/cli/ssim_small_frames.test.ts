@@ -45,7 +45,13 @@ describe('SSIM on frames smaller than its window', () => {
     r = cli(['eval', refs, refs, '--json'])
     assert.equal(r.code, 0, r.stderr)
     const result = json<{ pairs: { ssim?: number; ssimOmitted?: string }[]; mean: { frames: number; ssim: number; ssimFrames: number } }>(r)
-    assert.deepEqual(result.pairs.map((p) => [p.ssim, p.ssimOmitted]), [[undefined, "6x4 frames are smaller than SSIM's 7x7 window"], [1, undefined]])
+    assert.deepEqual(
+      result.pairs.map((p) => [p.ssim, p.ssimOmitted]),
+      [
+        [undefined, "6x4 frames are smaller than SSIM's 7x7 window"],
+        [1, undefined],
+      ],
+    )
     assert.deepEqual(result.mean, { ...result.mean, frames: 16, ssim: 1, ssimFrames: 8 })
     r = cli(['eval', refs, refs])
     assert.match(r.stdout, /SSIM 1\.0000 over 8 of 16 frames \(the others are smaller than its 7x7 window\)/)

@@ -41,8 +41,14 @@ describe('text commands', { skip: needsParity }, () => {
       const ref = encoder.tokenize(['A Dog_running-in-the_park-now!!', ''])
       assert.equal(out.maxLength, 100)
       assert.equal(out.captions[0]!.cleaned, 'a dog running in the park now!!')
-      assert.deepEqual(out.captions.flatMap((c) => c.ids), Array.from(ref.ids))
-      assert.deepEqual(out.captions.flatMap((c) => c.mask), Array.from(ref.mask))
+      assert.deepEqual(
+        out.captions.flatMap((c) => c.ids),
+        Array.from(ref.ids),
+      )
+      assert.deepEqual(
+        out.captions.flatMap((c) => c.mask),
+        Array.from(ref.mask),
+      )
     } finally {
       encoder.dispose()
     }

@@ -172,7 +172,14 @@ test('videovae setup: the exact wheel, --cuda flavours, and a coded error when P
   // --force that fails keeps the working copy.
   const working = fakeCache('setup-working', '2.13.0', 'cpu', fakeLibtorch('working', '2.13.0+cpu'))
   await assert.rejects(
-    setupLibtorch({ version: '2.13.0', flavour: 'cpu', python: failing, force: true, env: { VIDEOVAE_CACHE: working }, output: fs.createWriteStream('/dev/null') }),
+    setupLibtorch({
+      version: '2.13.0',
+      flavour: 'cpu',
+      python: failing,
+      force: true,
+      env: { VIDEOVAE_CACHE: working },
+      output: fs.createWriteStream('/dev/null'),
+    }),
     { code: 'ERR_SETUP' },
   )
   assert.deepEqual(fs.readdirSync(working), ['libtorch-2.13.0-cpu'])

@@ -74,8 +74,9 @@ describe('npm install of the packed tarball in a fresh app', { timeout: 20 * 60_
   before(() => {
     // The package as `npm run build` + `npm run prebuild` make it (both cheap when up to date).
     const dist = path.join(ROOT, 'dist', 'cjs', 'index.js')
-    const newest = Math.max(...fs.readdirSync(path.join(ROOT, 'lib'), { recursive: true, encoding: 'utf8' })
-      .map((f) => fs.statSync(path.join(ROOT, 'lib', f)).mtimeMs))
+    const newest = Math.max(
+      ...fs.readdirSync(path.join(ROOT, 'lib'), { recursive: true, encoding: 'utf8' }).map((f) => fs.statSync(path.join(ROOT, 'lib', f)).mtimeMs),
+    )
     if (!fs.existsSync(dist) || fs.statSync(dist).mtimeMs < newest) execFileSync(process.execPath, ['scripts/build.js', 'ts'], { cwd: ROOT, stdio: 'ignore' })
     execFileSync(process.execPath, ['scripts/prebuild.js'], { cwd: ROOT, stdio: 'ignore' })
     const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], { cwd: ROOT, encoding: 'utf8' })
@@ -150,7 +151,10 @@ describe('npm install of the packed tarball in a fresh app', { timeout: 20 * 60_
     fs.writeFileSync(path.join(app, 'readme.mts'), readmeExample())
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
     const types = ['--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types')]
-    ok(run(process.execPath, [tsc, '--strict', '--noEmit', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', ...types, 'readme.mts']), 'tsc --strict')
+    ok(
+      run(process.execPath, [tsc, '--strict', '--noEmit', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', ...types, 'readme.mts']),
+      'tsc --strict',
+    )
 
     const sample = path.join(installed, 'assets', 'sample', 'dandelions_256.mp4')
     const rec = JSON.parse(ok(run('npx', ['videovae', 'reconstruct', sample, '-o', 'out.mp4', '--frames', '4', '--json']), 'videovae reconstruct'))

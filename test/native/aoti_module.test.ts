@@ -76,7 +76,10 @@ describe('AOTInductor packages in TorchModule', { skip: needsPython }, () => {
     const weight = weights['stage.conv.weight']!
     const load = (constants: Record<string, Tensor>) => TorchModule.load(aotiFixtures().decoder, { constants })
     await assert.rejects(load({ ...weights, 'no.such.weight': weight }), code('ERR_BUNDLE'))
-    await assert.rejects(load({ 'stage.conv.weight': await weight.to({ dtype: 'float64' }) }), (e: unknown) => code('ERR_BUNDLE')(e) && /expects Float/.test((e as Error).message))
+    await assert.rejects(
+      load({ 'stage.conv.weight': await weight.to({ dtype: 'float64' }) }),
+      (e: unknown) => code('ERR_BUNDLE')(e) && /expects Float/.test((e as Error).message),
+    )
     const short = Tensor.from(new Float32Array(weight.numel - 1), [weight.numel - 1])
     await assert.rejects(load({ 'stage.conv.weight': short }), (e: unknown) => code('ERR_BUNDLE')(e) && /bytes/.test((e as Error).message))
   })
@@ -84,7 +87,10 @@ describe('AOTInductor packages in TorchModule', { skip: needsPython }, () => {
   // The decoder's inputs: [z [B,4,T,h,w]], every dim but the channels dynamic.
   const inputs = [{ name: 'x', shape: ['k', 4, 'k', 'k', 'k'] }]
   const filled = (dims: number[], f: (i: number) => number = (i) => Math.sin(i)) =>
-    Tensor.from(new Float32Array(dims.reduce((a, b) => a * b)).map((_, i) => f(i)), dims)
+    Tensor.from(
+      new Float32Array(dims.reduce((a, b) => a * b)).map((_, i) => f(i)),
+      dims,
+    )
 
   test('size 1 runs on every dynamic dim, even with the generated checks asked for in the environment', async () => {
     // Inductor compiles dynamic dims for sizes >= 2 and its generated checks refuse 1; the
@@ -127,7 +133,10 @@ describe('AOTInductor packages in TorchModule', { skip: needsPython }, () => {
 
   test('multiples in the specs; bad specs are argument errors', async () => {
     const net = await TorchModule.load(aotiFixtures().decoder, { constants: weights, inputs: [{ shape: ['k', 4, '4k', 'k', 'k'], dtype: 'float32' }] })
-    await assert.rejects(net.forward(filled([1, 4, 6, 1, 1])), (e: unknown) => code('ERR_SHAPE')(e) && /dim 2 does not fit; the package takes \[k, 4, 4k, k, k\]/.test((e as Error).message))
+    await assert.rejects(
+      net.forward(filled([1, 4, 6, 1, 1])),
+      (e: unknown) => code('ERR_SHAPE')(e) && /dim 2 does not fit; the package takes \[k, 4, 4k, k, k\]/.test((e as Error).message),
+    )
     const [y] = (await net.forward(filled([1, 4, 8, 1, 1]))) as Tensor[]
     assert.deepEqual(y!.shape, [1, 3, 8, 8, 8])
     net.dispose()
@@ -135,7 +144,10 @@ describe('AOTInductor packages in TorchModule', { skip: needsPython }, () => {
     await assert.rejects(load([{ shape: ['k', 4, 'x', 'k', 'k'] }]), (e: unknown) => code('ERR_ARGUMENT')(e) && /"x" is not a size/.test((e as Error).message))
     await assert.rejects(load([{ shape: ['k', 0, 'k', 'k', 'k'] }]), code('ERR_ARGUMENT'))
     await assert.rejects(load([{ shape: ['k', 4, 'k', 'k', 'k'], dtype: 'float33' }]), code('ERR_ARGUMENT'))
-    await assert.rejects(load([...inputs, ...inputs]), (e: unknown) => code('ERR_ARGUMENT')(e) && /takes 1 input\(s\), 2 input spec\(s\)/.test((e as Error).message))
+    await assert.rejects(
+      load([...inputs, ...inputs]),
+      (e: unknown) => code('ERR_ARGUMENT')(e) && /takes 1 input\(s\), 2 input spec\(s\)/.test((e as Error).message),
+    )
     await assert.rejects(TorchModule.load(path.join(aotiFixtures().dir, 'bundle-ts', 'spatial_decoder.pt'), { inputs }), code('ERR_ARGUMENT'))
   })
 
@@ -159,10 +171,14 @@ describe('AOTInductor packages in TorchModule', { skip: needsPython }, () => {
 
   const child = (env: Record<string, string>): Record<string, unknown> =>
     JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'aoti_child.ts'), aotiFixtures().decoder, aotiFixtures().decoderWeights], {
-        encoding: 'utf8',
-        env: { ...process.env, ...env },
-      }),
+      execFileSync(
+        process.execPath,
+        ['--import', 'tsx', path.join(__dirname, 'fixtures', 'aoti_child.ts'), aotiFixtures().decoder, aotiFixtures().decoderWeights],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, ...env },
+        },
+      ),
     ) as Record<string, unknown>
 
   test('the loader extracts into TMPDIR and removes its directory on dispose', () => {

@@ -16,7 +16,7 @@ import { repoRoot } from './helpers/python.js'
 const dir = tempDir()
 const builds = {
   'node-gyp': path.join(repoRoot, 'build', 'Release', 'videovae.node'),
-  'cmake-js': path.join(repoRoot, 'build-cmake', 'Release', 'videovae.node')
+  'cmake-js': path.join(repoRoot, 'build-cmake', 'Release', 'videovae.node'),
 }
 
 function envWithout(...names: string[]): NodeJS.ProcessEnv {
@@ -27,11 +27,12 @@ function envWithout(...names: string[]): NodeJS.ProcessEnv {
 
 /** Runs fixtures/smoke.ts in a child process against `binary`. */
 function smoke(binary: string, env: NodeJS.ProcessEnv = envWithout('LD_LIBRARY_PATH')) {
-  const out = execFileSync(
-    process.execPath,
-    ['--import', 'tsx', path.join(__dirname, 'fixtures', 'smoke.ts'), fixtures().toolbox],
-    { cwd: repoRoot, encoding: 'utf8', env: { ...env, VIDEOVAE_ADDON: binary }, stdio: ['ignore', 'pipe', 'pipe'] }
-  )
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'smoke.ts'), fixtures().toolbox], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...env, VIDEOVAE_ADDON: binary },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   return JSON.parse(out.trim().split('\n').pop()!)
 }
 

@@ -131,8 +131,8 @@ test('ERR_SAFETENSORS: malformed files', async () => {
         const size = Buffer.alloc(8)
         size.writeBigUInt64LE(BigInt(header.length))
         return Buffer.concat([size, header, Buffer.alloc(8)])
-      })()
-    ]
+      })(),
+    ],
   ]
   for (const [name, content] of cases) {
     const file = path.join(dir, `${name}.safetensors`)

@@ -43,7 +43,7 @@ test('methods take lists, floats, bools, strings, None and return tuples, lists,
     number,
     string,
     boolean,
-    null
+    null,
   ]
   assert.deepEqual(await total.data(), new Float32Array([22, 44]))
   assert.equal(plusOne.length, 2)
@@ -143,7 +143,10 @@ test('quantizedWeights: every 2+-dim weight must be given, by name, as int8 valu
   const all = Object.entries(weights).map(([n, s]) => entry(n, s))
   const load = (quantizedWeights: ReturnType<typeof entry>[]) => TorchModule.load(fixtures().convnet, { quantizedWeights })
   await assert.rejects(load([...all, entry('body.9.weight', [4, 4])]), { code: 'ERR_BUNDLE', message: /'body.9.weight' is not a parameter/ })
-  await assert.rejects(load([entry('body.0.weight', [16, 3, 3, 3], 'float32')]), { code: 'ERR_BUNDLE', message: /'body.0.weight' has the wrong dtype or shape/ })
+  await assert.rejects(load([entry('body.0.weight', [16, 3, 3, 3], 'float32')]), {
+    code: 'ERR_BUNDLE',
+    message: /'body.0.weight' has the wrong dtype or shape/,
+  })
   await assert.rejects(load([entry('body.0.weight', [16, 3, 3, 1])]), { code: 'ERR_BUNDLE', message: /wrong dtype or shape/ })
   await assert.rejects(load(all.slice(0, 2)), { code: 'ERR_BUNDLE', message: /have no weight 'body.4.weight'/ })
   // All three given (zeros): the convs output their biases only, so the result no longer
@@ -152,6 +155,9 @@ test('quantizedWeights: every 2+-dim weight must be given, by name, as int8 valu
   const { tensors } = await readSafetensors(fixtures().parity)
   const values = (await ((await net.forward(tensors.x)) as Tensor).data()) as Float32Array
   const plane = 32 * 32
-  assert.ok(values.slice(0, plane).every((v) => v === values[0]), 'zero weights: a constant plane')
+  assert.ok(
+    values.slice(0, plane).every((v) => v === values[0]),
+    'zero weights: a constant plane',
+  )
   net.dispose()
 })

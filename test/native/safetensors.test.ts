@@ -41,14 +41,22 @@ test('Python safetensors reads what Node wrote: every dtype, shapes and metadata
     i32: Tensor.from(new Int32Array([-70000, 70000]), [2]),
     i64: Tensor.from(new BigInt64Array([-(2n ** 62n), 2n ** 50n + 1n]), [2]),
     flags: Tensor.from(new Uint8Array([1, 0, 1]), [3], { dtype: 'bool' }),
-    scalar: Tensor.from(new Float32Array([42]), [])
+    scalar: Tensor.from(new Float32Array([42]), []),
   }
   await writeSafetensors(file, tensors, { producer: 'node', note: 'ünïcode ✓' })
   const { meta, tensors: seen } = readSafetensorsInPython(file)
   assert.deepEqual(meta, { producer: 'node', note: 'ünïcode ✓' })
   const pythonDtype: Record<DType, string> = {
-    float32: 'float32', float64: 'float64', float16: 'float16', bfloat16: 'bfloat16', uint8: 'uint8',
-    int8: 'int8', int16: 'int16', int32: 'int32', int64: 'int64', bool: 'bool'
+    float32: 'float32',
+    float64: 'float64',
+    float16: 'float16',
+    bfloat16: 'bfloat16',
+    uint8: 'uint8',
+    int8: 'int8',
+    int16: 'int16',
+    int32: 'int32',
+    int64: 'int64',
+    bool: 'bool',
   }
   for (const [name, tensor] of Object.entries(tensors)) {
     assert.equal(seen[name].dtype, pythonDtype[tensor.dtype], name)
@@ -88,7 +96,7 @@ test('header is padded to 8 bytes and tensors are aligned for their dtype', asyn
   await writeSafetensors(file, {
     odd: Tensor.from(new Uint8Array([1, 2, 3]), [3]),
     wide: Tensor.from(new Float64Array([1, 2]), [2]),
-    mid: Tensor.from(new Int32Array([5]), [1])
+    mid: Tensor.from(new Int32Array([5]), [1]),
   })
   const bytes = fs.readFileSync(file)
   const headerLength = Number(bytes.readBigUInt64LE(0))

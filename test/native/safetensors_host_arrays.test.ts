@@ -23,7 +23,9 @@ const hosts: Record<string, HostArray> = {
 test('host arrays write the same bytes as the same data in Tensors', async () => {
   const fromHost = path.join(dir, 'host.safetensors')
   const fromTensors = path.join(dir, 'tensors.safetensors')
-  const tensors = Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, Tensor.from(h.data, [...h.shape], h.dtype === undefined ? {} : { dtype: h.dtype })]))
+  const tensors = Object.fromEntries(
+    Object.entries(hosts).map(([k, h]) => [k, Tensor.from(h.data, [...h.shape], h.dtype === undefined ? {} : { dtype: h.dtype })]),
+  )
   await writeSafetensors(fromHost, hosts, { note: 'x' })
   await writeSafetensors(fromTensors, tensors, { note: 'x' })
   const bytes = fs.readFileSync(fromHost)
@@ -59,8 +61,14 @@ test('host arrays that do not match their shape or dtype are refused before anyt
     [new Float32Array(2), 'ERR_ARGUMENT', /'x' is neither a Tensor nor/],
   ]
   for (const [value, code, message] of bad) {
-    await assert.rejects(writeSafetensors(file, { x: value as HostArray }), (e: { code?: string; message: string }) => e.code === code && message.test(e.message))
+    await assert.rejects(
+      writeSafetensors(file, { x: value as HostArray }),
+      (e: { code?: string; message: string }) => e.code === code && message.test(e.message),
+    )
   }
   assert.equal(fs.existsSync(file), false)
-  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('bad')), [])
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((n) => n.includes('bad')),
+    [],
+  )
 })

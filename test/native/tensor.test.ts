@@ -25,7 +25,7 @@ const samples: [DType, TensorArray][] = [
   ['int16', new Int16Array([-32768, -1, 0, 1, 2, 32767])],
   ['int32', new Int32Array([-(2 ** 31), -1, 0, 1, 2, 2 ** 31 - 1])],
   ['int64', new BigInt64Array([-(2n ** 63n), -1n, 0n, 1n, 2n ** 40n, 2n ** 63n - 1n])],
-  ['bool', new Uint8Array([1, 0, 1, 1, 0, 0])]
+  ['bool', new Uint8Array([1, 0, 1, 1, 0, 0])],
 ]
 
 test('every dtype round-trips through a tensor, with the typed array that carries it', async () => {

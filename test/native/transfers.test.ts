@@ -10,7 +10,10 @@ import { transfersSince } from '../../lib/runtime.js'
 
 test('Tensor.from and data() are counted once each, in bytes', async () => {
   const before = memory().transfers
-  const t = Tensor.from(new Float32Array(24).map((_, i) => i), [2, 3, 4])
+  const t = Tensor.from(
+    new Float32Array(24).map((_, i) => i),
+    [2, 3, 4],
+  )
   const u = Tensor.from(new Uint8Array(10), [10], { dtype: 'uint8', copy: true })
   await t.data()
   const moved = transfersSince(before)
@@ -37,11 +40,17 @@ test('narrowT and catT: native views and joins along T, no transfer', async () =
   for (let c = 0; c < 2; c++) for (let t = 0; t < 5; t++) for (let x = 0; x < 3; x++) expected[(c * 5 + t) * 3 + x] = 100 * c + 10 * order[t]! + x
   assert.deepEqual(got, expected)
   assert.throws(() => narrowT(latent, 4, 2), { code: 'ERR_SHAPE' })
-  await assert.rejects(catT([latent, Tensor.from(new Float32Array(6), [1, 2, 1, 1, 3]), Tensor.from(new Float32Array(2), [1, 2, 1, 1, 1])]), { code: 'ERR_SHAPE' })
+  await assert.rejects(catT([latent, Tensor.from(new Float32Array(6), [1, 2, 1, 1, 3]), Tensor.from(new Float32Array(2), [1, 2, 1, 1, 1])]), {
+    code: 'ERR_SHAPE',
+  })
 
   // Chunks of 2 latent frames, 4 output frames each, 18 real frames: 8 + 8 + 2.
   const chunks = []
   for await (const c of latentChunks(latent, { step: 2, factor: 4, frames: 18 })) chunks.push([c.startFrame, c.frames, c.latent.shape[2]])
-  assert.deepEqual(chunks, [[0, 8, 2], [8, 8, 2], [16, 2, 1]])
+  assert.deepEqual(chunks, [
+    [0, 8, 2],
+    [8, 8, 2],
+    [16, 2, 1],
+  ])
   for (const t of [a, b, joined, latent]) t.dispose()
 })

@@ -17,8 +17,23 @@ export function reportData(file: string): { result: Record<string, unknown>; med
 /** A degraded copy of a clip: blurred and with fresh noise per frame (a stand-in reconstruction). */
 export function degrade(input: string, output: string, noise = 10): string {
   execFileSync('ffmpeg', [
-    '-nostdin', '-v', 'error', '-y', '-i', input, '-vf', `gblur=sigma=1,noise=alls=${noise}:allf=t`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '0', '-pix_fmt', 'yuv444p', output,
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    input,
+    '-vf',
+    `gblur=sigma=1,noise=alls=${noise}:allf=t`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '0',
+    '-pix_fmt',
+    'yuv444p',
+    output,
   ])
   return output
 }

@@ -92,7 +92,15 @@ describe('the report in Chromium', { timeout: 120_000 }, () => {
     assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: run scripts/setup.sh (apt-get install chromium) or set VIDEOVAE_CHROMIUM`)
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     })
   })
   after(async () => {
@@ -137,8 +145,8 @@ describe('the report in Chromium', { timeout: 120_000 }, () => {
     await page.mouse.click(x, box.y + box.height / 2)
     await page.waitForFunction(showing(5))
     assert.deepEqual(await views(page), Array(3).fill({ frame: '5', time: 5 / 16 }))
-    assert.match(await page.textContent('#pair-0 .frame-label') ?? '', /^frame 6 \/ 8 /)
-    assert.match(await page.textContent('#pair-0 .heat-label') ?? '', /^frame 6: worst block \d+\.\d dB/)
+    assert.match((await page.textContent('#pair-0 .frame-label')) ?? '', /^frame 6 \/ 8 /)
+    assert.match((await page.textContent('#pair-0 .heat-label')) ?? '', /^frame 6: worst block \d+\.\d dB/)
 
     // The worst-frames list seeks too, and its first entry is the lowest PSNR.
     const worst = out.perFrame.psnr.indexOf(Math.min(...out.perFrame.psnr))
@@ -177,7 +185,17 @@ describe('the report in Chromium', { timeout: 120_000 }, () => {
     const keep = process.env.VIDEOVAE_REPORT_SCREENSHOT
     if (keep) {
       // The README's copy: 256 colours, to stay small in git.
-      execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', shot, '-vf', 'split[a][b];[a]palettegen=max_colors=256[p];[b][p]paletteuse=dither=bayer:bayer_scale=4', path.resolve(ROOT, keep)])
+      execFileSync('ffmpeg', [
+        '-nostdin',
+        '-v',
+        'error',
+        '-y',
+        '-i',
+        shot,
+        '-vf',
+        'split[a][b];[a]palettegen=max_colors=256[p];[b][p]paletteuse=dither=bayer:bayer_scale=4',
+        path.resolve(ROOT, keep),
+      ])
     }
 
     assert.deepEqual(errors, [])
@@ -213,7 +231,7 @@ describe('the report in Chromium', { timeout: 120_000 }, () => {
     assert.deepEqual(requests, [pathToFileURL(report).href])
   })
 
-  it('frames smaller than SSIM\'s window: the page shows PSNR alone and no error', async () => {
+  it("frames smaller than SSIM's window: the page shows PSNR alone and no error", async () => {
     const ref = makeVideo(path.join(dir, 'tiny.mp4'), { width: 6, height: 6, frames: 4 })
     const rec = degrade(ref, path.join(dir, 'tiny_rec.mp4'), 10)
     const report = path.join(dir, 'tiny.html')

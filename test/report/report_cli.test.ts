@@ -22,7 +22,10 @@ describe('eval --report', () => {
     const out = json<{ pairs: { perFrame: { psnr: number[]; ssim: number[] } }[]; report: string }>(r)
     assert.equal(out.report, report)
     assert.equal(out.pairs[0]!.perFrame.psnr.length, 6)
-    assert.ok(out.pairs[0]!.perFrame.psnr.every((v) => v > 20 && v < 50), String(out.pairs[0]!.perFrame.psnr))
+    assert.ok(
+      out.pairs[0]!.perFrame.psnr.every((v) => v > 20 && v < 50),
+      String(out.pairs[0]!.perFrame.psnr),
+    )
     const { result, media } = reportData(report)
     assert.deepEqual(result, out)
     assert.equal(media.index, false)
@@ -52,12 +55,21 @@ describe('eval --report', () => {
     const { result, media } = reportData(report)
     assert.deepEqual(result, json(r))
     assert.equal(media.index, true)
-    assert.deepEqual(media.pairs.map((p) => [p.name, (p.frames as number[]).length, p.result]), [
-      ['1.mp4 ~ 1_rec.mp4', 6, '/pairs/0'],
-      ['2.png ~ 2_rec.png', 1, '/pairs/1'],
-    ])
-    assert.deepEqual((result.failed as { code: string }[]).map((f) => f.code), ['ERR_MISMATCH'])
-    assert.match(media.transcript, /1\.mp4 ~ 1_rec\.mp4: PSNR .*\n2\.png ~ 2_rec\.png: PSNR .*\nmean over 7 frames of 2 pair\(s\).*\n1 of 3 pair\(s\) failed\n$/)
+    assert.deepEqual(
+      media.pairs.map((p) => [p.name, (p.frames as number[]).length, p.result]),
+      [
+        ['1.mp4 ~ 1_rec.mp4', 6, '/pairs/0'],
+        ['2.png ~ 2_rec.png', 1, '/pairs/1'],
+      ],
+    )
+    assert.deepEqual(
+      (result.failed as { code: string }[]).map((f) => f.code),
+      ['ERR_MISMATCH'],
+    )
+    assert.match(
+      media.transcript,
+      /1\.mp4 ~ 1_rec\.mp4: PSNR .*\n2\.png ~ 2_rec\.png: PSNR .*\nmean over 7 frames of 2 pair\(s\).*\n1 of 3 pair\(s\) failed\n$/,
+    )
   })
 
   it('a clip longer than the page budget: every 2nd frame in the player, every frame on the curves', () => {
@@ -69,12 +81,15 @@ describe('eval --report', () => {
     const pair = media.pairs[0]!
     assert.equal((result.pairs as { perFrame: { psnr: number[] } }[])[0]!.perFrame.psnr.length, PAIR_FRAME_BUDGET + 60)
     assert.equal(pair.stride, 2)
-    assert.deepEqual(pair.frames, Array.from({ length: (PAIR_FRAME_BUDGET + 60) / 2 }, (_, i) => i * 2))
+    assert.deepEqual(
+      pair.frames,
+      Array.from({ length: (PAIR_FRAME_BUDGET + 60) / 2 }, (_, i) => i * 2),
+    )
     assert.equal((pair.sprites as string[]).length, (PAIR_FRAME_BUDGET + 60) / 2)
     assert.equal(pair.fps, 25)
   })
 
-  it("a report that cannot be made fails the run (ERR_REPORT); it is not counted as a failed pair", () => {
+  it('a report that cannot be made fails the run (ERR_REPORT); it is not counted as a failed pair', () => {
     const ref = path.join(dir, 'ref2')
     const rec = path.join(dir, 'rec2')
     fs.mkdirSync(ref)

@@ -53,7 +53,10 @@ describe('report media', () => {
     // 16 + 0 + 100 over 3 channels: 10 log10(255^2 / (116/3)) = 32.26 dB -> byte 129
     assert.equal(v.heat[0 * g.cols + 0], Math.round(10 * Math.log10((255 * 255 * 3) / 116) * 4))
     assert.equal(Math.min(...v.heat), v.heat[1 * g.cols + 2])
-    assert.equal(frameViews(ref, ref, w, h).heat.every((b) => b === 255), true)
+    assert.equal(
+      frameViews(ref, ref, w, h).heat.every((b) => b === 255),
+      true,
+    )
   })
 
   it('views of frames narrower than 16 px fill every proxy pixel (nearest source pixel)', () => {
@@ -69,7 +72,10 @@ describe('report media', () => {
         const o = (y * p.width * 3 + x) * 3
         const got = [...v.sprite.subarray(o, o + 3)].join()
         const near = [0, 1].flatMap((dy) => [0, 1].map((dx) => Math.min(2, sy + dy) * 5 + Math.min(4, sx + dx)))
-        assert.ok(near.some((i) => [...ref.subarray(i * 3, i * 3 + 3)].join() === got), `${x},${y}: ${got}`)
+        assert.ok(
+          near.some((i) => [...ref.subarray(i * 3, i * 3 + 3)].join() === got),
+          `${x},${y}: ${got}`,
+        )
       }
     }
   })
@@ -86,7 +92,11 @@ describe('report media', () => {
       const first = splitJpegs(stream.subarray(0, cut))
       const second = splitJpegs(Buffer.concat([first.rest, stream.subarray(cut)]))
       const images = [...first.images, ...second.images]
-      assert.deepEqual(images.map((b) => b.length), [jpeg.length, tricky.length, jpeg.length], `cut at ${cut}`)
+      assert.deepEqual(
+        images.map((b) => b.length),
+        [jpeg.length, tricky.length, jpeg.length],
+        `cut at ${cut}`,
+      )
       assert.equal(second.rest.length, 0)
     }
     assert.throws(() => splitJpegs(Buffer.from('not a jpeg at all')), { code: 'ERR_FFMPEG' })

@@ -83,5 +83,8 @@ export function childWrite(kib: number, kind: string, dest: string, n: number): 
 
 /** Names in `dir` other than the filler: what a failed write must not leave behind. */
 export function names(dir: string): string[] {
-  return fs.readdirSync(dir).filter((n) => n !== '.filler' && n !== 'lost+found').sort()
+  return fs
+    .readdirSync(dir)
+    .filter((n) => n !== '.filler' && n !== 'lost+found')
+    .sort()
 }

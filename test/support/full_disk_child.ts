@@ -25,7 +25,10 @@ function noise(length: number): Uint8Array {
 async function main(): Promise<void> {
   if (kind === 'safetensors') {
     const { Tensor, writeSafetensors } = await import('../../lib/index.js')
-    const t = Tensor.from(Float32Array.from({ length: n }, (_, i) => i), [n])
+    const t = Tensor.from(
+      Float32Array.from({ length: n }, (_, i) => i),
+      [n],
+    )
     await writeSafetensors(dest!, { t }, { note: 'full disk' })
   } else if (kind === 'video' || kind === 'sequence') {
     await writeVideo(dest!, { frames: noise(n * 64 * 64 * 3), shape: [n, 64, 64, 3], fps: 8 }, { crf: 0 })
@@ -33,7 +36,20 @@ async function main(): Promise<void> {
     const index = await IndexAppender.open(dest!)
     try {
       const shapes = { mean: [16, 1, 8, 8] }
-      await index.append(Array.from({ length: n }, (_, i) => ({ id: `item-${i}`, source: `/clips/${i}.mp4`, shard: 'data/shard-00000.safetensors', offset: i, shapes, fps: '8/1', frames: 4, width: 64, height: 64, bundle: 'x'.repeat(64) })))
+      await index.append(
+        Array.from({ length: n }, (_, i) => ({
+          id: `item-${i}`,
+          source: `/clips/${i}.mp4`,
+          shard: 'data/shard-00000.safetensors',
+          offset: i,
+          shapes,
+          fps: '8/1',
+          frames: 4,
+          width: 64,
+          height: 64,
+          bundle: 'x'.repeat(64),
+        })),
+      )
     } finally {
       await index.close()
     }

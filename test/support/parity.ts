@@ -51,14 +51,7 @@ export function fixtureTolerance(name: string, key: string): number {
 }
 
 /** The ch32 cases (small synthetic models) that every test run covers. */
-export const PARITY_CH32_CASES = [
-  '16z-ch32-video',
-  '4z-ch32-video',
-  '16z_cap-ch32-video',
-  '4z_cap-ch32-video',
-  '16z-ch32-image',
-  '16z-ch32-chunked',
-] as const
+export const PARITY_CH32_CASES = ['16z-ch32-video', '4z-ch32-video', '16z_cap-ch32-video', '4z_cap-ch32-video', '16z-ch32-image', '16z-ch32-chunked'] as const
 
 export function caseDir(name: string): string {
   return path.join(PARITY_DIR, 'cases', name)
@@ -76,7 +69,11 @@ export function parityCheckpoint(name: string): string {
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true })
     const tmp = `${file}.tmp-${process.pid}`
-    execFileSync(PYTHON, [path.join(PARITY_DIR, 'make_checkpoint.py'), '--keys', path.join(PARITY_DIR, meta.key_file), '--seed', String(meta.seed), '--out', tmp], { stdio: ['ignore', 2, 2] })
+    execFileSync(
+      PYTHON,
+      [path.join(PARITY_DIR, 'make_checkpoint.py'), '--keys', path.join(PARITY_DIR, meta.key_file), '--seed', String(meta.seed), '--out', tmp],
+      { stdio: ['ignore', 2, 2] },
+    )
     fs.renameSync(tmp, file)
   }
   return file
@@ -93,7 +90,7 @@ export function parityBundle(name: string, mode: 'exact' | 'fast' = 'exact'): st
     fs.mkdirSync(path.dirname(dir), { recursive: true })
     execFileSync(PYTHON, ['-m', 'videovae', 'export', '--checkpoint', parityCheckpoint(name), '--out', dir, '--mode', mode], {
       env: { ...process.env, PYTHONPATH: path.join(ROOT, 'python') },
-      stdio: ['ignore', 2, 2] // progress to stderr: stdout may carry a benchmark's JSON
+      stdio: ['ignore', 2, 2], // progress to stderr: stdout may carry a benchmark's JSON
     })
   }
   return dir

@@ -28,11 +28,7 @@ function sliceT(data: Float32Array, shape: number[], from: number, to: number): 
  * Max abs error per stored tensor of case `name` (against the fixtures, or another file of the same
  * layout); asserts shapes and that every tensor is checked.
  */
-export async function parityErrors(
-  vae: VideoVAE,
-  name: string,
-  referenceFile = `${caseDir(name)}/tensors.safetensors`,
-): Promise<Record<string, number>> {
+export async function parityErrors(vae: VideoVAE, name: string, referenceFile = `${caseDir(name)}/tensors.safetensors`): Promise<Record<string, number>> {
   const meta = readCase(name)
   const { tensors: ref } = await readSafetensors(referenceFile)
   const text = ref.text_emb ? { textEmbedding: ref.text_emb, textMask: ref.text_mask } : {}

@@ -85,7 +85,7 @@ export const TOKENIZER_CAPTIONS = [
   'numbers 1920x1080 60fps 4k 3.14159 -42 1,000,000 #hashtag @user',
   'special <extra_id_0> tokens </s> in <pad> text <unk> and <extra_id_99><extra_id_5>',
   'broken <extra_id_> <extra_id_100> </s</s>> <<pad>>',
-  'e.g. it\'s don\'t x264 h.265 https://example.com/path?q=1',
+  "e.g. it's don't x264 h.265 https://example.com/path?q=1",
   'zero\u200bwidth and combining e\u0301 n\u0303 and control \u0007 chars',
   'red '.repeat(150).trim(),
   'The camera slowly pans across a field of flowers as clouds move over the mountains; a bird flies through the frame, and the light changes from morning to a bright golden sunset over the ocean waves.',

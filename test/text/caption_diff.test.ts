@@ -56,8 +56,18 @@ describe(`${COUNT} generated captions: cleaning and token ids equal the official
   let ref: Reference
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'videovae-captions-'))
-    execFileSync(PYTHON, [path.join(ROOT, 'test', 'support', 'caption_reference.py'), String(COUNT), String(SEED),
-      tinyT5Dir(), path.join(dir, 'reference.json'), path.join(dir, 'tables.ts')], { stdio: ['ignore', 'inherit', 'inherit'] })
+    execFileSync(
+      PYTHON,
+      [
+        path.join(ROOT, 'test', 'support', 'caption_reference.py'),
+        String(COUNT),
+        String(SEED),
+        tinyT5Dir(),
+        path.join(dir, 'reference.json'),
+        path.join(dir, 'tables.ts'),
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    )
     ref = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Reference
   })
   after(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -97,7 +107,10 @@ describe(`${COUNT} generated captions: cleaning and token ids equal the official
       const rows = ref.captions.map((_, i) => i).filter((i) => ref.cleaned[i] !== null)
       // The cleaned captions (equal to ours, tested above) without cleaning again; a sample from
       // the raw captions with cleaning, as `videovae tokenize` does it.
-      const cleaned = encoder.tokenize(rows.map((i) => ref.cleaned[i]!), { clean: false })
+      const cleaned = encoder.tokenize(
+        rows.map((i) => ref.cleaned[i]!),
+        { clean: false },
+      )
       const sample = rows.slice(0, 1000)
       const raw = encoder.tokenize(sample.map((i) => ref.captions[i]!))
       const diffs: string[] = []

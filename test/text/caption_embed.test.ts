@@ -43,7 +43,10 @@ describe('caption embeddings', { skip: needsParity }, () => {
       const diff = maxAbsDiff(await f32(a.embedding), ref.emb)
       assert.ok(diff <= 1e-5, `float32 max abs diff ${diff}`)
       assert.deepEqual(await f32(a.mask), ref.mask)
-      assert.deepEqual(a.truncated, CAPTIONS.map((c) => c.startsWith('red red')))
+      assert.deepEqual(
+        a.truncated,
+        CAPTIONS.map((c) => c.startsWith('red red')),
+      )
 
       const b = await bf16.embed(CAPTIONS, { clean: false })
       const bdiff = maxAbsDiff(await f32(b.embedding), ref.emb)

@@ -312,9 +312,17 @@ describe('eval captions', { skip: haveEval ? false : `no captions at ${EVAL_DIR}
    * "out-of-focus", "black-crowned", the quoted "8 earth", "50mm") is kept.
    */
   const CHANGES: Record<string, Array<[string, string]>> = {
-    'closeshot.txt': [['f/1.8', 'f 1.8'], ['f/16', 'f 16']],
+    'closeshot.txt': [
+      ['f/1.8', 'f 1.8'],
+      ['f/16', 'f 16'],
+    ],
   }
-  const files = haveEval ? fs.readdirSync(EVAL_DIR).filter((f) => f.endsWith('.txt')).sort() : []
+  const files = haveEval
+    ? fs
+        .readdirSync(EVAL_DIR)
+        .filter((f) => f.endsWith('.txt'))
+        .sort()
+    : []
 
   test('the six eval captions are present', () => {
     assert.deepEqual(files, ['40.txt', '8.txt', 'animal.txt', 'closeshot.txt', 'face.txt', 'view.txt'])

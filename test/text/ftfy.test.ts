@@ -20,8 +20,10 @@ describe('ftfy.fix_text: encoding repair', () => {
       ['Caf\u00c3\u00a9', 'Caf\u00e9'],
       ['don\u00e2\u20ac\u2122t', "don't"],
       // Three times over, with ftfy's quote uncurling at the end.
-      ['The Mona Lisa doesn\u00c3\u0192\u00c2\u00a2\u00c3\u00a2\u00e2\u20ac\u0161\u00c2\u00ac\u00c3\u00a2\u00e2\u20ac\u017e\u00c2\u00a2t have eyebrows.',
-        "The Mona Lisa doesn't have eyebrows."],
+      [
+        'The Mona Lisa doesn\u00c3\u0192\u00c2\u00a2\u00c3\u00a2\u00e2\u20ac\u0161\u00c2\u00ac\u00c3\u00a2\u00e2\u20ac\u017e\u00c2\u00a2t have eyebrows.',
+        "The Mona Lisa doesn't have eyebrows.",
+      ],
       // Arabic read as Windows-1252 (ftfy's four-character rule).
       ['\u00d8\u00a7\u00d9\u201e\u00d8\u00b9\u00d8\u00b1\u00d8\u00a8\u00d9\u0160\u00d8\u00a9', '\u0627\u0644\u0639\u0631\u0628\u064a\u0629'],
     ])
@@ -43,7 +45,7 @@ describe('ftfy.fix_text: encoding repair', () => {
     check(fixText, [['\u00c3  la carte', '\u00e0 la carte']])
   })
 
-  test('utf-8-variants: CESU-8 surrogate pairs and Java\'s 0xC0 0x80', () => {
+  test("utf-8-variants: CESU-8 surrogate pairs and Java's 0xC0 0x80", () => {
     check(fixText, [
       ['\u00ed\u00a0\u00bd\u00ed\u00b8\u20ac smile', '\ud83d\ude00 smile'],
       // U+0000 from 0xC0 0x80, then removed as a control character.
@@ -80,7 +82,10 @@ describe('html.unescape: the HTML5 table and rules', () => {
 
 describe('BeautifulSoup .text', () => {
   test('a string of ASCII whitespace between tags becomes one space or newline, except in <pre>', () => {
-    check(htmlToText, [['a<b> \n </b>c', 'a\nc'], ['<pre> \t </pre>x', ' \t x']])
+    check(htmlToText, [
+      ['a<b> \n </b>c', 'a\nc'],
+      ['<pre> \t </pre>x', ' \t x'],
+    ])
   })
 
   test('template strings are left out; CDATA is kept', () => {
@@ -88,7 +93,10 @@ describe('BeautifulSoup .text', () => {
   })
 
   test('"&#" that is no reference: the rest is text, or parsed when a ";" follows', () => {
-    check(htmlToText, [['a &# b <i> c', 'a &# b <i> c'], ['a &# b <i> c;', 'a &# b  c;']])
+    check(htmlToText, [
+      ['a &# b <i> c', 'a &# b <i> c'],
+      ['a &# b <i> c;', 'a &# b  c;'],
+    ])
   })
 
   test('HTML5 names, with or without ";"; astral and surrogate references', () => {

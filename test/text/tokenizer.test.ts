@@ -46,7 +46,10 @@ describe('caption tokenizer', { skip: needsParity }, () => {
 
   test('errors: non-string captions, nothing to tokenize, disposed', async () => {
     for (const bad of [[42], ['ok', null], [], 7, undefined]) {
-      assert.throws(() => encoder.tokenize(bad as unknown as string[]), (e: VideoVaeError) => e.code === 'ERR_TEXT' && /caption/.test(e.message))
+      assert.throws(
+        () => encoder.tokenize(bad as unknown as string[]),
+        (e: VideoVaeError) => e.code === 'ERR_TEXT' && /caption/.test(e.message),
+      )
     }
     const other = await CaptionEncoder.load(textBundle('bfloat16'))
     other.dispose()

@@ -116,14 +116,26 @@ export function registerBatch(program: Command, run: Runner): Command {
     .option('--shard <i/N>', 'take only part i of N (0-based) of the manifest: for Slurm job arrays and Kubernetes indexed jobs', shardArg)
     .option('--shard-items <n>', 'items per .safetensors shard', intArg('--shard-items', 1), 64)
     .option('--per-item', 'one .safetensors file per item (items/) instead of shards')
-    .option('--batch-size <n>', 'most same-size clips per model call (1: latents bitwise reproducible, each equal to encoding its clip alone)', intArg('--batch-size', 1), 4)
+    .option(
+      '--batch-size <n>',
+      'most same-size clips per model call (1: latents bitwise reproducible, each equal to encoding its clip alone)',
+      intArg('--batch-size', 1),
+      4,
+    )
     .option('--prefetch <n>', 'clips decoded ahead while the model runs (default: batch size + 2)', intArg('--prefetch', 1))
-    .option('--sample-seed <n>', 'store one latent drawn from the posterior per item (seed derived from n and the id) instead of mean and logvar', intArg('--sample-seed', 0))
+    .option(
+      '--sample-seed <n>',
+      'store one latent drawn from the posterior per item (seed derived from n and the id) instead of mean and logvar',
+      intArg('--sample-seed', 0),
+    )
     .option('--queue <url>', 'enqueue the items as BullMQ jobs at redis://HOST:PORT/NAME for `videovae worker` instead of encoding here')
     .option('--attempts <n>', 'with --queue: tries per item before it counts as failed', intArg('--attempts', 1), 3)
     .option('--backoff <ms>', 'with --queue: first retry delay, doubled on each retry', intArg('--backoff', 0), 2000)
     .option('--wait', 'with --queue: wait until the queue is done and report completed and failed items')
-    .option('--verify', 're-read every committed item first; items that do not read back (a full disk, a damaged file) are taken out of the index and encoded again')
+    .option(
+      '--verify',
+      're-read every committed item first; items that do not read back (a full disk, a damaged file) are taken out of the index and encoded again',
+    )
   addClipReadOptions(cmd)
   addRunOptions(cmd)
   addLimitOptions(cmd)

@@ -10,7 +10,18 @@ import { checkFrameCount, writeFrameStream } from '../frames.js'
 import { decodeHints } from '../latent_file.js'
 import type { Runner } from '../runner.js'
 import { loadModel } from '../model.js'
-import { addLimitOptions, addModelOptions, addOutputFlags, addRunOptions, intArg, rateArg, runOptions, type LimitFlags, type ModelFlags, type RunFlags } from '../options.js'
+import {
+  addLimitOptions,
+  addModelOptions,
+  addOutputFlags,
+  addRunOptions,
+  intArg,
+  rateArg,
+  runOptions,
+  type LimitFlags,
+  type ModelFlags,
+  type RunFlags,
+} from '../options.js'
 import { checkInput, checkWritableFile } from '../outputs.js'
 import { latentChunks } from '../../engine/latent_ops.js'
 import { decodeStream } from '../../engine/streams.js'
@@ -67,10 +78,15 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
     }
     const hints = decodeHints(metadata)
     if (flags.fps === undefined && hints.fpsProblem !== undefined) {
-      throw new CliError('ERR_LATENT', `${latentFile}: the frame rate in its metadata cannot be used: ${hints.fpsProblem}; pass --fps RATE to choose the output's`)
+      throw new CliError(
+        'ERR_LATENT',
+        `${latentFile}: the frame rate in its metadata cannot be used: ${hints.fpsProblem}; pass --fps RATE to choose the output's`,
+      )
     }
     if (hints.sha256 !== undefined && hints.sha256 !== vae.info.sha256) {
-      ctx.warn(`${latentFile} was encoded with another bundle (${hints.variant ?? '?'} ${hints.sha256.slice(0, 12)}) than this one (${vae.info.variant} ${vae.info.sha256.slice(0, 12)}); the output will not be a faithful decode`)
+      ctx.warn(
+        `${latentFile} was encoded with another bundle (${hints.variant ?? '?'} ${hints.sha256.slice(0, 12)}) than this one (${vae.info.variant} ${vae.info.sha256.slice(0, 12)}); the output will not be a faithful decode`,
+      )
     }
     let text: TextInputs | undefined
     if (flags.textEmbedding !== undefined || flags.caption !== undefined) {
@@ -114,7 +130,13 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
     // Native views of the latent, one chunk each; the next chunk decodes while this one is written.
     const frames = readAhead(
       decodeStream(vae, latentChunks(latent, { step, factor, frames: total }), {
-        ...engineOptions({ image, ...(run.tile ? { tile: run.tile } : {}), ...(text ? { text } : {}), ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }), signal: ctx.signal }),
+        ...engineOptions({
+          image,
+          ...(run.tile ? { tile: run.tile } : {}),
+          ...(text ? { text } : {}),
+          ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
+          signal: ctx.signal,
+        }),
         ...(crop ?? {}),
         onProgress: (f) => bar.update(f),
       }),
@@ -132,7 +154,18 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
       bar.finish()
     }
     const seconds = (performance.now() - started) / 1000
-    ctx.result({ input: latentFile, output: flags.output, frames: written, width, height, fps, chunkFrames: chunk, latentShape: s, seconds, transfers: transfersSince(before) })
+    ctx.result({
+      input: latentFile,
+      output: flags.output,
+      frames: written,
+      width,
+      height,
+      fps,
+      chunkFrames: chunk,
+      latentShape: s,
+      seconds,
+      transfers: transfersSince(before),
+    })
     ctx.print(`${latentFile} -> ${flags.output}: ${written} frame(s) ${width}x${height} at ${fps} fps in ${seconds.toFixed(1)} s`)
   } finally {
     for (const t of owned) t.dispose()

@@ -36,7 +36,12 @@ function toolVersion(file: string): string | null {
 function sentencepieceReport(addonPath: string | null): { bridge: string | null; library: string | null; error?: string } {
   if (!addonPath) return { bridge: null, library: null, error: 'no addon' }
   const bridge = path.join(path.dirname(addonPath), 'videovae_spm.so')
-  if (!existsSync(bridge)) return { bridge: null, library: null, error: `${bridge} is missing: captions need a build with SentencePiece (apt install libsentencepiece-dev, then npm rebuild videovae)` }
+  if (!existsSync(bridge))
+    return {
+      bridge: null,
+      library: null,
+      error: `${bridge} is missing: captions need a build with SentencePiece (apt install libsentencepiece-dev, then npm rebuild videovae)`,
+    }
   const r = spawnSync('ldd', [bridge], { encoding: 'utf8', timeout: 10_000 })
   const line = /^\s*libsentencepiece\.so\S*\s+=>\s+(.*)$/m.exec(r.stdout ?? '')?.[1]?.trim()
   if (!line || line.startsWith('not found')) {
@@ -58,9 +63,7 @@ function libtorchSource(binary: string): string | null {
 }
 
 export function registerDoctor(program: Command, run: Runner): Command {
-  const cmd = program
-    .command('doctor')
-    .description('report libtorch, CUDA, ffmpeg, the addon, threads, node and the Python venv (what is missing)')
+  const cmd = program.command('doctor').description('report libtorch, CUDA, ffmpeg, the addon, threads, node and the Python venv (what is missing)')
   addOutputFlags(cmd)
   cmd.addHelpText('after', '\nExit code 1 when something needed at run time (addon, libtorch, ffmpeg) is missing.')
   return cmd.action(run(doctor))

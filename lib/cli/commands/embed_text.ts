@@ -44,13 +44,24 @@ async function embedText(ctx: Context, captions: string[], flags: EmbedFlags): P
     const out = await encoder.embed(captions, { clean: flags.clean })
     try {
       ctx.throwIfAborted()
-      await writeSafetensors(flags.output, { text_emb: out.embedding, text_mask: out.mask }, {
-        captions: JSON.stringify(out.captions),
-        ...(out.captions.length === 1 ? { caption: out.captions[0]! } : {}),
-        t5_dtype: encoder.info.dtype,
-      })
+      await writeSafetensors(
+        flags.output,
+        { text_emb: out.embedding, text_mask: out.mask },
+        {
+          captions: JSON.stringify(out.captions),
+          ...(out.captions.length === 1 ? { caption: out.captions[0]! } : {}),
+          t5_dtype: encoder.info.dtype,
+        },
+      )
       const seconds = (performance.now() - started) / 1000
-      ctx.result({ output: path.resolve(flags.output), shape: out.embedding.shape, captions: out.captions, truncated: out.truncated, t5Dtype: encoder.info.dtype, seconds })
+      ctx.result({
+        output: path.resolve(flags.output),
+        shape: out.embedding.shape,
+        captions: out.captions,
+        truncated: out.truncated,
+        t5Dtype: encoder.info.dtype,
+        seconds,
+      })
       ctx.print(`wrote ${flags.output}: text_emb [${out.embedding.shape.join(', ')}] (T5 ${encoder.info.dtype}) in ${seconds.toFixed(1)} s`)
     } finally {
       out.embedding.dispose()

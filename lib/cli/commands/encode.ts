@@ -133,14 +133,26 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
   try {
     const blocks = readChunks(ctx, input, readOptions(flags, vae.info), sampling ? 0 : chunk, (i) => {
       checkGeometry(input, i, vae)
-      checkReadMemory(input, i, vae, readOptions(flags, vae.info), { image, chunk, wholeClip: sampling, ...(run.tile ? { tile: run.tile } : {}), memoryLimit: flags.memoryLimit })
+      checkReadMemory(input, i, vae, readOptions(flags, vae.info), {
+        image,
+        chunk,
+        wholeClip: sampling,
+        ...(run.tile ? { tile: run.tile } : {}),
+        memoryLimit: flags.memoryLimit,
+      })
       info = i
       h = i.plan.height
       w = i.plan.width
       bar.update(0, i.total)
     })
     const chunks = encodeStream(vae, blocks, {
-      ...engineOptions({ image, ...(run.tile ? { tile: run.tile } : {}), ...(text ? { text } : {}), ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }), signal: ctx.signal }),
+      ...engineOptions({
+        image,
+        ...(run.tile ? { tile: run.tile } : {}),
+        ...(text ? { text } : {}),
+        ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
+        signal: ctx.signal,
+      }),
       chunkFrames: chunk,
       posterior: flags.posterior === true,
       ...(sampling ? { sample: { seed: flags.sampleSeed! } } : {}),

@@ -75,10 +75,7 @@ export function registerEval(program: Command, run: Runner): Command {
 }
 
 /** File extensions taken from directories (captions, notes and the like are skipped). */
-const MEDIA_EXTENSIONS = new Set([
-  '.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.mpg', '.mpeg', '.ts', '.wmv', '.flv', '.gif', '.y4m',
-  ...IMAGE_EXTENSIONS,
-])
+const MEDIA_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.mpg', '.mpeg', '.ts', '.wmv', '.flv', '.gif', '.y4m', ...IMAGE_EXTENSIONS])
 
 /** Non-hidden video and image files of a directory, sorted like Python's sorted() (by code point). */
 function listFiles(dir: string): string[] {
@@ -157,16 +154,26 @@ async function lpipsOf(module: TorchModule, a: Uint8Array, b: Uint8Array, w: num
   }
 }
 
-async function scorePair(ctx: Context, ref: string, test: string, flags: EvalFlags, lpips: TorchModule | undefined, perFrame: { psnr: number[]; ssim: number[]; lpips: number[] }, recorder?: PairRecorder): Promise<PairScores> {
+async function scorePair(
+  ctx: Context,
+  ref: string,
+  test: string,
+  flags: EvalFlags,
+  lpips: TorchModule | undefined,
+  perFrame: { psnr: number[]; ssim: number[]; lpips: number[] },
+  recorder?: PairRecorder,
+): Promise<PairScores> {
   const opts = {
     chunkFrames: 16,
     signal: ctx.signal,
     ...(flags.frames === undefined ? {} : { count: flags.frames }),
     ...(flags.trustedInput === true ? { trusted: true } : {}),
   }
-  const a = new Frames(readVideoWithPlan(ref, opts, (plan) => {
-    if (recorder) recorder.fps = plan.fps
-  }))
+  const a = new Frames(
+    readVideoWithPlan(ref, opts, (plan) => {
+      if (recorder) recorder.fps = plan.fps
+    }),
+  )
   const b = new Frames(readVideoWithPlan(test, opts))
   const scores = { psnr: [] as number[], ssim: [] as number[], lpips: [] as number[] }
   let width = 0
@@ -252,7 +259,9 @@ async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlag
         results.push(s)
         if (recorder) await addToReport(report!, recorder, s, results.length - 1, pairs.length)
         if (pairs.length > 1) {
-          ctx.print(`${path.basename(r)} ~ ${path.basename(t)}: PSNR ${s.psnr.toFixed(4)} dB  ${ssimText(s.ssim, s.ssimOmitted)}${s.lpips === undefined ? '' : `  LPIPS ${s.lpips.toFixed(4)}`}  (${s.frames} frames)`)
+          ctx.print(
+            `${path.basename(r)} ~ ${path.basename(t)}: PSNR ${s.psnr.toFixed(4)} dB  ${ssimText(s.ssim, s.ssimOmitted)}${s.lpips === undefined ? '' : `  LPIPS ${s.lpips.toFixed(4)}`}  (${s.frames} frames)`,
+          )
         }
       } catch (err) {
         if (recorder) report!.drop(recorder)
@@ -273,7 +282,10 @@ async function evaluate(ctx: Context, ref: string, test: string, flags: EvalFlag
       ...(ssimFrames > 0 && ssimFrames < all.psnr.length ? { ssimFrames } : {}),
       ...(lpips ? { lpips: mean(all.lpips) } : {}),
     }
-    const partial = total.ssimFrames === undefined ? '' : ` over ${total.ssimFrames} of ${total.frames} frames (the others are smaller than its ${SSIM_WINDOW}x${SSIM_WINDOW} window)`
+    const partial =
+      total.ssimFrames === undefined
+        ? ''
+        : ` over ${total.ssimFrames} of ${total.frames} frames (the others are smaller than its ${SSIM_WINDOW}x${SSIM_WINDOW} window)`
     const directories = pairs.length > 1 || statSync(ref).isDirectory()
     const result = { pairing: directories ? 'sorted-position' : 'files', pairs: results, failed, mean: total, ...(report ? { report: report.file } : {}) }
     const summary =

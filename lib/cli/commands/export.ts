@@ -41,16 +41,36 @@ export function registerExport(program: Command, run: Runner): Command {
     .description('export a VideoVAE+ checkpoint and/or a Flan-T5 text encoder to a bundle (runs the Python exporter of the project venv)')
     .option('--checkpoint <file>', '.ckpt (Lightning), .safetensors or .pt/.pth state dict')
     .option('--t5 <dir>', 'Hugging Face T5 directory (config.json, weights, spiece.model) for captions; alone: a text-only bundle')
-    .addOption(new Option('--t5-dtype <dtype>', 'compute dtype of T5 (bfloat16 like the official embedder)').choices(['bfloat16', 'float32']).default('bfloat16'))
+    .addOption(
+      new Option('--t5-dtype <dtype>', 'compute dtype of T5 (bfloat16 like the official embedder)').choices(['bfloat16', 'float32']).default('bfloat16'),
+    )
     .option('-o, --output <dir>', 'bundle directory to create')
     .addOption(new Option('--out <dir>', 'same as --output').hideHelp())
     .addOption(new Option('--config <name>', 'expected config; must agree with the checkpoint (detected from it otherwise)').choices(CONFIGS))
-    .addOption(new Option('--attention <mode>', 'mid-block attention: exact (reference) or chunked (less memory, same results)').choices(['exact', 'chunked']).default('exact'))
-    .addOption(new Option('--mode <mode>', 'exact (bit-exact with the official model) or fast (faster layers, within 1e-4 of exact)').choices(['exact', 'fast']).default('exact'))
-    .addOption(new Option('--engine <engine>', 'torchscript (four TorchScript stages) or aoti (torch.export + AOTInductor packages compiled for --device)').choices(['torchscript', 'aoti']).default('torchscript'))
+    .addOption(
+      new Option('--attention <mode>', 'mid-block attention: exact (reference) or chunked (less memory, same results)')
+        .choices(['exact', 'chunked'])
+        .default('exact'),
+    )
+    .addOption(
+      new Option('--mode <mode>', 'exact (bit-exact with the official model) or fast (faster layers, within 1e-4 of exact)')
+        .choices(['exact', 'fast'])
+        .default('exact'),
+    )
+    .addOption(
+      new Option('--engine <engine>', 'torchscript (four TorchScript stages) or aoti (torch.export + AOTInductor packages compiled for --device)')
+        .choices(['torchscript', 'aoti'])
+        .default('torchscript'),
+    )
     .addOption(new Option('--dtype <dtype>', 'aoti: compute dtype compiled into the packages').choices(['float32', 'bfloat16']).default('float32'))
-    .addOption(new Option('--device <device>', 'aoti: device the packages run on (default: cuda when the exporter sees one, else cpu)').choices(['cpu', 'cuda']))
-    .addOption(new Option('--cpu-isa <level>', 'aoti on cpu: instruction level of the compiled kernels (native: this CPU only)').choices(['avx2', 'avx512', 'none', 'native']).default('avx2'))
+    .addOption(
+      new Option('--device <device>', 'aoti: device the packages run on (default: cuda when the exporter sees one, else cpu)').choices(['cpu', 'cuda']),
+    )
+    .addOption(
+      new Option('--cpu-isa <level>', 'aoti on cpu: instruction level of the compiled kernels (native: this CPU only)')
+        .choices(['avx2', 'avx512', 'none', 'native'])
+        .default('avx2'),
+    )
     .option('--force', 'replace an existing bundle directory')
   addOutputFlags(cmd)
   cmd.addHelpText('after', '\nNeeds a clone of the repository with its Python environment (.venv, made by npm test or scripts/setup.sh).')
@@ -63,7 +83,10 @@ export function exporterPaths(): { python: string; pythonPath: string; root: str
   const python = path.join(root, '.venv', 'bin', 'python')
   const pythonPath = path.join(root, 'python')
   if (!existsSync(path.join(pythonPath, 'videovae', 'export.py'))) {
-    throw new CliError('ERR_NO_EXPORTER', `the Python exporter is not here (${pythonPath}/videovae is missing): export needs a clone of the videovae repository`)
+    throw new CliError(
+      'ERR_NO_EXPORTER',
+      `the Python exporter is not here (${pythonPath}/videovae is missing): export needs a clone of the videovae repository`,
+    )
   }
   if (!existsSync(python)) {
     throw new CliError('ERR_NO_VENV', `the project's Python environment is missing (${python}); create it with npm test or bash scripts/setup.sh`)
@@ -130,9 +153,10 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
   const seconds = (performance.now() - started) / 1000
   ctx.result({ bundle: out, manifest, seconds })
   const t5 = manifest.t5 as { dtype: string; d_model: number } | undefined
-  const what = manifest.kind === 'text'
-    ? `text-only, T5 ${t5?.d_model}-d ${t5?.dtype}`
-    : `${String(manifest.variant)}, ${String(manifest.config)}, ${aotiWhat(manifest)}mode ${String(manifest.mode)}, attention ${String(manifest.attention)}${t5 ? `, T5 ${t5.dtype}` : ''}`
+  const what =
+    manifest.kind === 'text'
+      ? `text-only, T5 ${t5?.d_model}-d ${t5?.dtype}`
+      : `${String(manifest.variant)}, ${String(manifest.config)}, ${aotiWhat(manifest)}mode ${String(manifest.mode)}, attention ${String(manifest.attention)}${t5 ? `, T5 ${t5.dtype}` : ''}`
   ctx.print(`wrote ${output} (${what}) in ${seconds.toFixed(1)} s`)
   return EXIT.OK
 }

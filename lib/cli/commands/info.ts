@@ -20,7 +20,7 @@ const MB = 1024 * 1024
 export function registerInfo(program: Command, run: Runner): Command {
   const cmd = program
     .command('info')
-    .description("describe a bundle (default: the embedded model), and the latent and memory of an input size")
+    .description('describe a bundle (default: the embedded model), and the latent and memory of an input size')
     .option('--bundle <dir>', 'bundle directory (default: the embedded default model)')
     .option('--size <TxHxW>', 'input frames x height x width, e.g. 16x256x256', sizeArg)
     .option('--image', 'the image path (every frame a still)')
@@ -89,7 +89,9 @@ async function info(ctx: Context, flags: InfoFlags): Promise<void> {
   if (latent && memory && flags.size) {
     const [t, h, w] = flags.size
     const chunk = chunkOf(flags, image)
-    lines.push(`input      ${t}x${h}x${w}${image ? ' (image path)' : ''} -> latent [${latent.join(', ')}], ${chunk > 0 ? `chunks of ${chunk} frame(s)` : 'one chunk'}`)
+    lines.push(
+      `input      ${t}x${h}x${w}${image ? ' (image path)' : ''} -> latent [${latent.join(', ')}], ${chunk > 0 ? `chunks of ${chunk} frame(s)` : 'one chunk'}`,
+    )
     const hw = bundle.rules.hwMultiple
     if (h % hw !== 0 || w % hw !== 0) lines.push(`           (H and W are not multiples of ${hw}: encode pads them with --fit pad, the default)`)
     lines.push(

@@ -29,7 +29,7 @@ export function registerParity(program: Command, run: Runner): Command {
     '\nPrints the max abs error of every stored output tensor and pass/fail; exit 0 on pass, 3 on a mismatch.\n' +
       "--threads defaults to the case's thread count (2 for the shared fixtures), which bit parity needs.\n" +
       'Encoder tensors are computed from the stored input, decoder tensors (dec_temporal_out, reconstruction)\n' +
-      'from the stored latent, the chunked ones end to end with --chunk-frames = the case\'s chunk_size.\n' +
+      "from the stored latent, the chunked ones end to end with --chunk-frames = the case's chunk_size.\n" +
       'With --json: {"case", "tolerance", "tensors": {name: {"max_abs", "shape"}}, "max_abs", "pass"}.',
   )
   return cmd.action(run(parity))

@@ -37,7 +37,7 @@ export function fixtures(): Fixtures {
     toolbox: path.join(dir, 'toolbox.pt'),
     parity: path.join(dir, 'parity.safetensors'),
     dtypes: path.join(dir, 'dtypes.safetensors'),
-    dtypesJson: path.join(dir, 'dtypes.json')
+    dtypesJson: path.join(dir, 'dtypes.json'),
   }
   return cached
 }

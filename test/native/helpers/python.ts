@@ -10,7 +10,7 @@ export function runPython(code: string, args: string[] = []): string {
   return execFileSync(pythonBin, ['-c', code, ...args], {
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: '2' },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
 }
 
@@ -44,7 +44,7 @@ with safe_open(sys.argv[1], "pt") as f:
         out[k] = {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape), "values": values}
 print(json.dumps({"meta": meta, "tensors": out}))
 `,
-      [file]
-    )
+      [file],
+    ),
   ) as PythonSafetensors
 }
