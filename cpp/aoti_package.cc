@@ -193,7 +193,15 @@ std::shared_ptr<AotiPackage> AotiPackage::Load(const std::string& path, AotiLoad
       auto spec = specs.find(fqn);
       if (spec == specs.end()) throw CodedError(code::kBundle, "weight '" + fqn + "' is not a constant of '" + path + "'");
       tensor = tensor.contiguous();
-      if (tensor.scalar_type() != spec->second.dtype || tensor.nbytes() != spec->second.bytes) {
+      const size_t want = spec->second.bytes;
+      // The package records small constants padded to its 64-byte alignment: hand those over in
+      // storage of that size, so nothing can read past the tensor.
+      if (tensor.scalar_type() == spec->second.dtype && tensor.nbytes() < want && want % 64 == 0 &&
+          want - tensor.nbytes() < 64 && want % tensor.element_size() == 0) {
+        auto storage = tensor.new_zeros({static_cast<int64_t>(want / tensor.element_size())});
+        storage.narrow(0, 0, tensor.numel()).copy_(tensor.reshape(-1));
+        tensor = storage.narrow(0, 0, tensor.numel()).view(tensor.sizes());
+      } else if (tensor.scalar_type() != spec->second.dtype || tensor.nbytes() != want) {
         throw CodedError(code::kBundle, "weight '" + fqn + "' is " + std::string(c10::toString(tensor.scalar_type())) + " of " +
                                             std::to_string(tensor.nbytes()) + " bytes; '" + path + "' expects " +
                                             c10::toString(spec->second.dtype) + " of " + std::to_string(spec->second.bytes) +

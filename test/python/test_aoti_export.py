@@ -57,7 +57,13 @@ def aoti_bundle():
     from videovae.export import export_checkpoint
     checkpoint = case_checkpoint("16z-ch32-video")
     out = os.path.join(CACHE_DIR, "..", "aoti", _cache_key(checkpoint), "bundle")
-    if os.environ.get("VIDEOVAE_AOTI_CACHE") == "0" or not os.path.isfile(os.path.join(out, "manifest.json")):
+    cached = os.path.isfile(os.path.join(out, "manifest.json"))
+    if not cached and os.environ.get("VIDEOVAE_FULL") != "1":
+        # Six packages take 10-15 min of compile on 2 cores: more than CI's budget. CI checks the
+        # exporter on the two temporal packages (the text test below); `npm run test:full` or a
+        # cached bundle runs these.
+        pytest.skip("the six-package AOTI bundle is compiled only with VIDEOVAE_FULL=1 (npm run test:full) or when cached in .cache/aoti")
+    if os.environ.get("VIDEOVAE_AOTI_CACHE") == "0" or not cached:
         with _jit_forbidden():
             export_checkpoint(checkpoint, out, "config_16z", engine="aoti", overwrite=True,
                               aoti={"dtype": "float32", "device": "cpu", "cpu_isa": "avx2"})
