@@ -63,11 +63,11 @@ export async function* readChunks(
 /** Options of the model's jobs that the CLI passes through. */
 export interface ChunkRunOptions {
   image: boolean
-  tile?: TilingOptions
-  text?: TextInputs
+  tile?: TilingOptions | undefined
+  text?: TextInputs | undefined
   signal: AbortSignal
   /** --memory-limit (default: the API's). */
-  memoryLimit?: MemoryLimit
+  memoryLimit?: MemoryLimit | undefined
 }
 
 /** The engine's options of a command's flags (chunking and progress are added by the caller). */

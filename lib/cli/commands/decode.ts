@@ -130,13 +130,7 @@ async function decode(ctx: Context, latentFile: string, flags: DecodeFlags): Pro
     // Native views of the latent, one chunk each; the next chunk decodes while this one is written.
     const frames = readAhead(
       decodeStream(vae, latentChunks(latent, { step, factor, frames: total }), {
-        ...engineOptions({
-          image,
-          ...(run.tile ? { tile: run.tile } : {}),
-          ...(text ? { text } : {}),
-          ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
-          signal: ctx.signal,
-        }),
+        ...engineOptions({ image, tile: run.tile, text, memoryLimit: flags.memoryLimit, signal: ctx.signal }),
         ...(crop ?? {}),
         onProgress: (f) => bar.update(f),
       }),

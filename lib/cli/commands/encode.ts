@@ -146,13 +146,7 @@ async function encodeOne(ctx: Context, vae: VideoVAE, input: string, output: str
       bar.update(0, i.total)
     })
     const chunks = encodeStream(vae, blocks, {
-      ...engineOptions({
-        image,
-        ...(run.tile ? { tile: run.tile } : {}),
-        ...(text ? { text } : {}),
-        ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
-        signal: ctx.signal,
-      }),
+      ...engineOptions({ image, tile: run.tile, text, memoryLimit: flags.memoryLimit, signal: ctx.signal }),
       chunkFrames: chunk,
       posterior: flags.posterior === true,
       ...(sampling ? { sample: { seed: flags.sampleSeed! } } : {}),

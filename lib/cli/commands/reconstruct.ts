@@ -101,13 +101,7 @@ async function reconstruct(ctx: Context, input: string, flags: ReconstructFlags)
     const before = memory().transfers
     try {
       const options: ReconstructStreamOptions = {
-        ...engineOptions({
-          image,
-          ...(run.tile ? { tile: run.tile } : {}),
-          ...(text ? { text } : {}),
-          ...(flags.memoryLimit === undefined ? {} : { memoryLimit: flags.memoryLimit }),
-          signal: ctx.signal,
-        }),
+        ...engineOptions({ image, tile: run.tile, text, memoryLimit: flags.memoryLimit, signal: ctx.signal }),
         chunkFrames: chunk,
         onProgress: (f) => bar.update(f),
       }
