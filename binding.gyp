@@ -44,6 +44,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "VIDEOVAE_BUILD_SYSTEM=\"node-gyp\"",
         "VIDEOVAE_TORCH_FLAVOUR=\"<!(node scripts/libtorch.js flavour)\"",
