@@ -16,8 +16,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { Tensor, writeSafetensors } from '../lib/index.js'
 import { parityBundle, ROOT } from '../test/support/parity.js'
+import { CONFIGS, inputFile, loadAverage } from './common.js'
 
 const { values } = parseArgs({
   options: {
@@ -31,27 +31,6 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 })
-
-const CONFIGS: Record<string, { case: string; size: [number, number, number] }> = {
-  'ch32-smoke': { case: '16z-ch32-video', size: [8, 64, 64] },
-  'ch32-256': { case: '16z-ch32-video', size: [16, 256, 256] },
-  'full-128': { case: '16z-full-video', size: [8, 128, 128] },
-}
-
-/** The seeded uniform [-1, 1) input of bench/vae.ts (same file, same values). */
-async function inputFile([T, H, W]: [number, number, number]): Promise<string> {
-  const file = path.join(ROOT, '.cache', 'bench', `input-${T}x${H}x${W}.safetensors`)
-  if (fs.existsSync(file)) return file
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  const data = new Float32Array(3 * T * H * W)
-  let s = 12345
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    data[i] = s / 2 ** 31 - 1
-  }
-  await writeSafetensors(file, { video: Tensor.from(data, [1, 3, T, H, W]) })
-  return file
-}
 
 interface Times {
   encode_s: number
@@ -86,8 +65,7 @@ async function main(): Promise<void> {
   const b = path.resolve(values.b!)
   if (!values.a || !fs.existsSync(path.join(a, 'bench', 'node_run.ts'))) throw new Error('--a must be a checkout with bench/node_run.ts')
   const log = (s: string): void => void (values.json ? process.stderr : process.stdout).write(s + '\n')
-  const load = (): string => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-  log(`A ${a}\nB ${b}\nload average before: ${load()}`)
+  log(`A ${a}\nB ${b}\nload average before: ${loadAverage()}`)
   const summary: Record<string, unknown>[] = []
   for (const name of values.configs!.split(',')) {
     const cfg = CONFIGS[name]
@@ -112,7 +90,7 @@ async function main(): Promise<void> {
       log(`${name} ${runner}: B vs A (median of ${values.rounds}): encode ${row.encode_ratio.toFixed(3)}x, decode ${row.decode_ratio.toFixed(3)}x`)
     }
   }
-  log(`load average after: ${load()}`)
+  log(`load average after: ${loadAverage()}`)
   if (values.json) console.log(JSON.stringify({ a, b, threads: Number(values.threads), repeat: Number(values.repeat), summary }))
 }
 

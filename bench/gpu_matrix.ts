@@ -7,13 +7,16 @@
  *            full-width 16z and ch32 16z, bfloat16 and float32
  *   cli      `videovae reconstruct` and `videovae batch` frames/s on the same generated clips
  *            (full-width fast bundle, bfloat16), wall time of each command included
+ *   aoti     issue 29 on the GPU: an AOTInductor bundle exported for the device (full width,
+ *            bfloat16; export time reported), timed in Node beside Node's fast TorchScript
+ *            bundle, Python eager and torch.compile (all with cuDNN benchmark mode)
  *
  * Runs go in order of importance and stop at --deadline (epoch seconds; a run is killed when it
  * reaches it), so a lent GPU's time limit costs the last rows, not the whole result. Not a test.
  * Writes DIR/matrix.json after every run and DIR/matrix.txt (a table) at the end.
  *
  *   node --import tsx bench/gpu_matrix.ts --out DIR [--preset gpu|cpu] [--device cuda:0]
- *        [--deadline EPOCH_S] [--only model,cli]
+ *        [--deadline EPOCH_S] [--only model,cli,aoti]
  *
  * --preset cpu (with --device cpu) is the rehearsal: every step at tiny sizes on this CPU.
  */
@@ -38,10 +41,10 @@ const { values } = parseArgs({
 })
 
 type Dtype = 'float32' | 'bfloat16'
-type Runner = 'node' | 'node-bench' | 'eager' | 'eager-bench' | 'compile-bench'
+type Runner = 'node' | 'node-bench' | 'eager' | 'eager-bench' | 'compile-bench' | 'node-aoti'
 type Model = 'full' | 'ch32'
 interface ModelRun {
-  part: 'model'
+  part: 'model' | 'aoti'
   model: Model
   dtype: Dtype
   runner: Runner
@@ -64,8 +67,8 @@ interface Preset {
   runs: Run[]
 }
 
-const models = (model: Model, dtype: Dtype, runners: Runner[], repeat: number): Run[] =>
-  runners.map((runner) => ({ part: 'model', model, dtype, runner, repeat }))
+const models = (model: Model, dtype: Dtype, runners: Runner[], repeat: number, part: 'model' | 'aoti' = 'model'): Run[] =>
+  runners.map((runner) => ({ part, model, dtype, runner, repeat }))
 const cliRuns: Run[] = [
   { part: 'cli', command: 'reconstruct', bench: false },
   { part: 'cli', command: 'reconstruct', bench: true },
@@ -86,6 +89,10 @@ const order = (repeat: { full: number; ch32: number }): Run[] => [
   ...models('ch32', 'float32', ['compile-bench'], repeat.ch32),
   ...models('full', 'float32', ['node-bench', 'eager-bench'], 1),
 ]
+// The aoti part (a call of its own: the export alone takes minutes): the same comparison with
+// Node's AOTInductor bundle first.
+const aotiRuns = (model: Model, dtype: Dtype, repeat: number): Run[] =>
+  models(model, dtype, ['node-aoti', 'node-bench', 'eager-bench', 'compile-bench'], repeat, 'aoti')
 
 const PRESETS: Record<string, Preset> = {
   gpu: {
@@ -95,7 +102,7 @@ const PRESETS: Record<string, Preset> = {
     reconstructClips: 1,
     threads: Math.min(16, os.availableParallelism()),
     compileCapS: 120,
-    runs: order({ full: 2, ch32: 3 }),
+    runs: [...order({ full: 2, ch32: 3 }), ...aotiRuns('full', 'bfloat16', 2)],
   },
   // The rehearsal: every step at tiny sizes (torch.compile of the full-width model left out:
   // on 2 CPU cores inductor's C++ kernels take many minutes to compile).
@@ -106,7 +113,10 @@ const PRESETS: Record<string, Preset> = {
     reconstructClips: 1,
     threads: 2,
     compileCapS: 900,
-    runs: order({ full: 1, ch32: 1 }).filter((r) => !(r.part === 'model' && r.model === 'full' && r.runner === 'compile-bench')),
+    runs: [
+      ...order({ full: 1, ch32: 1 }).filter((r) => !(r.part === 'model' && r.model === 'full' && r.runner === 'compile-bench')),
+      ...aotiRuns('ch32', 'float32', 1),
+    ],
   },
 }
 
@@ -205,9 +215,33 @@ async function prepare(model: Model): Promise<Prepared> {
   return p
 }
 
+const aotiBundles = new Map<string, { bundle?: string; export_s?: number; error?: string }>()
+
+/** The AOTInductor bundle of a model and dtype for this device (four video packages), exported once and timed. */
+function prepareAoti(model: Model, dtype: Dtype, checkpoint: string): { bundle?: string; export_s?: number; error?: string } {
+  const key = `${model}-${dtype}`
+  const done = aotiBundles.get(key)
+  if (done) return done
+  const bundle = path.join(work, `${key}-aoti`)
+  const kind = device === 'cpu' ? 'cpu' : 'cuda'
+  const r = runJson(PYTHON, [path.join(__dirname, 'python_engines.py'), checkpoint, '--export-aoti', bundle, '--dtype', dtype, '--device', kind], pyEnv)
+  const out = r.json ? { bundle, export_s: r.json.export_s as number } : { error: `aoti export: ${r.error}` }
+  aotiBundles.set(key, out)
+  return out
+}
+
 async function modelRun(run: ModelRun): Promise<Record<string, unknown>> {
-  const { checkpoint, bundle, input } = await prepare(run.model)
-  const bench = run.runner.endsWith('-bench')
+  const prepared = await prepare(run.model)
+  const { checkpoint, input } = prepared
+  let bundle = prepared.bundle
+  let exported: { export_s?: number } = {}
+  if (run.runner === 'node-aoti') {
+    const aoti = prepareAoti(run.model, run.dtype, checkpoint)
+    if (!aoti.bundle) return { ...run, size: preset!.sizes[run.model].join('x'), error: aoti.error }
+    bundle = aoti.bundle
+    exported = { export_s: aoti.export_s }
+  }
+  const bench = run.runner.endsWith('-bench') || run.runner === 'node-aoti' // the aoti part compares with cuDNN benchmark on
   const threads = String(preset!.threads)
   const r = run.runner.startsWith('node')
     ? runJson(process.execPath, [
@@ -251,6 +285,7 @@ async function modelRun(run: ModelRun): Promise<Record<string, unknown>> {
     ...run,
     size: preset!.sizes[run.model].join('x'),
     cudnn_benchmark: bench,
+    ...exported,
     ...(r.json ? { encode_fps: T / j.encode_s!, decode_fps: T / j.decode_s!, ...j, reported } : {}),
     wall_s: r.wall_s,
     ...(r.error ? { error: r.error } : {}),
@@ -359,7 +394,7 @@ function table(): string {
     `device ${device}, preset ${values.preset}, ${preset!.threads} threads; frames/s (best of the timed calls after a warm-up; first = warm-up call, s)`,
   ]
   lines.push('model  size          dtype     runner         encode fps  decode fps  first enc s  first dec s  note')
-  for (const r of rows.filter((x) => x.part === 'model')) {
+  for (const r of rows.filter((x) => x.part === 'model' || x.part === 'aoti')) {
     lines.push(
       `${String(r.model).padEnd(6)} ${String(r.size).padEnd(13)} ${String(r.dtype).padEnd(9)} ${String(r.runner).padEnd(14)} ${f(r.encode_fps).padStart(10)} ${f(r.decode_fps).padStart(11)} ${f(r.first_encode_s).padStart(12)} ${f(r.first_decode_s).padStart(12)}  ${r.error ? String(r.error).slice(0, 120) : ''}`,
     )
@@ -381,13 +416,13 @@ async function main(): Promise<void> {
   const hasFfmpeg = findTool('ffmpeg') !== null && findTool('ffprobe') !== null
   for (const run of preset!.runs) {
     if (!only.has(run.part)) continue
-    const name = run.part === 'model' ? `model ${run.model} ${run.dtype} ${run.runner}` : `cli ${run.command}${run.bench ? ' --cudnn-benchmark' : ''}`
+    const name = run.part !== 'cli' ? `${run.part} ${run.model} ${run.dtype} ${run.runner}` : `cli ${run.command}${run.bench ? ' --cudnn-benchmark' : ''}`
     let row: Record<string, unknown>
     if (Date.now() > deadline - 5000) row = { ...run, error: 'skipped: deadline' }
     else if (run.part === 'cli' && !hasFfmpeg) row = { ...run, error: 'skipped: no ffmpeg/ffprobe on this machine' }
     else {
       try {
-        row = run.part === 'model' ? await modelRun(run) : await cliRun(run)
+        row = run.part !== 'cli' ? await modelRun(run) : await cliRun(run)
       } catch (err) {
         row = { ...run, error: String((err as Error).message ?? err).slice(0, 600) }
       }

@@ -4,12 +4,14 @@ that peak RSS is its own), timed like bench/python_eager.py (warm-up, best of N)
 
     PYTHONPATH=python .venv/bin/python bench/python_engines.py CHECKPOINT [--size 16x256x256]
         [--repeat 2] [--threads 2] [--runners eager,compile,aoti] [--dtypes float32,bfloat16]
-        [--cpu-isa avx2] [--aoti-bundle DIR]... [--json]
+        [--cpu-isa avx2] [--aoti-bundle DIR]... [--input FILE] [--json]
+    PYTHONPATH=python .venv/bin/python bench/python_engines.py CHECKPOINT --export-aoti DIR --dtype D [--device cpu|cuda] [--cpu-isa avx2]
 
 Prints a table (or JSON lines): encode / decode seconds, the one-time cost (torch.compile's
 first calls, or the aoti export of the four video packages), peak RSS. The AOTInductor packages are
-loaded in Python here (torch._inductor.aoti_load_package, weights through load_constants);
-Node's AOTInductor side is bench/vae.ts once the native loader lands.
+loaded in Python here (torch._inductor.aoti_load_package, weights through load_constants).
+--export-aoti writes the four video packages of CHECKPOINT as a bundle (what bench/engines.ts
+times in Node and Python) and prints its export seconds.
 """
 import argparse
 import json
@@ -38,24 +40,34 @@ def best(fn, repeat):
     return seconds, out
 
 
+def export_video_packages(args, out: str) -> str:
+    """An aoti bundle of the four video-path packages (the image path is not timed)."""
+    from videovae.export import export_checkpoint
+    torch.set_num_threads(args.threads)
+    export_checkpoint(args.checkpoint, out, engine="aoti", aoti={
+        "dtype": args.dtype, "device": args.device, "cpu_isa": args.cpu_isa, "packages": ENCODE + DECODE})
+    return out
+
+
 def run_one(args) -> dict:
     """One runner and dtype, in this process."""
     from videovae.checkpoint import load_model, sha256_file
     torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
-    t, h, w = (int(v) for v in args.size.split("x"))
-    x = (torch.rand(1, 3, t, h, w, generator=torch.Generator().manual_seed(0)) * 2 - 1).to(dtype)
+    if args.input:  # the video of bench/engines.ts's input file (what Node reads too)
+        from safetensors.torch import load_file
+        x = load_file(args.input)["video"].to(dtype)
+        args.size = "x".join(str(v) for v in x.shape[2:])
+    else:
+        t, h, w = (int(v) for v in args.size.split("x"))
+        x = (torch.rand(1, 3, t, h, w, generator=torch.Generator().manual_seed(0)) * 2 - 1).to(dtype)
     model = load_model(args.checkpoint)[0].eval()
     once = 0.0
     if args.runner == "aoti":
-        from videovae.export import export_checkpoint
         from safetensors.torch import load_file
         out = (args.aoti_bundles or {}).get(args.dtype)
         if out is None:
-            out = os.path.join(tempfile.mkdtemp(prefix="aoti-bench-"), "bundle")
-            export_checkpoint(args.checkpoint, out, engine="aoti", aoti={
-                "dtype": args.dtype, "device": "cpu", "cpu_isa": args.cpu_isa,
-                "packages": ("spatial_encoder", "temporal_encoder", "temporal_decoder", "spatial_decoder")})
+            out = export_video_packages(args, os.path.join(tempfile.mkdtemp(prefix="aoti-bench-"), "bundle"))
         manifest = json.load(open(os.path.join(out, "manifest.json")))
         assert manifest["aoti"]["dtype"] == args.dtype, (out, manifest["aoti"]["dtype"])
         assert manifest["source_checkpoint_sha256"] == sha256_file(args.checkpoint), "bundle of another checkpoint"
@@ -93,6 +105,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("checkpoint")
     ap.add_argument("--size", default="16x256x256")
+    ap.add_argument("--input", help="a safetensors file whose `video` [1, 3, T, H, W] is the input (instead of --size)")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runners", default="eager,compile,aoti")
@@ -102,10 +115,17 @@ def main():
                     help="an `export --engine aoti` bundle of CHECKPOINT to time instead of exporting one (per dtype; "
                          "its manifest's export times are reported)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--export-aoti", metavar="DIR", help="only export the four video packages (--dtype) into DIR")
+    ap.add_argument("--device", default="cpu", help="--export-aoti: the device the packages are compiled for (cpu, cuda)")
     ap.add_argument("--runner", help=argparse.SUPPRESS)
     ap.add_argument("--dtype", help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.aoti_bundles = {json.load(open(os.path.join(d, "manifest.json")))["aoti"]["dtype"]: d for d in args.aoti_bundle}
+    if args.export_aoti:
+        manifest = json.load(open(os.path.join(export_video_packages(args, args.export_aoti), "manifest.json")))
+        print(json.dumps({"export_s": round(sum(manifest["aoti"]["export_seconds"].values()), 1),
+                          "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}), flush=True)
+        return
     if args.runner:
         print(json.dumps(run_one(args)), flush=True)
         return
@@ -116,6 +136,7 @@ def main():
                    str(args.repeat), "--threads", str(args.threads), "--cpu-isa", args.cpu_isa,
                    "--runner", runner, "--dtype", dtype]
             cmd += [a for d in args.aoti_bundle for a in ("--aoti-bundle", d)]
+            cmd += ["--input", args.input] if args.input else []
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0:
                 row = {"runner": runner, "dtype": dtype, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}

@@ -12,13 +12,11 @@
  * after N tiles and extrapolates the time; peak RSS is reached on the first tile).
  * Weights: the synthetic checkpoints of ../shared/parity (same FLOPs as the released ones).
  */
-import { execFileSync } from 'node:child_process'
-import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { Tensor, writeSafetensors } from '../lib/index.js'
-import { parityBundle, parityCheckpoint, PYTHON, ROOT } from '../test/support/parity.js'
+import { parityBundle, parityCheckpoint, PYTHON } from '../test/support/parity.js'
+import { inputFile, loadAverage, MALLOC_KEEP, runJson as json } from './common.js'
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +35,6 @@ const { values } = parseArgs({
  * bfloat16 (AVX512-BF16), against float32 references.
  */
 type Runner = 'python' | 'python-malloc' | 'exact' | 'fast' | 'fast-bf16'
-const MALLOC_KEEP = { ...process.env, MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: String(2 ** 40) }
 const ALL: Runner[] = ['python', 'python-malloc', 'exact', 'fast', 'fast-bf16']
 
 interface Config {
@@ -66,26 +63,6 @@ interface Run {
 const threads = values.threads!
 const repeat = values.repeat!
 const log = (s: string): void => void (values.json ? process.stderr : process.stdout).write(s + '\n')
-
-function json<T>(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): T {
-  const out = execFileSync(file, args, { encoding: 'utf8', cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 })
-  return JSON.parse(out.trim().split('\n').pop()!) as T
-}
-
-/** A seeded uniform [-1, 1) video, written once and read by every runner. */
-async function inputFile([T, H, W]: [number, number, number]): Promise<string> {
-  const file = path.join(ROOT, '.cache', 'bench', `input-${T}x${H}x${W}.safetensors`)
-  if (fs.existsSync(file)) return file
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  const data = new Float32Array(3 * T * H * W)
-  let s = 12345
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    data[i] = s / 2 ** 31 - 1
-  }
-  await writeSafetensors(file, { video: Tensor.from(data, [1, 3, T, H, W]) })
-  return file
-}
 
 function convPeak(): { conv2d_gflops: number; conv3d_gflops: number } {
   return json(PYTHON, [path.join(__dirname, 'conv_peak.py'), threads, '7'], MALLOC_KEEP)
@@ -171,15 +148,14 @@ function report(results: Record<string, unknown>[], peak: { conv2d_gflops: numbe
 async function main(): Promise<void> {
   const names = values.configs!.split(',')
   for (const n of names) if (!CONFIGS[n]) throw new Error(`unknown config ${n} (known: ${Object.keys(CONFIGS).join(', ')})`)
-  const load = (): string => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-  log(`load average before: ${load()}`)
+  log(`load average before: ${loadAverage()}`)
   const before = convPeak()
   const results = []
   for (const n of names) results.push(await measure(n, CONFIGS[n]!))
   const after = convPeak()
   // The better of two measurements: other load on the machine only ever lowers it.
   const peak = { conv2d_gflops: Math.max(before.conv2d_gflops, after.conv2d_gflops), conv3d_gflops: Math.max(before.conv3d_gflops, after.conv3d_gflops) }
-  log(`load average after: ${load()}`)
+  log(`load average after: ${loadAverage()}`)
   if (values.json) console.log(JSON.stringify({ threads: Number(threads), repeat: Number(repeat), convPeak: peak, results }))
   else report(results, peak)
 }

@@ -12,11 +12,15 @@
 #                              bfloat16, full width float32 last), then `videovae reconstruct` and
 #                              `videovae batch` frames/s on the same 720p clips, each with and
 #                              without cuDNN benchmark mode; stops at the budget (BUDGET_S)
+#   5. aoti (by name, in a call of its own: `check.sh aoti`)   bench/gpu_matrix.ts --only aoti
+#                              (issue 29): exports a full-width bfloat16 AOTInductor bundle for
+#                              the GPU (export time in matrix.json), then Node AOTInductor vs Node
+#                              fast TorchScript vs Python eager vs torch.compile at 16x720x1280
 #   Older steps, by name only: bench (bench/gpu.ts precision + throughput), api-cuda
 #   (test/api/vae_cuda.test.ts), native-core (core tests on the CUDA build), bench-fp32.
 # Usage (device): bash scripts/gpu/check.sh [STEP...]   Default: native-cuda matrix, within
 #   BUDGET_S=530 seconds of the start (build included; the device's per-call limit is 600 s).
-#   STEP: native-cuda matrix matrix-model matrix-cli bench api-cuda native-core bench-fp32, or
+#   STEP: native-cuda matrix matrix-model matrix-cli aoti bench api-cuda native-core bench-fp32, or
 #   quick (build, the native tests, the fast-bundle CUDA test and the precision bench: ~3 min).
 # Rehearsal on a CPU (no carry, no build: this checkout's addon and Node; tiny sizes):
 #   DEVICE=cpu bash scripts/gpu/check.sh     (results in $OUT, default .cache/gpu-out)
@@ -97,8 +101,9 @@ runtest() { # name [node --test options] files...
 }
 
 want native-cuda && runtest test-native-cuda test/native/cuda.test.ts
-if want matrix || want matrix-model || want matrix-cli; then
+if want matrix || want matrix-model || want matrix-cli || want aoti; then
   parts=model,cli; want matrix || { parts=; want matrix-model && parts=model; want matrix-cli && parts=${parts:+$parts,}cli; }
+  want aoti && parts=${parts:+$parts,}aoti
   preset=gpu; [ "$DEVICE" = cpu ] && preset=cpu
   stamp "bench/gpu_matrix.ts ($parts, preset $preset, until +${BUDGET_S}s)"
   node --import tsx bench/gpu_matrix.ts --out "$OUT" --preset $preset --device "$DEVICE" --only $parts \
