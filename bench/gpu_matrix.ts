@@ -396,7 +396,7 @@ function table(): string {
   lines.push('model  size          dtype     runner         encode fps  decode fps  first enc s  first dec s  note')
   for (const r of rows.filter((x) => x.part === 'model' || x.part === 'aoti')) {
     lines.push(
-      `${String(r.model).padEnd(6)} ${String(r.size).padEnd(13)} ${String(r.dtype).padEnd(9)} ${String(r.runner).padEnd(14)} ${f(r.encode_fps).padStart(10)} ${f(r.decode_fps).padStart(11)} ${f(r.first_encode_s).padStart(12)} ${f(r.first_decode_s).padStart(12)}  ${r.error ? String(r.error).slice(0, 120) : ''}`,
+      `${String(r.model).padEnd(6)} ${String(r.size).padEnd(13)} ${String(r.dtype).padEnd(9)} ${String(r.runner).padEnd(14)} ${f(r.encode_fps).padStart(10)} ${f(r.decode_fps).padStart(11)} ${f(r.first_encode_s).padStart(12)} ${f(r.first_decode_s).padStart(12)}  ${r.error ? String(r.error).slice(0, 120) : r.export_s ? `export ${f(r.export_s)} s` : ''}`,
     )
   }
   lines.push(
