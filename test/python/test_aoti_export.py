@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from conftest import CACHE_DIR, PARITY_DIR, ROOT, case_checkpoint, load_case
 from test_parity import run_case
+from videovae.aoti_weights import read_weights
 
 CASES = ("16z-ch32-video", "16z-ch32-image", "16z-ch32-chunked")
 TOLERANCE = 1e-4  # the issue's bound, absolute, on every stored tensor
@@ -81,7 +82,8 @@ class Packages:
         self.run = {}
         for name in self.manifest["aoti"]["packages"]:
             package = torch._inductor.aoti_load_package(os.path.join(bundle, files[name]["path"]))
-            stored = load_file(os.path.join(bundle, files[name + ".weights"]["path"]))
+            stored = read_weights(os.path.join(bundle, files[name + ".weights"]["path"]),
+                                  self.manifest["aoti"].get("weights_storage"))
             assert sorted(stored) == sorted(package.get_constant_fqns())
             # Constant names are the wrapper's (stage.<submodule>.<param>); the model's keys lack
             # the "stage.<wrapper attribute>" prefix only by the attribute's name.
@@ -182,7 +184,6 @@ def test_dynamic_shapes_beyond_the_example(aoti_bundle, resources):
 def test_text_variant_temporal_stages(tmp_path, resources):
     """config_16z_cap: the text inputs are package inputs (dynamic caption length), here on the
     two temporal packages (cross-attention inside), fed the stored spatial latent."""
-    from videovae.aoti_weights import read_weights
     from videovae.export_aoti import write_aoti_stages
     name = "16z_cap-ch32-video"
     meta, tensors = _case(name)
