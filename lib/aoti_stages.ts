@@ -112,7 +112,9 @@ export async function loadAotiStages(info: BundleInfo & { aoti: AotiInfo }, devi
     if (file !== undefined && file !== info.files[s]) files[`${s}_image`] = file
   }
   const loaded = await Promise.allSettled(
-    Object.entries(files).map(async ([key, file]) => [key, await loadPackage(file, aoti.weightFiles[key], aoti.weightsStorage, aoti.inputs[key]!, device)] as const),
+    Object.entries(files).map(
+      async ([key, file]) => [key, await loadPackage(file, aoti.weightFiles[key], aoti.weightsStorage, aoti.inputs[key]!, device)] as const,
+    ),
   )
   const modules = new Map(loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])))
   const failure = loaded.find((r) => r.status === 'rejected')

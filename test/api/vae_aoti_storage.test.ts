@@ -93,7 +93,10 @@ describe('AOTInductor bundles with float16 or int8 weight storage', { skip: need
     const scale = tensors['stage.conv.weight.scale']!
     const load = (dir: string) => VideoVAE.load(dir, { verify: false })
     // a .q without its .scale
-    await assert.rejects(load(await withSideFile(aotiFixtures().bundleAotiInt8, { 'stage.conv.weight.q': q })), code('ERR_BUNDLE', /"stage\.conv\.weight\.q" has no scale/))
+    await assert.rejects(
+      load(await withSideFile(aotiFixtures().bundleAotiInt8, { 'stage.conv.weight.q': q })),
+      code('ERR_BUNDLE', /"stage\.conv\.weight\.q" has no scale/),
+    )
     // a scale per dim-0 slice of another count
     const short = Tensor.from(new Float32Array(scale.numel - 1).fill(0.01), [scale.numel - 1])
     await assert.rejects(
