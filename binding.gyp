@@ -10,6 +10,7 @@
         "cpp/aoti_package.cc",
         "cpp/buffer_leases.cc",
         "cpp/channels_last.cc",
+        "cpp/dequantize.cc",
         "cpp/device.cc",
         "cpp/dtype.cc",
         "cpp/errors.cc",

@@ -187,11 +187,27 @@ std::shared_ptr<AotiPackage> AotiPackage::Load(const std::string& path, AotiLoad
   }
   auto* runner = package->loader_->get_runner();
   auto names = runner->getConstantNamesToOriginalFQNs();
-  if (!options.constants.empty()) {
+  if (!options.constants.empty() || !options.quantized.empty()) {
     std::unordered_map<std::string, ConstantSpec> specs = ConstantSpecs(*runner);
+    // int8-stored weights (a bundle's int8 side file) join the constants in the constant's dtype.
+    for (const QuantizedWeight& w : options.quantized) {
+      auto spec = specs.find(w.name);
+      if (spec == specs.end() || !c10::isFloatingType(spec->second.dtype)) {
+        throw CodedError(code::kBundle, "quantized weight '" + w.name + "' is not a floating constant of '" + path + "'");
+      }
+      if (options.constants.count(w.name)) {
+        throw CodedError(code::kBundle, "weight '" + w.name + "' is given twice (as a constant and quantized)");
+      }
+      options.constants.emplace(w.name, Dequantize(w, spec->second.dtype));
+    }
+    options.quantized.clear();
     for (auto& [fqn, tensor] : options.constants) {
       auto spec = specs.find(fqn);
       if (spec == specs.end()) throw CodedError(code::kBundle, "weight '" + fqn + "' is not a constant of '" + path + "'");
+      // float16 storage (weights_storage "float16" / "int8-absmax-dim0"): computed in the package's dtype.
+      if (tensor.scalar_type() == c10::kHalf && spec->second.dtype != c10::kHalf && c10::isFloatingType(spec->second.dtype)) {
+        tensor = tensor.to(spec->second.dtype);
+      }
       tensor = tensor.contiguous();
       const size_t want = spec->second.bytes;
       // The package records small constants padded to its 64-byte alignment: hand those over in

@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dequantize.h"
+
 namespace torch::inductor {
 class AOTIModelPackageLoader;
 }
@@ -38,7 +40,11 @@ struct AotiLoadOptions {
   // Model instances in the loader's pool: that many calls run at once, more wait for one.
   size_t runners = 1;
   // Weights kept out of the .so (the package's constant FQNs -> tensors); empty: none given.
+  // A float16 tensor for a constant of another floating dtype is converted to it.
   std::unordered_map<std::string, at::Tensor> constants;
+  // Weights stored as int8 + scale (by FQN): dequantized in float32, cast to the constant's
+  // dtype, then handed over with the constants.
+  std::vector<QuantizedWeight> quantized;
   // One per input, in call order; empty: only the count, device and floating dtype are checked.
   std::vector<AotiInputSpec> inputs;
 };

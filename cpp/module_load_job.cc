@@ -1,7 +1,8 @@
 // moduleLoad(path, device, dtype?, quantized?, aoti?) -> Promise<module handle>: reads a
 // TorchScript archive onto a device, fills in int8-stored weights, optionally converts its
-// floating parameters and buffers to `dtype`. With `aoti` ({ runners, constants }) it loads an
-// AOTInductor package (.pt2) instead, handing it the weights kept out of its shared object.
+// floating parameters and buffers to `dtype`. With `aoti` ({ runners, constants, quantized,
+// inputs }) it loads an AOTInductor package (.pt2) instead, handing it the weights kept out of
+// its shared object (int8-stored ones dequantized first).
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <unordered_map>
@@ -10,6 +11,7 @@
 
 #include "aoti_package.h"
 #include "channels_last.h"
+#include "dequantize.h"
 #include "device.h"
 #include "dtype.h"
 #include "job.h"
@@ -18,13 +20,6 @@
 
 namespace videovae {
 namespace {
-
-// One weight stored as int8 with a float32 scale per slice along dim 0 (python/videovae/quantize.py).
-struct QuantizedWeight {
-  std::string name;
-  at::Tensor values;
-  at::Tensor scale;
-};
 
 // Replaces each placeholder parameter by values * scale, computed in float32 exactly as the
 // Python loader does, then cast to the dtype the module ends up in. Every floating parameter of
@@ -40,14 +35,10 @@ void FillQuantizedWeights(torch::jit::Module& module, const std::vector<Quantize
       throw CodedError(code::kBundle, "quantized weight '" + w.name + "' is not a parameter of the module");
     }
     at::Tensor& param = it->second;
-    if (w.values.scalar_type() != c10::kChar || w.values.sizes() != param.sizes() || w.scale.dim() != 1 ||
-        w.scale.size(0) != param.size(0)) {
+    if (w.values.sizes() != param.sizes()) {
       throw CodedError(code::kBundle, "quantized weight '" + w.name + "' has the wrong dtype or shape");
     }
-    std::vector<int64_t> view(static_cast<size_t>(param.dim()), 1);
-    view[0] = -1;
-    at::Tensor full = w.values.to(c10::kFloat).mul(w.scale.to(c10::kFloat).reshape(view));
-    param.set_data(full.to(param.device(), dtype.value_or(param.scalar_type())));
+    param.set_data(Dequantize(w, dtype.value_or(param.scalar_type())).to(param.device()));
     filled[w.name] = true;
   }
   for (const auto& [name, param] : params) {
@@ -79,7 +70,22 @@ class PackageLoadJob : public Job {
   LoadedModule loaded_;
 };
 
-// { runners: number, constants: { [fqn]: tensor } | null,
+// [name, values, scale] triples (lib/module.ts QuantizedWeight), for a module or a package.
+std::vector<QuantizedWeight> ParseQuantized(const Napi::Array& entries) {
+  std::vector<QuantizedWeight> out;
+  for (uint32_t i = 0; i < entries.Length(); ++i) {
+    Napi::Value entry = entries.Get(i);
+    if (!entry.IsArray() || entry.As<Napi::Array>().Length() != 3 || !entry.As<Napi::Array>().Get(0u).IsString()) {
+      throw CodedError(code::kArgument, "quantized weights must be [name, values, scale] triples");
+    }
+    Napi::Array triple = entry.As<Napi::Array>();
+    std::string name = triple.Get(0u).As<Napi::String>();
+    out.push_back({name, UnwrapTensor(triple.Get(1u), "values of " + name), UnwrapTensor(triple.Get(2u), "scale of " + name)});
+  }
+  return out;
+}
+
+// { runners: number, constants: { [fqn]: tensor } | null, quantized: [fqn, values, scale][] | null,
 //   inputs: [{ name: string, dims: number[] (< 0: multiples of -d), dtype: string | null }] | null }
 // (lib/module.ts has validated the input specs.)
 AotiLoadOptions ParseAotiOptions(const Napi::Object& obj, const c10::Device& device) {
@@ -102,6 +108,8 @@ AotiLoadOptions ParseAotiOptions(const Napi::Object& obj, const c10::Device& dev
       options.constants.emplace(name, UnwrapTensor(map.Get(name), "constant " + name));
     }
   }
+  Napi::Value quantized = obj.Get("quantized");
+  if (quantized.IsArray()) options.quantized = ParseQuantized(quantized.As<Napi::Array>());
   Napi::Value inputs = obj.Get("inputs");
   if (inputs.IsArray()) {
     Napi::Array list = inputs.As<Napi::Array>();
@@ -171,7 +179,8 @@ Napi::Value ModuleLoad(const Napi::CallbackInfo& info) {
     c10::Device device = ParseDevice(info[1].As<Napi::String>());
     if (info.Length() > 4 && info[4].IsObject()) {
       if ((info[2].IsString()) || info[3].IsArray()) {
-        throw CodedError(code::kArgument, "an AOTInductor package runs in the dtype it was exported in: no dtype or quantized weights");
+        throw CodedError(code::kArgument, "an AOTInductor package runs in the dtype it was exported in: no dtype "
+                                          "(its int8 weights go in the aoti options' quantized list)");
       }
       return new PackageLoadJob(info.Env(), info[0].As<Napi::String>(), ParseAotiOptions(info[4].As<Napi::Object>(), device));
     }
@@ -183,20 +192,7 @@ Napi::Value ModuleLoad(const Napi::CallbackInfo& info) {
       }
     }
     std::optional<std::vector<QuantizedWeight>> quantized;
-    if (info.Length() > 3 && info[3].IsArray()) {
-      quantized.emplace();
-      Napi::Array entries = info[3].As<Napi::Array>();
-      for (uint32_t i = 0; i < entries.Length(); ++i) {
-        Napi::Value entry = entries.Get(i);
-        if (!entry.IsArray() || entry.As<Napi::Array>().Length() != 3 || !entry.As<Napi::Array>().Get(0u).IsString()) {
-          throw CodedError(code::kArgument, "quantized weights must be [name, values, scale] triples");
-        }
-        Napi::Array triple = entry.As<Napi::Array>();
-        std::string name = triple.Get(0u).As<Napi::String>();
-        quantized->push_back({name, UnwrapTensor(triple.Get(1u), "values of " + name),
-                             UnwrapTensor(triple.Get(2u), "scale of " + name)});
-      }
-    }
+    if (info.Length() > 3 && info[3].IsArray()) quantized = ParseQuantized(info[3].As<Napi::Array>());
     return new ModuleLoadJob(info.Env(), info[0].As<Napi::String>(), device, dtype, std::move(quantized));
   });
 }

@@ -3,16 +3,18 @@
  * for one CPU instruction level (or GPU) and one torch release, so the manifest's "aoti" record
  * is checked against this process before any package is opened, then each package is loaded
  * with its weights (the `<stage>.weights.safetensors` side file, when the exporter kept them out
- * of the shared object) and its input specs (aoti.shapes), which every run is checked against.
+ * of the shared object; stored as aoti.weights_storage says, converted natively) and its input
+ * specs (aoti.shapes), which every run is checked against.
  * The native loader checks each package's own ISA record again.
  */
 import { readFileSync } from 'node:fs'
 
 import type { AotiInputSpec } from './aoti_inputs.js'
-import { IMAGE_STAGES, STAGE_NAMES, type AotiInfo, type BundleInfo } from './bundle.js'
+import { bundleError, IMAGE_STAGES, QUANTIZATION_SCHEME, STAGE_NAMES, type AotiInfo, type AotiWeightsStorage, type BundleInfo } from './bundle.js'
 import { torchRelease } from './bundle_torch_version.js'
 import { VideoVaeError } from './errors.js'
-import { TorchModule } from './module.js'
+import { TorchModule, type QuantizedWeight } from './module.js'
+import { splitQuantized } from './quantized_weights.js'
 import { libtorchInfo } from './runtime.js'
 import { readSafetensors } from './safetensors.js'
 import type { Tensor } from './tensor.js'
@@ -110,7 +112,9 @@ export async function loadAotiStages(info: BundleInfo & { aoti: AotiInfo }, devi
     if (file !== undefined && file !== info.files[s]) files[`${s}_image`] = file
   }
   const loaded = await Promise.allSettled(
-    Object.entries(files).map(async ([key, file]) => [key, await loadPackage(file, aoti.weightFiles[key], aoti.inputs[key]!, device)] as const),
+    Object.entries(files).map(
+      async ([key, file]) => [key, await loadPackage(file, aoti.weightFiles[key], aoti.weightsStorage, aoti.inputs[key]!, device)] as const,
+    ),
   )
   const modules = new Map(loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])))
   const failure = loaded.find((r) => r.status === 'rejected')
@@ -128,16 +132,26 @@ export async function loadAotiStages(info: BundleInfo & { aoti: AotiInfo }, devi
   }
 }
 
-async function loadPackage(file: string, weights: string | undefined, inputs: AotiInputSpec[], device: string): Promise<TorchModule> {
-  let constants: Record<string, Tensor> | undefined
-  if (weights !== undefined) constants = (await readSafetensors(weights, { device: device as 'cpu' })).tensors
+async function loadPackage(
+  file: string,
+  weights: string | undefined,
+  storage: AotiWeightsStorage,
+  inputs: AotiInputSpec[],
+  device: string,
+): Promise<TorchModule> {
+  const read = weights === undefined ? {} : (await readSafetensors(weights, { device: device as 'cpu' })).tensors
   try {
-    return await TorchModule.load(file, { device, inputs, ...(constants ? { constants } : {}) })
+    // float16 weights go as they are (the addon converts them); int8 ones as [fqn, values, scale].
+    let constants: Record<string, Tensor> = read
+    let quantizedWeights: QuantizedWeight[] = []
+    if (storage === QUANTIZATION_SCHEME) ({ weights: quantizedWeights, rest: constants } = splitQuantized(read, `${weights} (weights_storage ${storage})`))
+    const given = weights === undefined ? {} : { constants, ...(quantizedWeights.length ? { quantizedWeights } : {}) }
+    return await TorchModule.load(file, { device, inputs, ...given })
   } catch (e) {
     // Specs from the manifest that do not fit the package: the bundle is at fault.
-    if (e instanceof VideoVaeError && e.code === 'ERR_ARGUMENT') throw new VideoVaeError('ERR_BUNDLE', `${file}: manifest aoti.shapes: ${e.message}`)
+    if (e instanceof VideoVaeError && e.code === 'ERR_ARGUMENT') throw bundleError(`${file}: manifest aoti.shapes: ${e.message}`)
     throw e
   } finally {
-    for (const t of Object.values(constants ?? {})) t.dispose()
+    for (const t of Object.values(read)) t.dispose()
   }
 }

@@ -95,6 +95,25 @@ export interface AotiInfo {
   imageFiles: Partial<Record<(typeof IMAGE_STAGES)[number], string>>
   /** Weights kept out of a package's shared object (`<stage>.weights.safetensors`), by files key. */
   weightFiles: Record<string, string>
+  /**
+   * How the side files store the weights (manifest aoti.weights_storage; absent: 'compute'):
+   * in the compute dtype, as float16, or int8 + float32 scales per dim-0 slice (`<fqn>.q` and
+   * `<fqn>.scale`) with the other floating weights in float16. Converted at load.
+   */
+  weightsStorage: AotiWeightsStorage
+}
+
+export const AOTI_WEIGHTS_STORAGES = ['compute', 'float16', QUANTIZATION_SCHEME] as const
+export type AotiWeightsStorage = (typeof AOTI_WEIGHTS_STORAGES)[number]
+
+function parseWeightsStorage(value: unknown, at: string): AotiWeightsStorage {
+  if (value === undefined || value === null) return 'compute' // bundles of before
+  if (!(AOTI_WEIGHTS_STORAGES as readonly unknown[]).includes(value)) {
+    throw bundleError(
+      `${at}: unknown "weights_storage" ${JSON.stringify(value)} (this version reads ${AOTI_WEIGHTS_STORAGES.map((s) => `"${s}"`).join(', ')}); re-export the bundle`,
+    )
+  }
+  return value as AotiWeightsStorage
 }
 
 /** aoti.shapes: per package, per input (in call order) its dims; every package needs one (its input checks). */
@@ -138,6 +157,7 @@ function parseAoti(m: Json, resolved: Record<string, string>, where: string): Ao
     inputs: parseShapes(a.shapes, packages, field<string>(a, 'dtype', 'string', at), at),
     imageFiles: Object.fromEntries(IMAGE_STAGES.filter((s) => resolved[`${s}_image`]).map((s) => [s, resolved[`${s}_image`]])),
     weightFiles,
+    weightsStorage: parseWeightsStorage(a.weights_storage, at),
   }
 }
 

@@ -27,6 +27,8 @@ export interface TorchModuleLoadOptions {
   /**
    * Weights stored apart as int8 (a bundle's quantized_weights file): each named parameter is
    * replaced by `values * scale` (float32, scale broadcast along dim 0) before the dtype conversion.
+   * AOTInductor packages: named by constant FQN, rebuilt the same way in the constant's dtype
+   * and handed over with `constants` (an AOTI bundle's int8 side file).
    */
   quantizedWeights?: readonly QuantizedWeight[]
   /**
@@ -37,7 +39,8 @@ export interface TorchModuleLoadOptions {
   runners?: number
   /**
    * AOTInductor packages only: the weights of a package exported without them
-   * (package_constants_in_so=False), by constant FQN, handed over with load_constants.
+   * (package_constants_in_so=False), by constant FQN, handed over with load_constants. A
+   * float16 tensor for a constant of another floating dtype is converted to that dtype.
    */
   constants?: Readonly<Record<string, Tensor>>
   /**
@@ -115,8 +118,8 @@ export class TorchModule implements Disposable {
   }
 
   static async #loadPackage(path: string, device: string, options: TorchModuleLoadOptions): Promise<TorchModule> {
-    if (options.dtype !== undefined || options.quantizedWeights !== undefined) {
-      throw new VideoVaeError('ERR_ARGUMENT', 'an AOTInductor package runs in the dtype it was exported in: no dtype or quantizedWeights')
+    if (options.dtype !== undefined) {
+      throw new VideoVaeError('ERR_ARGUMENT', 'an AOTInductor package runs in the dtype it was exported in: no dtype')
     }
     const runners = options.runners ?? deviceConcurrency(device === 'cpu' ? 'cpu' : 'cuda')
     if (!Number.isInteger(runners) || runners < 1 || runners > 1024) {
@@ -130,8 +133,9 @@ export class TorchModule implements Disposable {
         constants[name] = t.handle()
       }
     }
+    const quantized = options.quantizedWeights?.map((w): [string, NativeTensorHandle, NativeTensorHandle] => [w.name, w.values.handle(), w.scale.handle()])
     const inputs = options.inputs === undefined ? null : toNativeSpecs(options.inputs, 'inputs', 'ERR_ARGUMENT')
-    const aoti = { runners, constants, inputs }
+    const aoti = { runners, constants, quantized: quantized ?? null, inputs }
     const handle = await runOnDevice(device, () => nativeAsync(() => native().moduleLoad(path, device, null, null, aoti)))
     return new TorchModule(handle)
   }

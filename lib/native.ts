@@ -156,8 +156,16 @@ export interface NativeAddon {
     device: string,
     dtype: DType | null,
     quantized?: [string, NativeTensorHandle, NativeTensorHandle][] | null,
-    /** Set: `path` is an AOTInductor package (.pt2); constants are the weights kept out of its .so. */
-    aoti?: { runners: number; constants: Record<string, NativeTensorHandle> | null; inputs: NativeAotiInputSpec[] | null } | null,
+    /**
+     * Set: `path` is an AOTInductor package (.pt2); constants are the weights kept out of its .so,
+     * quantized those of them stored as int8 ([fqn, values, scale], dequantized natively).
+     */
+    aoti?: {
+      runners: number
+      constants: Record<string, NativeTensorHandle> | null
+      quantized: [string, NativeTensorHandle, NativeTensorHandle][] | null
+      inputs: NativeAotiInputSpec[] | null
+    } | null,
   ): Promise<NativeModuleHandle>
   moduleInfo(module: NativeModuleHandle): { device: string; methods: string[]; engine: 'torchscript' | 'aoti' }
   moduleDispose(module: NativeModuleHandle): boolean

@@ -3,7 +3,7 @@
     python -m videovae export --checkpoint sota-16z.ckpt --out bundles/16z [--config config_16z]
                               [--attention exact|chunked] [--mode exact|fast] [--force]
                               [--engine torchscript|aoti] [--dtype float32|bfloat16] [--device cpu|cuda]
-                              [--cpu-isa avx2|avx512|none|native]
+                              [--cpu-isa avx2|avx512|none|native] [--weights-storage compute|float16|int8]
     python -m videovae export --checkpoint sota-16z-text.ckpt --t5 flan-t5-large/ --out bundles/16z-text
                               [--t5-dtype bfloat16|float32]
     python -m videovae export --t5 flan-t5-large/ --out bundles/t5      # text-only bundle
@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--cpu-isa", choices=("avx2", "avx512", "none", "native"), default="avx2",
                     help="aoti on cpu: the CPU instruction level the kernels are compiled for (default avx2; "
                          "native = this machine's, not portable)")
+    ex.add_argument("--weights-storage", choices=("compute", "float16", "int8"), default="compute",
+                    help="aoti: how the weight side files store the weights: compute (the compute dtype, default), "
+                         "float16 (half the size), int8 (int8 + a float32 scale per output channel, a quarter)")
     ex.add_argument("--force", action="store_true", help="replace an existing bundle directory")
 
     info = sub.add_parser("info", help="describe a checkpoint or a bundle")
@@ -89,7 +92,11 @@ def main(argv=None) -> int:
                 import torch
                 device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
                 aoti = {"dtype": args.dtype, "device": device, "cpu_isa": args.cpu_isa,
+                        "weights_storage": args.weights_storage,
                         "log": lambda line: print(line, file=sys.stderr, flush=True)}
+            elif args.weights_storage != "compute":
+                parser.error("--weights-storage is an option of --engine aoti (the side files of AOTInductor packages); "
+                             "TorchScript stages keep their weights inside")
             elif args.dtype != "float32" or args.device or args.cpu_isa != "avx2":
                 parser.error("--dtype, --device and --cpu-isa are options of --engine aoti")
             manifest = export_checkpoint(args.checkpoint, args.out, args.config, args.attention, args.force,
@@ -100,7 +107,8 @@ def main(argv=None) -> int:
                 engine = manifest.get("engine", "torchscript")
                 print("wrote %s (%s, %s, %s, mode %s, attention %s%s)" % (
                     args.out, manifest["variant"], manifest["config"],
-                    "aoti %s %s %s" % (manifest["aoti"]["device"], manifest["aoti"]["dtype"], manifest["aoti"]["cpu_isa"])
+                    "aoti %s %s %s, weights %s" % (manifest["aoti"]["device"], manifest["aoti"]["dtype"],
+                                                   manifest["aoti"]["cpu_isa"], manifest["aoti"]["weights_storage"])
                     if engine == "aoti" else engine, manifest["mode"], manifest["attention"],
                     ", with T5" if "t5" in manifest else ""))
         elif args.bundle:

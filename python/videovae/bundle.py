@@ -10,6 +10,7 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
+from .aoti_weights import COMPUTE, STORAGES
 from .checkpoint import sha256_file
 from .export import FORMAT_VERSION, MANIFEST
 from .export_t5 import T5_FILES
@@ -47,6 +48,10 @@ def read_manifest(bundle_dir: str) -> Dict[str, object]:
         if not isinstance(packages, list) or not set(STAGE_NAMES) <= set(packages):
             raise BundleError("manifest %s: aoti.packages must list the packages, the four stages at least" % path)
         expected = set(packages) | {p + ".weights" for p in packages}
+        storage = manifest["aoti"].get("weights_storage", COMPUTE)  # absent: bundles of before
+        if storage not in STORAGES.values():
+            raise BundleError("unknown aoti.weights_storage %r in %s (this version reads %s); re-export the bundle"
+                              % (storage, path, ", ".join(STORAGES.values())))
     elif engine != "torchscript":
         raise BundleError("unknown bundle engine %r in %s (expected 'torchscript' or 'aoti')" % (engine, path))
     try:

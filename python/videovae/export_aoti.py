@@ -5,7 +5,8 @@ Calling convention of every package (flat tensors, no optionals): `[x]`, or
 `[x, text_emb, text_mask]` for text models; encoders return `[mean, logvar]` (logvar clamped),
 decoders `[x]`. The image flag of the TorchScript stages becomes two more packages.
 Weights are kept out of the shared objects: each package's constants go to a safetensors side
-file (keys = the package's constant names) that the loader hands over with load_constants.
+file (keys = the package's constant names) that the loader hands over with load_constants, in
+the compute dtype, as float16 or as int8 + scales (--weights-storage, videovae.aoti_weights).
 """
 import copy
 import logging
@@ -18,6 +19,7 @@ from torch import Tensor, nn
 from torch.export import Dim
 
 from . import aoti_isa
+from .aoti_weights import storage_metadata, storage_name, stored_weights
 from .checkpoint import sha256_file
 from .config import TEMPORAL_COMPRESSION, VideoVAEConfig
 
@@ -180,12 +182,15 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 def write_aoti_stages(model, tmp: str, dtype: str = "float32", device: str = "cpu",
-                      cpu_isa: str = aoti_isa.DEFAULT_ISA, packages=None, log=None) -> Tuple[Dict, Dict]:
+                      cpu_isa: str = aoti_isa.DEFAULT_ISA, packages=None, log=None,
+                      weights_storage: str = "compute") -> Tuple[Dict, Dict]:
     """Writes the packages and their weight files into the bundle being assembled.
+    weights_storage: compute, float16 or int8 (videovae.aoti_weights).
     Returns (files entries, the manifest's `aoti` section)."""
     from safetensors.torch import save_file
     if dtype not in DTYPES:
         raise ValueError("dtype must be one of %s, got %r" % (", ".join(DTYPES), dtype))
+    storage = storage_name(weights_storage)
     aoti_isa.check_isa(cpu_isa, device)
     dtype_name, dtype = dtype, DTYPES[dtype]
     if dtype != torch.float32 or device != "cpu":
@@ -207,7 +212,8 @@ def write_aoti_stages(model, tmp: str, dtype: str = "float32", device: str = "cp
             if key in weights_of:
                 _link_or_copy(os.path.join(tmp, weights_of[key]), os.path.join(tmp, weights_path))
             else:
-                save_file({k: v.cpu() for k, v in constants.items()}, os.path.join(tmp, weights_path))
+                save_file(stored_weights(constants, storage), os.path.join(tmp, weights_path),
+                          metadata=storage_metadata(constants, storage))
                 os.chmod(os.path.join(tmp, weights_path), 0o644)  # safetensors writes 0600; the rest is 0644
                 weights_of[key] = weights_path
             files[name + ".weights"] = {"path": weights_path, "sha256": sha256_file(os.path.join(tmp, weights_path))}
@@ -221,6 +227,7 @@ def write_aoti_stages(model, tmp: str, dtype: str = "float32", device: str = "cp
         "packages": list(packages or PACKAGES),
         "shapes": shape_rules(model.config),
         "weights": "side_files",
+        "weights_storage": storage,
         "export_seconds": seconds,
     }
     section.update(aoti_isa.describe(cpu_isa) if device == "cpu" else {"cpu_isa": "none", "cpu_flags": []})

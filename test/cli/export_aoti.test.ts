@@ -33,6 +33,15 @@ describe('videovae export --engine aoti', { skip: needsPython }, () => {
     }
   })
 
+  it('--weights-storage without --engine aoti is a usage error; an unknown storage is refused by the option parser', () => {
+    const r = cli(['export', '--checkpoint', ckpt, '-o', path.join(dir, 'b4'), '--weights-storage', 'int8'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /--weights-storage is an option of --engine aoti/)
+    const bad = cli(['export', '--checkpoint', ckpt, '-o', path.join(dir, 'b5'), '--engine', 'aoti', '--weights-storage', 'int4'])
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.match(bad.stderr, /int4/)
+  })
+
   it('an unknown ISA level is refused by the option parser', () => {
     const r = cli(['export', '--checkpoint', ckpt, '-o', path.join(dir, 'b3'), '--engine', 'aoti', '--cpu-isa', 'avx9000'])
     assert.equal(r.code, 2, r.stderr)

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from conftest import CACHE_DIR, PARITY_DIR, ROOT, case_checkpoint, load_case
 from test_parity import run_case
+from videovae.aoti_weights import read_weights
 
 CASES = ("16z-ch32-video", "16z-ch32-image", "16z-ch32-chunked")
 TOLERANCE = 1e-4  # the bound, absolute, on every stored tensor
@@ -81,7 +82,8 @@ class Packages:
         self.run = {}
         for name in self.manifest["aoti"]["packages"]:
             package = torch._inductor.aoti_load_package(os.path.join(bundle, files[name]["path"]))
-            stored = load_file(os.path.join(bundle, files[name + ".weights"]["path"]))
+            stored = read_weights(os.path.join(bundle, files[name + ".weights"]["path"]),
+                                  self.manifest["aoti"].get("weights_storage"))
             assert sorted(stored) == sorted(package.get_constant_fqns())
             # Constant names are the wrapper's (stage.<submodule>.<param>); the model's keys lack
             # the "stage.<wrapper attribute>" prefix only by the attribute's name.
@@ -191,8 +193,9 @@ def test_text_variant_temporal_stages(tmp_path, resources):
                                            packages=("temporal_encoder", "temporal_decoder"))
     assert section["shapes"]["temporal_encoder"]["text_emb"] == ["k", "k", 1024]
     run = {n: torch._inductor.aoti_load_package(str(tmp_path / files[n]["path"])) for n in section["packages"]}
-    for n, package in run.items():
-        package.load_constants(load_file(str(tmp_path / files[n + ".weights"]["path"])), check_full_update=True)
+    for n, package in run.items():  # (read back as the manifest's weights_storage says: compute here)
+        weights = read_weights(str(tmp_path / files[n + ".weights"]["path"]), section["weights_storage"])
+        package.load_constants(weights, check_full_update=True)
     emb, mask = tensors["text_emb"], tensors["text_mask"]
     mean, logvar = run["temporal_encoder"](tensors["z_spatial"], emb, mask)
     out = run["temporal_decoder"](mean, emb, mask)[0]

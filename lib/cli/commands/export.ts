@@ -30,6 +30,7 @@ interface ExportFlags {
   dtype: string
   device?: string
   cpuIsa: string
+  weightsStorage: string
   force?: boolean
 }
 
@@ -70,6 +71,11 @@ export function registerExport(program: Command, run: Runner): Command {
       new Option('--cpu-isa <level>', 'aoti on cpu: instruction level of the compiled kernels (native: this CPU only)')
         .choices(['avx2', 'avx512', 'none', 'native'])
         .default('avx2'),
+    )
+    .addOption(
+      new Option('--weights-storage <storage>', 'aoti: weights in the side files as compute (the compute dtype), float16 (half the size) or int8 (a quarter)')
+        .choices(['compute', 'float16', 'int8'])
+        .default('compute'),
     )
     .option('--force', 'replace an existing bundle directory')
   addOutputFlags(cmd)
@@ -124,8 +130,14 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
   if (flags.t5 !== undefined) args.push('--t5', path.resolve(flags.t5), '--t5-dtype', flags.t5Dtype)
   if (flags.config) args.push('--config', flags.config)
   if (flags.engine !== 'torchscript') {
-    args.push('--engine', flags.engine, '--dtype', flags.dtype, '--cpu-isa', flags.cpuIsa)
+    args.push('--engine', flags.engine, '--dtype', flags.dtype, '--cpu-isa', flags.cpuIsa, '--weights-storage', flags.weightsStorage)
     if (flags.device) args.push('--device', flags.device)
+  } else if (flags.weightsStorage !== 'compute') {
+    throw new CliError(
+      'ERR_USAGE',
+      '--weights-storage is an option of --engine aoti (the side files of AOTInductor packages); TorchScript stages keep their weights inside',
+      EXIT.USAGE,
+    )
   } else if (flags.dtype !== 'float32' || flags.device !== undefined || flags.cpuIsa !== 'avx2') {
     throw new CliError('ERR_USAGE', '--dtype, --device and --cpu-isa are options of --engine aoti', EXIT.USAGE)
   }
@@ -163,6 +175,6 @@ async function exportBundle(ctx: Context, flags: ExportFlags): Promise<number> {
 
 function aotiWhat(manifest: Record<string, unknown>): string {
   if (manifest.engine !== 'aoti') return ''
-  const a = manifest.aoti as { device: string; dtype: string; cpu_isa: string }
-  return `aoti ${a.device} ${a.dtype}${a.device === 'cpu' ? ` ${a.cpu_isa}` : ''}, `
+  const a = manifest.aoti as { device: string; dtype: string; cpu_isa: string; weights_storage?: string }
+  return `aoti ${a.device} ${a.dtype}${a.device === 'cpu' ? ` ${a.cpu_isa}` : ''}, weights ${a.weights_storage ?? 'compute'}, `
 }

@@ -7,9 +7,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import { pythonBin } from './python.js'
+import { pythonBin, repoRoot } from './python.js'
 
 const script = path.join(__dirname, '..', 'fixtures', 'make_aoti_fixtures.py')
+// The exporter's weight storage code, which the script writes the storage bundles with.
+const storageSources = ['aoti_weights.py', 'quantize.py'].map((f) => path.join(repoRoot, 'python', 'videovae', f))
 
 export interface AotiFixtures {
   dir: string
@@ -21,6 +23,9 @@ export interface AotiFixtures {
   /** The tiny four-stage model as an AOTInductor bundle and as a TorchScript bundle. */
   bundleAoti: string
   bundleTs: string
+  /** bundleAoti with the decoder's side file stored as float16 / int8 (aoti.weights_storage); decoderIo has y_float16 / y_int8 for them. */
+  bundleAotiFloat16: string
+  bundleAotiInt8: string
 }
 
 let cached: AotiFixtures | undefined
@@ -30,8 +35,10 @@ export const needsPython: string | false = fs.existsSync(pythonBin) ? false : `n
 
 export function aotiFixtures(): AotiFixtures {
   if (cached) return cached
-  const hash = createHash('sha256').update(fs.readFileSync(script)).update(pythonBin).digest('hex').slice(0, 12)
-  const dir = path.join(os.tmpdir(), `videovae-aoti-fixtures-${hash}`)
+  const hash = createHash('sha256').update(fs.readFileSync(script))
+  for (const f of storageSources) hash.update(fs.readFileSync(f))
+  const key = hash.update(pythonBin).digest('hex').slice(0, 12)
+  const dir = path.join(os.tmpdir(), `videovae-aoti-fixtures-${key}`)
   if (!fs.existsSync(path.join(dir, 'bundle-aoti', 'manifest.json'))) {
     const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'videovae-aoti-fixtures-'))
     execFileSync(pythonBin, [script, temp], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '2' } })
@@ -45,6 +52,8 @@ export function aotiFixtures(): AotiFixtures {
     decoderIo: path.join(dir, 'decoder_io.safetensors'),
     bundleAoti: path.join(dir, 'bundle-aoti'),
     bundleTs: path.join(dir, 'bundle-ts'),
+    bundleAotiFloat16: path.join(dir, 'bundle-aoti-float16'),
+    bundleAotiInt8: path.join(dir, 'bundle-aoti-int8'),
   }
   return cached
 }
