@@ -7,8 +7,8 @@
  * AOTInductor export (four video packages, seconds from its manifest) and torch.compile's first
  * calls. Python runs with glibc told to keep freed memory (bench/common.ts MALLOC_KEEP), the
  * equivalent of the addon's host cache. Each row's effective GFLOP/s (the model's FLOPs,
- * bench/flops.py) is set against the machine's float32 conv2d ceiling (bench/conv_peak.py,
- * the better of a measurement before and after): what is left to gain. Not a test.
+ * bench/flops.py) is set against the machine's conv2d ceiling in the row's dtype
+ * (bench/conv_peak.py, the better of a measurement before and after): what is left to gain. Not a test.
  *
  *   node --import tsx bench/engines.ts [--configs ch32-256,full-128] [--dtypes float32,bfloat16]
  *        [--runners node-torchscript,node-aoti,python-eager,python-compile] [--repeat 2]
@@ -111,23 +111,34 @@ async function measure(config: string, dtype: string, runner: Runner): Promise<R
   return { config, dtype, runner, encode_s: r.encode_s, decode_s: r.decode_s, once_s: r.once_s, peak_rss_mb: r.peak_rss_mb }
 }
 
-const convPeak = (): number =>
-  runJson<{ conv2d_gflops: number }>(PYTHON, [path.join(__dirname, 'conv_peak.py'), values.threads!, '7'], MALLOC_KEEP).conv2d_gflops
+/** The machine's best 3x3 conv2d / 3x3x3 conv3d GFLOP/s in a dtype (bench/conv_peak.py). */
+function convPeak(dtype: string): number {
+  const peak = runJson<{ conv2d_gflops: number; conv3d_gflops: number }>(
+    PYTHON,
+    [path.join(__dirname, 'conv_peak.py'), values.threads!, '7', dtype],
+    MALLOC_KEEP,
+  )
+  return Math.max(peak.conv2d_gflops, peak.conv3d_gflops)
+}
 
-function table(rows: Row[], flops: Record<string, Flops>, ceiling: number): string {
-  const lines: string[] = [`conv2d 3x3 ceiling (float32, ${values.threads} threads): ${ceiling.toFixed(0)} GFLOP/s`]
+function table(rows: Row[], flops: Record<string, Flops>, ceiling: Record<string, number>): string {
+  const lines: string[] = [
+    `conv ceiling (best 3x3 conv2d / 3x3x3 conv3d, ${values.threads} threads): ${Object.entries(ceiling)
+      .map(([d, g]) => `${d} ${g.toFixed(0)} GFLOP/s`)
+      .join(', ')}`,
+  ]
   for (const config of new Set(rows.map((r) => r.config))) {
     const [T, H, W] = CONFIGS[config]!.size
     const f = flops[config]!
     lines.push(
       `\n${config} (${CONFIGS[config]!.case}, ${T}x${H}x${W}, ${f.encode_gflop.toFixed(0)} + ${f.decode_gflop.toFixed(0)} GFLOP, ${values.threads} threads, best of ${values.repeat})`,
     )
-    lines.push('| runner | dtype | encode s | decode s | encode fps | decode fps | eff. GFLOP/s | % of fp32 conv ceiling | export / compile s | peak RSS MB |')
+    lines.push('| runner | dtype | encode s | decode s | encode fps | decode fps | eff. GFLOP/s | % of conv ceiling | export / compile s | peak RSS MB |')
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
     for (const r of rows.filter((x) => x.config === config)) {
       const gflops = (f.encode_gflop + f.decode_gflop) / (r.encode_s + r.decode_s)
       lines.push(
-        `| ${r.runner} | ${r.dtype} | ${r.encode_s.toFixed(2)} | ${r.decode_s.toFixed(2)} | ${(T / r.encode_s).toFixed(2)} | ${(T / r.decode_s).toFixed(2)} | ${gflops.toFixed(0)} | ${((100 * gflops) / ceiling).toFixed(0)} % | ${r.once_s ? r.once_s.toFixed(0) : '-'} | ${r.peak_rss_mb.toFixed(0)} |`,
+        `| ${r.runner} | ${r.dtype} | ${r.encode_s.toFixed(2)} | ${r.decode_s.toFixed(2)} | ${(T / r.encode_s).toFixed(2)} | ${(T / r.decode_s).toFixed(2)} | ${gflops.toFixed(0)} | ${((100 * gflops) / ceiling[r.dtype]!).toFixed(0)} % | ${r.once_s ? r.once_s.toFixed(0) : '-'} | ${r.peak_rss_mb.toFixed(0)} |`,
       )
     }
     for (const dtype of new Set(rows.filter((x) => x.config === config).map((r) => r.dtype))) {
@@ -155,18 +166,31 @@ async function main(): Promise<void> {
   const started = { at: new Date().toISOString(), load: loadAverage() }
   const rows: Row[] = []
   const flops: Record<string, Flops> = {}
-  const ceilings = [convPeak()]
+  const dtypes = values.dtypes!.split(',')
+  const peaks = dtypes.map((d) => [convPeak(d)])
   const save = (): void => {
     if (values.out)
       fs.writeFileSync(
         values.out,
-        JSON.stringify({ started, threads: Number(values.threads), repeat: Number(values.repeat), isa, ceilings, flops, rows }, null, 1),
+        JSON.stringify(
+          {
+            started,
+            threads: Number(values.threads),
+            repeat: Number(values.repeat),
+            isa,
+            peaks: Object.fromEntries(dtypes.map((d, i) => [d, peaks[i]])),
+            flops,
+            rows,
+          },
+          null,
+          1,
+        ),
       )
   }
   for (const config of configs) {
     const [T, H, W] = CONFIGS[config]!.size
     flops[config] = runJson<Flops>(PYTHON, [path.join(__dirname, 'flops.py'), parityCheckpoint(CONFIGS[config]!.case), String(T), String(H), String(W)])
-    for (const dtype of values.dtypes!.split(',')) {
+    for (const dtype of dtypes) {
       for (const runner of runners) {
         console.error(`${config} ${dtype} ${runner} ... (load ${loadAverage()})`)
         rows.push(await measure(config, dtype, runner))
@@ -175,10 +199,10 @@ async function main(): Promise<void> {
       }
     }
   }
-  ceilings.push(convPeak()) // the better of the two: other load only ever lowers it
+  dtypes.forEach((d, i) => peaks[i]!.push(convPeak(d))) // the better of the two: other load only ever lowers it
   save()
   console.log(`started ${started.at}, load average ${started.load}; finished, load average ${loadAverage()}`)
-  console.log(table(rows, flops, Math.max(...ceilings)))
+  console.log(table(rows, flops, Object.fromEntries(dtypes.map((d, i) => [d, Math.max(...peaks[i]!)]))))
 }
 
 main().catch((err) => {
