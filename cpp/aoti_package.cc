@@ -141,6 +141,9 @@ std::shared_ptr<AotiPackage> AotiPackage::Load(const std::string& path, AotiLoad
   package->path_ = path;
   package->device_ = options.device;
   try {
+    // Under the loader lock too: concurrent reads of several packages' metadata (a bundle loads
+    // its packages at once) failed now and then with a JSON error from inside libtorch.
+    std::lock_guard<std::mutex> lock(LoaderMutex());
     package->metadata_ = torch::inductor::AOTIModelPackageLoader::load_metadata_from_package(path, "model");
   } catch (...) {
     ErrorInfo cause = DescribeCurrentException();
