@@ -6,23 +6,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { libtorchInfo, setNumThreads, Tensor, VideoVAE, VideoVaeError } from '../../lib/index.js'
+import { libtorchInfo, setNumThreads, Tensor, VideoVAE } from '../../lib/index.js'
 import { aotiFixtures, needsPython } from '../native/helpers/aoti_fixtures.js'
+import { code, maxAbsDiff } from '../native/helpers/checks.js'
 import { tempDir } from '../native/helpers/fixtures.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest the test edits freely
 type Manifest = Record<string, any>
-
-async function maxAbsDiff(a: Tensor, b: Tensor): Promise<number> {
-  assert.deepEqual(a.shape, b.shape)
-  const x = (await a.data()) as Float32Array
-  const y = (await b.data()) as Float32Array
-  let max = 0
-  for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i]! - y[i]!))
-  return max
-}
-
-const code = (c: string, words?: RegExp) => (e: unknown) => e instanceof VideoVaeError && e.code === c && (!words || words.test(e.message))
 
 /** A copy of the AOTI bundle with its manifest edited by `edit` (loaded with verify: false). */
 function editedBundle(edit: (m: Manifest) => void): string {

@@ -8,20 +8,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { before, describe, test } from 'node:test'
 
-import { readSafetensors, setNumThreads, Tensor, TorchModule, VideoVAE, VideoVaeError, writeSafetensors } from '../../lib/index.js'
+import { readSafetensors, setNumThreads, Tensor, TorchModule, VideoVAE, writeSafetensors } from '../../lib/index.js'
 import { aotiFixtures, needsPython } from '../native/helpers/aoti_fixtures.js'
+import { code, maxAbsDiff } from '../native/helpers/checks.js'
 import { tempDir } from '../native/helpers/fixtures.js'
 
-async function maxAbsDiff(a: Tensor, b: Tensor): Promise<number> {
-  assert.deepEqual(a.shape, b.shape)
-  const x = (await a.data()) as Float32Array
-  const y = (await b.data()) as Float32Array
-  let max = 0
-  for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i]! - y[i]!))
-  return max
-}
-
-const code = (c: string, words?: RegExp) => (e: unknown) => e instanceof VideoVaeError && e.code === c && (!words || words.test(e.message))
 const SIDE = 'spatial_decoder.weights.safetensors'
 
 /** The spatial decoder package of a loaded bundle run on the fixture input. */

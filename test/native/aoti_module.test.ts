@@ -7,25 +7,15 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { before, describe, test } from 'node:test'
 
-import { readSafetensors, setNumThreads, Tensor, TorchModule, VideoVaeError, type ModuleResult } from '../../lib/index.js'
+import { readSafetensors, setNumThreads, Tensor, TorchModule, type ModuleResult } from '../../lib/index.js'
 import { aotiFixtures, needsPython } from './helpers/aoti_fixtures.js'
+import { code, maxAbsDiff } from './helpers/checks.js'
 import { tempDir } from './helpers/fixtures.js'
-
-async function maxAbsDiff(a: Tensor, b: Tensor): Promise<number> {
-  const x = (await a.data()) as Float32Array
-  const y = (await b.data()) as Float32Array
-  assert.equal(x.length, y.length)
-  let max = 0
-  for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i]! - y[i]!))
-  return max
-}
 
 const bytes = async (t: Tensor): Promise<Buffer> => {
   const d = (await t.data()) as Float32Array
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength)
 }
-
-const code = (c: string) => (e: unknown) => e instanceof VideoVaeError && e.code === c
 
 describe('AOTInductor packages in TorchModule', { skip: needsPython }, () => {
   let io: Record<string, Tensor>
